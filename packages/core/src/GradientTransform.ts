@@ -1,0 +1,100 @@
+import type { TensorOps } from './TensorOps.js';
+
+/** Named gradient tensors, keyed like the parameters they belong to. */
+export type Gradients<T> = Record<string, T>;
+
+/** A JSON value: what configs and states are made of, so a pipeline can be saved and resumed exactly. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** What a step became, told to every transform when its figures are committed. */
+export interface StepOutcome {
+  /** 0-based index of the step. */
+  readonly step: number;
+  /** True when some transform decided the step must not be applied. */
+  readonly skipped: boolean;
+  /** Names of the incoming tensors that hold a NaN or ±Infinity. */
+  readonly nonFinite: readonly string[];
+}
+
+/**
+ * What a transform sees besides the gradients: the backend's operations, the step index, and optional
+ * parameters and shapes.
+ */
+export interface TransformContext<T, S> {
+  /** The backend operations. Norms asked for here are memoised for the step while a tensor is unchanged. */
+  readonly ops: TensorOps<T, S>;
+  /** 0-based index of the step. */
+  readonly step: number;
+  /** The parameters the gradients belong to, when the caller passed them (needed by {@link agc}). */
+  readonly params: Readonly<Gradients<T>> | undefined;
+  /** Tensor shapes, when the caller passed them (needed for unit-wise layouts). */
+  readonly shapes: Readonly<Record<string, readonly number[]>> | undefined;
+  /**
+   * The global `p`-norm over all tensors of `grads`: per-tensor norms (memoised) combined without overflow.
+   * Non-finite iff some tensor has a non-finite entry.
+   */
+  globalNorm(grads: Gradients<T>, p: number): S;
+}
+
+/**
+ * What one transform's `update` returns.
+ *
+ * Scalars in `figures` stay on the backend until the pipeline reads every transform's figures back at once;
+ * then `commit` receives them as numbers and returns the transform's next state. Figure names with a meaning
+ * to the pipeline: `skip` (1: the step must not be applied), `clipped` (1: the gradients were changed by
+ * clipping), `threshold` (the bound used).
+ */
+export interface TransformUpdate<T, S, State> {
+  /** The transformed gradients, same keys as the input. */
+  readonly grads: Gradients<T>;
+  /** Scalars to read back after the step: this transform's decisions and measurements. */
+  readonly figures?: Record<string, S>;
+  /**
+   * Turns the read-back figures into the next state. Not given: the state stays as it is.
+   * On a skipped step a transform should keep its state unless it is counting skips; a commit may throw a
+   * {@link GradpipeError} to refuse the step (nanGuard's `'throw'` policy does).
+   */
+  readonly commit?: (figures: Readonly<Record<string, number>>, outcome: StepOutcome) => State;
+}
+
+/**
+ * A gradient transform in the style of optax: explicit state from `init`, a pure-ish `update` that maps
+ * gradients (and state) to new gradients, and a JSON `config` from which the same transform can be rebuilt.
+ *
+ * Write it once against {@link TensorOps} and it runs on every backend (typed arrays, tfjs tensors, …).
+ *
+ * @example A transform that multiplies every gradient by a constant
+ * ```ts
+ * import { GradientPipeline, type GradientTransform } from '@gradpipe/core';
+ *
+ * function scaleBy(factor: number): GradientTransform<null> {
+ *   return {
+ *     kind: 'scaleBy',
+ *     config: { factor },
+ *     init: () => null,
+ *     update(grads, _state, { ops }) {
+ *       const f = ops.scalar(factor);
+ *       const out: typeof grads = {};
+ *       for (const [name, g] of Object.entries(grads)) out[name] = ops.scale(g, f);
+ *       return { grads: out };
+ *     },
+ *   };
+ * }
+ * const pipe = new GradientPipeline([scaleBy(0.5)]);
+ * pipe.step({ w: new Float32Array([2, 4]) }).grads.w; // Float32Array [1, 2]
+ * // To restore it with GradientPipeline.fromJSON, pass { transforms: { scaleBy: (c) => scaleBy(c.factor) } }.
+ * ```
+ */
+export interface GradientTransform<State = unknown> {
+  /** Name under which `fromJSON` finds the factory, e.g. `'clipByGlobalNorm'`. */
+  readonly kind: string;
+  /** The options the transform was made with, as JSON. */
+  readonly config: JsonObject;
+  /** The state before the first step. Must be JSON data. */
+  init(): State;
+  /** Transforms one step's gradients. */
+  update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): TransformUpdate<T, S, State>;
+}

@@ -1,0 +1,44 @@
+import { Observable, type Observer, type Operator, type Subscription } from 'rxjs';
+
+/**
+ * An Observable whose subscribers cannot hurt the producer: an exception thrown by a subscriber's callback
+ * (or by an operator function piped onto it) is handed to `onError` instead of rxjs's default, which rethrows
+ * it asynchronously and crashes a Node process. Operators piped onto it keep the guard, so
+ * `events$.pipe(map(f)).subscribe(g)` is as safe as `events$.subscribe(g)`.
+ */
+export class GuardedObservable<T> extends Observable<T> {
+  constructor(
+    private readonly onError: (error: unknown) => void,
+    subscribe?: (this: Observable<T>, subscriber: import('rxjs').Subscriber<T>) => (() => void) | void,
+  ) {
+    super(subscribe);
+  }
+
+  override lift<R>(operator?: Operator<T, R>): Observable<R> {
+    const lifted = new GuardedObservable<R>(this.onError);
+    lifted.source = this;
+    lifted.operator = operator;
+    return lifted;
+  }
+
+  override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
+    const observer: Partial<Observer<T>> =
+      typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
+    const onError = this.onError;
+    const guard =
+      <A extends unknown[]>(fn: ((...args: A) => void) | undefined, self: unknown) =>
+      (...args: A) => {
+        try {
+          fn?.apply(self, args);
+        } catch (error) {
+          onError(error);
+        }
+      };
+    return super.subscribe({
+      next: guard(observer.next, observer),
+      // An error reaching the end of the chain (e.g. thrown inside a map) goes to onError when nobody handles it.
+      error: observer.error ? guard(observer.error, observer) : (error: unknown) => onError(error),
+      complete: guard(observer.complete, observer),
+    });
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * How the units of a weight tensor are laid out, for unit-wise transforms such as {@link agc}.
+ * A "unit" is one output neuron or channel: the slice of the weight that feeds it.
+ *
+ * - `units`: how many units the tensor has.
+ * - `axis: 'first'`: unit `u` is the contiguous block `[u*k, (u+1)*k)` (PyTorch / ONNX layout, `[out, in, ...]`).
+ * - `axis: 'last'`: unit `u` is every element whose index `≡ u (mod units)` (TensorFlow layout, `[..., in, out]`).
+ */
+export interface UnitLayout {
+  readonly units: number;
+  readonly axis: 'first' | 'last';
+}
+
+/**
+ * The small set of numeric operations every transform is written against.
+ *
+ * `T` is the backend's tensor (a `Float32Array` in core, a `tf.Tensor` in `@gradpipe/tfjs`) and `S` its scalar
+ * (`number` in core, a `tf.Scalar` in tfjs). Scalars stay on the backend until the pipeline reads them all back
+ * at once with {@link TensorOps.read}, so a device backend pays one host read per step, not one per tensor.
+ *
+ * Contract that transforms rely on, and that `@gradpipe/core/testing`'s contract cases check on every backend:
+ * - `norm` never overflows or underflows for finite float32 input, and is non-finite iff the tensor has a
+ *   non-finite entry.
+ * - Operations that change values may work in place and return their input; the pipeline never reuses a
+ *   tensor it passed to such an operation.
+ * - `scale(t, factor)` leaves `t` bit-identical when `factor` is exactly 1.
+ * - `boundSafety` is a factor just below 1 that, applied to a clip factor, makes the norm of the stored output
+ *   provably ≤ the threshold despite rounding to the tensor's precision.
+ *
+ * @example A look at the typed-array backend
+ * ```ts
+ * import { typedArrayOps } from '@gradpipe/core';
+ * const ops = typedArrayOps;
+ * ops.norm(new Float32Array([3, 4]), 2); // 5
+ * ```
+ */
+export interface TensorOps<T, S> {
+  /** Short name for messages, e.g. `'typed-array'` or `'tfjs'`. */
+  readonly name: string;
+  /** True when scalars are plain host numbers, so the pipeline can stop early on a skipped step. */
+  readonly eager: boolean;
+  /** Where this backend's weight tensors keep their output units (PyTorch/ONNX `'first'`, TensorFlow `'last'`). */
+  readonly unitAxis: 'first' | 'last';
+  /** Factor slightly below 1 applied to clip factors so rounding can never lift a norm above its bound. */
+  readonly boundSafety: number;
+
+  /** Why `t` is not a tensor of this backend (a message fragment), or `undefined` when it is. */
+  invalidReason(t: unknown): string | undefined;
+  /** Number of elements. */
+  size(t: T): number;
+
+  // --- reductions -----------------------------------------------------------------------------------
+  /** The `p`-norm of `t` (`p >= 1` or `Infinity`), without overflow or underflow for finite input. */
+  norm(t: T, p: number): S;
+  /** L2 norm of every unit of `t` (see {@link UnitLayout}), as a vector tensor of length `layout.units`. */
+  unitNorms(t: T, layout: UnitLayout): T;
+
+  // --- element-wise changes (may be in place) ---------------------------------------------------------
+  /** `t * factor`. Must leave `t` untouched when `factor` is exactly 1. */
+  scale(t: T, factor: S): T;
+  /**
+   * Optional fused form of `scale` that also returns the exact L2 norm of the stored result, measured in the
+   * same pass. Backends where a pass over memory is the cost (typed arrays) provide it so that reporting the
+   * norm after clipping is free.
+   */
+  scaleWithNorm?(t: T, factor: S): [T, S];
+  /**
+   * Every element clamped to `[min, max]`, and 1 when some element changed (else 0).
+   * NaN entries stay NaN.
+   */
+  clamp(t: T, min: number, max: number): [T, S];
+  /** Non-finite entries replaced by 0. `isFinite` is the tensor's finiteness flag, so a backend may skip the pass. */
+  zeroNonFinite(t: T, isFinite: S): T;
+  /**
+   * Scales unit `u` of `t` by `limits[u] / norms[u] * boundSafety` where `norms[u] > limits[u]`,
+   * leaving other units (and units with a non-finite norm) untouched.
+   */
+  clipUnits(t: T, layout: UnitLayout, norms: T, limits: T): T;
+  /** `max(v, floor) * factor` element-wise, for a small vector such as unit norms. */
+  floorTimes(v: T, floor: number, factor: number): T;
+  /** 1 when some `norms[u] > limits[u]` (finite), else 0. */
+  anyGreater(norms: T, limits: T): S;
+
+  // --- scalar arithmetic ------------------------------------------------------------------------------
+  scalar(value: number): S;
+  add(a: S, b: S): S;
+  sub(a: S, b: S): S;
+  mul(a: S, b: S): S;
+  div(a: S, b: S): S;
+  min(a: S, b: S): S;
+  max(a: S, b: S): S;
+  /** `a ** e` for a host exponent. */
+  pow(a: S, e: number): S;
+  /** 1 where `a > b`, else 0. */
+  greater(a: S, b: S): S;
+  /** 1 where `a` is finite, else 0. */
+  isFinite(a: S): S;
+  /** `cond` (1 or 0) ? `a` : `b`. */
+  select(cond: S, a: S, b: S): S;
+
+  /** Reads scalars back to the host, all at once. This is the only synchronisation point of a step. */
+  read(values: readonly S[]): number[];
+}

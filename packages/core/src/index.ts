@@ -1,0 +1,48 @@
+// The pipeline
+export { GradientPipeline } from './GradientPipeline.js';
+export type { PipelineJson, PipelineOptions, StepOptions, StepResult, TransformFactory } from './GradientPipeline.js';
+export type { StepEvent, StepStats, TransformStats } from './StepStats.js';
+
+// Transforms
+export { clipByValue } from './transforms/clipByValue.js';
+export type { ClipByValueOptions } from './transforms/clipByValue.js';
+export { clipByNorm } from './transforms/clipByNorm.js';
+export type { ClipByNormOptions } from './transforms/clipByNorm.js';
+export { clipByGlobalNorm } from './transforms/clipByGlobalNorm.js';
+export type { ClipByGlobalNormOptions } from './transforms/clipByGlobalNorm.js';
+export { nanGuard } from './transforms/nanGuard.js';
+export type { NanGuardOptions, NanGuardState, NanPolicy } from './transforms/nanGuard.js';
+export { adaptiveClip } from './transforms/adaptiveClip.js';
+export type {
+  AdaptiveClipOptions,
+  PercentileClipOptions,
+  PercentileClipState,
+  ZScoreClipOptions,
+  ZScoreClipState,
+} from './transforms/adaptiveClip.js';
+export { agc, unitLayout } from './transforms/agc.js';
+export type { AgcOptions } from './transforms/agc.js';
+export { clipFactor, scaleAll } from './transforms/clipFactor.js';
+
+// Writing transforms and backends
+export type {
+  GradientTransform,
+  Gradients,
+  JsonObject,
+  JsonValue,
+  StepOutcome,
+  TransformContext,
+  TransformUpdate,
+} from './GradientTransform.js';
+export type { TensorOps, UnitLayout } from './TensorOps.js';
+export { typedArrayOps, normOf } from './typedArrayOps.js';
+export type { FloatArray } from './typedArrayOps.js';
+export { combineNorms } from './NormMemo.js';
+export type { NormType } from './normType.js';
+
+// Events
+export { onlyClipped, onlySkipped, everyNthStep, normAbove } from './operators.js';
+export { GuardedObservable } from './GuardedObservable.js';
+
+// Errors
+export { GradpipeError } from './errors.js';

@@ -1,0 +1,177 @@
+/**
+ * The hot loops of the typed-array backend. Gradients can be hundreds of MB, so each kernel makes exactly one
+ * pass, keeps four independent float64 accumulators (the CPU can overlap their additions) and allocates nothing.
+ * Products of two float32 values are exact in float64, and a float64 sum of up to 2^31 squares of finite float32
+ * values cannot overflow (3.4e38² · 2^31 ≈ 2.5e86), so L1 and L2 need no rescaling pass.
+ */
+
+/** Σ x², in float64. Non-finite iff `x` has a non-finite entry. */
+export function sumOfSquares(x: Float32Array): number {
+  const n = x.length;
+  const end4 = n - (n & 3);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let i = 0;
+  for (; i < end4; i += 4) {
+    const v0 = x[i]!;
+    const v1 = x[i + 1]!;
+    const v2 = x[i + 2]!;
+    const v3 = x[i + 3]!;
+    a0 += v0 * v0;
+    a1 += v1 * v1;
+    a2 += v2 * v2;
+    a3 += v3 * v3;
+  }
+  for (; i < n; i++) a0 += x[i]! * x[i]!;
+  return a0 + a1 + (a2 + a3);
+}
+
+/** Σ |x|, in float64. */
+export function sumOfAbs(x: Float32Array): number {
+  const n = x.length;
+  const end4 = n - (n & 3);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let i = 0;
+  for (; i < end4; i += 4) {
+    a0 += Math.abs(x[i]!);
+    a1 += Math.abs(x[i + 1]!);
+    a2 += Math.abs(x[i + 2]!);
+    a3 += Math.abs(x[i + 3]!);
+  }
+  for (; i < n; i++) a0 += Math.abs(x[i]!);
+  return a0 + a1 + (a2 + a3);
+}
+
+/**
+ * max |x|. NaN when `x` holds a NaN (a plain max would skip it, because every comparison with NaN is false):
+ * the running sum Σx is finite for finite float32 input, so it flags any non-finite entry for free.
+ */
+export function maxAbs(x: Float32Array): number {
+  const n = x.length;
+  let m0 = 0;
+  let m1 = 0;
+  let sum = 0;
+  let i = 0;
+  const end2 = n - (n & 1);
+  for (; i < end2; i += 2) {
+    const v0 = x[i]!;
+    const v1 = x[i + 1]!;
+    sum += v0 + v1;
+    const a0 = Math.abs(v0);
+    const a1 = Math.abs(v1);
+    if (a0 > m0) m0 = a0;
+    if (a1 > m1) m1 = a1;
+  }
+  if (i < n) {
+    const v = x[i]!;
+    sum += v;
+    if (Math.abs(v) > m0) m0 = Math.abs(v);
+  }
+  const m = m0 > m1 ? m0 : m1;
+  if (Number.isFinite(sum)) return m;
+  return Number.isNaN(sum) || Number.isNaN(m) ? NaN : m;
+}
+
+/**
+ * Σ (|x| / scale)^p for a general `p`, in float64. With `scale = max|x|` every term is ≤ 1, so the sum cannot
+ * overflow for any p, and the terms that matter cannot underflow.
+ */
+export function sumOfScaledPowers(x: Float32Array, p: number, scale: number): number {
+  const inv = 1 / scale;
+  const n = x.length;
+  let a0 = 0;
+  let a1 = 0;
+  let i = 0;
+  const end2 = n - (n & 1);
+  for (; i < end2; i += 2) {
+    a0 += Math.pow(Math.abs(x[i]!) * inv, p);
+    a1 += Math.pow(Math.abs(x[i + 1]!) * inv, p);
+  }
+  if (i < n) a0 += Math.pow(Math.abs(x[i]!) * inv, p);
+  return a0 + a1;
+}
+
+/** x ← fround(x · factor) in place. */
+export function scaleInPlace(x: Float32Array, factor: number): void {
+  const n = x.length;
+  const end4 = n - (n & 3);
+  let i = 0;
+  for (; i < end4; i += 4) {
+    x[i] = x[i]! * factor;
+    x[i + 1] = x[i + 1]! * factor;
+    x[i + 2] = x[i + 2]! * factor;
+    x[i + 3] = x[i + 3]! * factor;
+  }
+  for (; i < n; i++) x[i] = x[i]! * factor;
+}
+
+/**
+ * x ← fround(x · factor) in place, returning Σ y² of the stored float32 results in the same pass, so the norm
+ * after clipping costs no extra read of the data.
+ */
+export function scaleInPlaceSumOfSquares(x: Float32Array, factor: number): number {
+  const n = x.length;
+  const end4 = n - (n & 3);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let i = 0;
+  for (; i < end4; i += 4) {
+    const y0 = Math.fround(x[i]! * factor);
+    const y1 = Math.fround(x[i + 1]! * factor);
+    const y2 = Math.fround(x[i + 2]! * factor);
+    const y3 = Math.fround(x[i + 3]! * factor);
+    x[i] = y0;
+    x[i + 1] = y1;
+    x[i + 2] = y2;
+    x[i + 3] = y3;
+    a0 += y0 * y0;
+    a1 += y1 * y1;
+    a2 += y2 * y2;
+    a3 += y3 * y3;
+  }
+  for (; i < n; i++) {
+    const y = Math.fround(x[i]! * factor);
+    x[i] = y;
+    a0 += y * y;
+  }
+  return a0 + a1 + (a2 + a3);
+}
+
+/** x ← min(max(x, lo), hi) in place; NaN stays NaN. Returns how many entries changed. */
+export function clampInPlace(x: Float32Array, lo: number, hi: number): number {
+  let changed = 0;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    if (v > hi) {
+      x[i] = hi;
+      changed++;
+    } else if (v < lo) {
+      x[i] = lo;
+      changed++;
+    }
+  }
+  return changed;
+}
+
+/** Non-finite entries ← 0, in place. Returns how many were replaced. */
+export function zeroNonFiniteInPlace(x: Float32Array): number {
+  let replaced = 0;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    // v - v is 0 for finite v and NaN for ±Inf and NaN: one subtraction instead of Number.isFinite's call.
+    const v = x[i]!;
+    if (v - v !== 0) {
+      x[i] = 0;
+      replaced++;
+    }
+  }
+  return replaced;
+}

@@ -1,0 +1,22 @@
+import { GradpipeError, describeValue } from './errors.js';
+
+/**
+ * Which norm a clipping transform measures: `1`, `2` (Euclidean, the default), any `p >= 1`, or `Infinity` (max |x|).
+ * `'inf'` is accepted as an alias of `Infinity` because JSON cannot hold `Infinity`.
+ */
+export type NormType = number | 'inf';
+
+/** Checks a `normType` option and returns it as a number (`Infinity` for `'inf'`). */
+export function parseNormType(fn: string, value: unknown): number {
+  if (value === undefined) return 2;
+  if (value === 'inf' || value === Infinity) return Infinity;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) {
+    throw new GradpipeError(fn, `normType must be a number >= 1 or Infinity, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** The JSON form of a parsed norm type. */
+export function normTypeToJson(p: number): number | 'inf' {
+  return p === Infinity ? 'inf' : p;
+}

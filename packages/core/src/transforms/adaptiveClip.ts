@@ -1,0 +1,198 @@
+import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors.js';
+import type { GradientTransform, JsonObject } from '../GradientTransform.js';
+import type { TensorOps } from '../TensorOps.js';
+import { clipFactor, scaleAll } from './clipFactor.js';
+
+/** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
+export interface PercentileClipOptions {
+  method: 'percentile';
+  /** Which percentile of the norm history is the threshold, in [0, 100]. Default 10. */
+  percentile?: number;
+  /** Only the last `window` norms count. Default: all. */
+  window?: number;
+}
+
+/** ZClip (Kumar et al. 2025): clip spikes of the norm, detected by a z-score against EMA statistics. */
+export interface ZScoreClipOptions {
+  method: 'zscore';
+  /** EMA smoothing of the mean and variance of the norm, in [0, 1). Default 0.97. */
+  alpha?: number;
+  /** A norm more than this many standard deviations above the mean is a spike. Default 2.5. */
+  zThreshold?: number;
+  /** Steps whose norms initialise the mean and variance before any spike is clipped. Default 25. */
+  warmupSteps?: number;
+  /** Hard cap on the norm, applied during warm-up and after it. Default: none. */
+  maxNorm?: number;
+  /** Added to the standard deviation before dividing by it. Default 1e-6. */
+  eps?: number;
+}
+
+/** Options of {@link adaptiveClip}. */
+export type AdaptiveClipOptions = PercentileClipOptions | ZScoreClipOptions;
+
+/** State of the percentile method: the norm history, sorted, and (with a window) in arrival order. */
+export interface PercentileClipState {
+  sorted: number[];
+  recent: number[];
+}
+
+/** State of the z-score method: warm-up norms, then the EMA mean and variance of the norm. */
+export interface ZScoreClipState {
+  warmup: number[];
+  mean: number | null;
+  variance: number | null;
+}
+
+/**
+ * Clips the global L2 norm to a threshold learnt from the norms of earlier steps.
+ *
+ * - `method: 'percentile'` (AutoClip): the threshold is the `percentile`-th percentile (linear interpolation,
+ *   as numpy's default) of all norms so far including this step's, or of the last `window` of them.
+ * - `method: 'zscore'` (ZClip): after `warmupSteps` steps, a norm whose z-score against the EMA mean and
+ *   standard deviation exceeds `zThreshold` is clipped to `mean + zThreshold² · std / z`; the statistics are
+ *   then updated with the clipped norm.
+ *
+ * Skipped steps and non-finite norms never enter the statistics. The state is JSON, so a resumed run clips
+ * exactly as an uninterrupted one.
+ *
+ * @example
+ * ```ts
+ * import { GradientPipeline, nanGuard, adaptiveClip } from '@gradpipe/core';
+ * const autoClip = new GradientPipeline([nanGuard(), adaptiveClip({ method: 'percentile', percentile: 10 })]);
+ * const zClip = new GradientPipeline([nanGuard(), adaptiveClip({ method: 'zscore', maxNorm: 10 })]);
+ * ```
+ */
+export function adaptiveClip(options: AdaptiveClipOptions): GradientTransform<PercentileClipState | ZScoreClipState> {
+  const fn = 'adaptiveClip';
+  if (typeof options !== 'object' || options === null) {
+    throw new GradpipeError(fn, `options must be an object with a method, got ${describeValue(options)}`);
+  }
+  if (options.method === 'percentile') return percentileClip(fn, options) as GradientTransform<PercentileClipState | ZScoreClipState>;
+  if (options.method === 'zscore') return zScoreClip(fn, options) as GradientTransform<PercentileClipState | ZScoreClipState>;
+  throw new GradpipeError(fn, `method must be 'percentile' or 'zscore', got ${describeValue((options as { method?: unknown }).method)}`);
+}
+
+function percentileClip(fn: string, options: PercentileClipOptions): GradientTransform<PercentileClipState> {
+  rejectUnknownKeys(fn, options, ['method', 'percentile', 'window']);
+  const percentile = requireInRange(fn, 'percentile', options.percentile ?? 10, 0, 100);
+  const window = options.window === undefined ? undefined : requireInteger(fn, 'window', options.window, 1);
+  const config: JsonObject = { method: 'percentile', percentile };
+  if (window !== undefined) config.window = window;
+  return {
+    kind: fn,
+    config,
+    init: () => ({ sorted: [], recent: [] }),
+    update(grads, state, ctx) {
+      const { ops } = ctx;
+      const norm = ctx.globalNorm(grads, 2);
+      const threshold = percentileWith(ops, state.sorted, norm, percentile);
+      const { factor, clipped } = clipFactor(ops, norm, threshold);
+      return {
+        grads: scaleAll(ops, grads, factor),
+        figures: { norm, threshold, clipped },
+        commit(figures, outcome) {
+          if (outcome.skipped || !Number.isFinite(figures.norm!)) return state;
+          const sorted = state.sorted.slice();
+          const recent = window === undefined ? state.recent : [...state.recent, figures.norm!];
+          insertSorted(sorted, figures.norm!);
+          if (window !== undefined && recent.length > window) removeSorted(sorted, recent.shift()!);
+          return { sorted, recent };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The q-th percentile (numpy 'linear') of `sorted ∪ {x}` for a backend scalar `x`, without reading `x` back:
+ * the k-th smallest of `sorted ∪ {x}` is `clamp(x, sorted[k-1], sorted[k])` (with ±∞ beyond the ends).
+ */
+export function percentileWith<T, S>(ops: TensorOps<T, S>, sorted: readonly number[], x: S, q: number): S {
+  const n = sorted.length; // n + 1 values in all
+  const rank = (q / 100) * n;
+  const lo = Math.floor(rank);
+  const frac = rank - lo;
+  const kth = (k: number): S => {
+    const below = k - 1 >= 0 ? sorted[k - 1]! : -Infinity;
+    const above = k < n ? sorted[k]! : Infinity;
+    return ops.min(ops.max(x, ops.scalar(below)), ops.scalar(above));
+  };
+  const a = kth(lo);
+  if (frac === 0) return a;
+  const b = kth(Math.min(lo + 1, n));
+  return ops.add(a, ops.mul(ops.sub(b, a), ops.scalar(frac)));
+}
+
+function insertSorted(sorted: number[], value: number): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  sorted.splice(lo, 0, value);
+}
+
+function removeSorted(sorted: number[], value: number): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  sorted.splice(lo, 1);
+}
+
+function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<ZScoreClipState> {
+  rejectUnknownKeys(fn, options, ['method', 'alpha', 'zThreshold', 'warmupSteps', 'maxNorm', 'eps']);
+  const alpha = requireInRange(fn, 'alpha', options.alpha ?? 0.97, 0, 1, false, true);
+  const zThreshold = requirePositiveFinite(fn, 'zThreshold', options.zThreshold ?? 2.5);
+  const warmupSteps = requireInteger(fn, 'warmupSteps', options.warmupSteps ?? 25, 1);
+  const maxNorm = options.maxNorm === undefined ? undefined : requirePositiveFinite(fn, 'maxNorm', options.maxNorm);
+  const eps = requireInRange(fn, 'eps', options.eps ?? 1e-6, 0, Infinity, false, true);
+  const config: JsonObject = { method: 'zscore', alpha, zThreshold, warmupSteps, eps };
+  if (maxNorm !== undefined) config.maxNorm = maxNorm;
+  return {
+    kind: fn,
+    config,
+    init: () => ({ warmup: [], mean: null, variance: null }),
+    update(grads, state, ctx) {
+      const { ops } = ctx;
+      const norm = ctx.globalNorm(grads, 2);
+      const cap = ops.scalar(maxNorm ?? Infinity);
+      let threshold = cap;
+      let spike = ops.scalar(0);
+      let effective = norm; // the norm that enters the statistics: the clipped one on a spike
+      if (state.mean !== null && state.variance !== null) {
+        const mean = ops.scalar(state.mean);
+        const std = Math.sqrt(state.variance);
+        const z = ops.div(ops.sub(norm, mean), ops.scalar(std + eps));
+        spike = ops.greater(z, ops.scalar(zThreshold));
+        const adaptive = ops.add(mean, ops.div(ops.scalar(zThreshold * zThreshold * std), z));
+        effective = ops.select(spike, adaptive, norm);
+        threshold = ops.min(ops.select(spike, adaptive, ops.scalar(state.mean + zThreshold * (std + eps))), cap);
+      }
+      const { factor, clipped } = clipFactor(ops, norm, threshold);
+      return {
+        grads: scaleAll(ops, grads, factor),
+        figures: { norm, threshold, clipped, spike, effective },
+        commit(figures, outcome) {
+          if (outcome.skipped || !Number.isFinite(figures.norm!)) return state;
+          if (state.mean === null || state.variance === null) {
+            const warmup = [...state.warmup, figures.norm!];
+            if (warmup.length < warmupSteps) return { warmup, mean: null, variance: null };
+            const mean = warmup.reduce((s, v) => s + v, 0) / warmup.length;
+            const variance = warmup.reduce((s, v) => s + (v - mean) ** 2, 0) / warmup.length;
+            return { warmup: [], mean, variance };
+          }
+          const g = figures.effective!;
+          const mean = alpha * state.mean + (1 - alpha) * g;
+          const variance = alpha * state.variance + (1 - alpha) * (g - mean) ** 2;
+          return { warmup: [], mean, variance };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger } from '../errors.js';
+import type { GradientTransform, Gradients } from '../GradientTransform.js';
+
+/** What {@link nanGuard} does with a step that has a NaN or ±Infinity gradient. */
+export type NanPolicy = 'skip' | 'zero' | 'throw';
+
+/** Options of {@link nanGuard}. */
+export interface NanGuardOptions {
+  /**
+   * - `'skip'` (default): the step is marked `skipped`; the caller must not apply it (the tfjs and ONNX
+   *   adapters don't), and no later transform updates its state.
+   * - `'zero'`: non-finite entries become 0 and the step goes on.
+   * - `'throw'`: a {@link GradpipeError} naming the non-finite tensors.
+   */
+  policy?: NanPolicy;
+  /** After this many non-finite steps in a row, throw even under `'skip'` or `'zero'`. Default: never. */
+  maxConsecutive?: number;
+}
+
+/** The counters {@link nanGuard} keeps, like optax `apply_if_finite`. */
+export interface NanGuardState {
+  /** Steps with a non-finite gradient so far. */
+  totalNonFinite: number;
+  /** Non-finite steps in a row up to now (0 after a finite step). */
+  consecutiveNonFinite: number;
+}
+
+const POLICIES: readonly NanPolicy[] = ['skip', 'zero', 'throw'];
+
+/**
+ * Guards against NaN and ±Infinity gradients. It costs no extra pass: a tensor has a non-finite entry exactly
+ * when its (overflow-free) norm is non-finite, and that norm is shared with the pipeline and the clipping
+ * transforms.
+ *
+ * @example
+ * ```ts
+ * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
+ * const pipe = new GradientPipeline([nanGuard({ policy: 'skip', maxConsecutive: 10 }), clipByGlobalNorm({ maxNorm: 1 })]);
+ * const r = pipe.step({ w: new Float32Array([NaN, 1]) });
+ * r.skipped;         // true: do not apply this step
+ * r.stats.nonFinite; // ['w']
+ * ```
+ */
+export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGuardState> {
+  const fn = 'nanGuard';
+  if (typeof options !== 'object' || options === null) {
+    throw new GradpipeError(fn, `options must be an object, got ${describeValue(options)}`);
+  }
+  rejectUnknownKeys(fn, options, ['policy', 'maxConsecutive']);
+  const policy = options.policy ?? 'skip';
+  if (!POLICIES.includes(policy)) {
+    throw new GradpipeError(fn, `policy must be one of 'skip', 'zero', 'throw', got ${describeValue(policy)}`);
+  }
+  const maxConsecutive = options.maxConsecutive === undefined ? Infinity : requireInteger(fn, 'maxConsecutive', options.maxConsecutive, 0);
+  return {
+    kind: fn,
+    config: options.maxConsecutive === undefined ? { policy } : { policy, maxConsecutive },
+    init: () => ({ totalNonFinite: 0, consecutiveNonFinite: 0 }),
+    update(grads, state, { ops }) {
+      const out: Gradients<(typeof grads)[string]> = {};
+      let allFinite = ops.scalar(1);
+      for (const name of Object.keys(grads)) {
+        const g = grads[name]!;
+        const finite = ops.isFinite(ops.norm(g, 2));
+        allFinite = ops.min(allFinite, finite);
+        out[name] = policy === 'zero' ? ops.zeroNonFinite(g, finite) : g;
+      }
+      const nonFinite = ops.sub(ops.scalar(1), allFinite);
+      return {
+        grads: out,
+        figures: { nonFinite, skip: policy === 'zero' ? ops.scalar(0) : nonFinite },
+        commit(figures, outcome) {
+          if (figures.nonFinite !== 1) return { totalNonFinite: state.totalNonFinite, consecutiveNonFinite: 0 };
+          const where = `at step ${outcome.step} in ${outcome.nonFinite.map((n) => JSON.stringify(n)).join(', ') || 'the gradients'}`;
+          if (policy === 'throw') throw new GradpipeError(fn, `non-finite gradient values ${where}`);
+          const next = { totalNonFinite: state.totalNonFinite + 1, consecutiveNonFinite: state.consecutiveNonFinite + 1 };
+          if (next.consecutiveNonFinite > maxConsecutive) {
+            throw new GradpipeError(fn, `${next.consecutiveNonFinite} consecutive steps with non-finite gradients exceed maxConsecutive ${maxConsecutive} (last ${where})`);
+          }
+          return next;
+        },
+      };
+    },
+  };
+}

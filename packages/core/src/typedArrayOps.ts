@@ -1,0 +1,164 @@
+import { describeValue } from './errors.js';
+import {
+  clampInPlace,
+  maxAbs,
+  scaleInPlace,
+  scaleInPlaceSumOfSquares,
+  sumOfAbs,
+  sumOfScaledPowers,
+  sumOfSquares,
+  zeroNonFiniteInPlace,
+} from './kernels.js';
+import type { TensorOps, UnitLayout } from './TensorOps.js';
+
+/**
+ * Gradients as the typed-array backend holds them: `Float32Array` for tensors, `Float64Array` for the small
+ * vectors it derives (unit norms), which must not overflow where float32 would.
+ */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * The p-norm of a float array, computed in float64 without overflow or underflow for any finite input.
+ *
+ * @example
+ * ```ts
+ * import { normOf } from '@gradpipe/core';
+ * normOf(new Float32Array([3, 4]));            // 5
+ * normOf(new Float32Array([3, -4]), 1);        // 7
+ * normOf(new Float32Array([1e30, 1e30]), 2);  // 1.414…e30, no overflow
+ * ```
+ */
+export function normOf(x: Float32Array, p = 2): number {
+  if (p === 2) return Math.sqrt(sumOfSquares(x));
+  if (p === 1) return sumOfAbs(x);
+  const m = maxAbs(x);
+  if (p === Infinity || m === 0 || !Number.isFinite(m)) return m;
+  return m * Math.pow(sumOfScaledPowers(x, p, m), 1 / p);
+}
+
+/** Rows and columns of a unit layout: `'first'` → unit u is row u; `'last'` → unit u is column u. */
+function unitShape(length: number, layout: UnitLayout): { units: number; per: number } {
+  return { units: layout.units, per: length / layout.units };
+}
+
+function unitNormsOf(x: FloatArray, layout: UnitLayout): Float64Array {
+  const { units, per } = unitShape(x.length, layout);
+  const sums = new Float64Array(units);
+  if (layout.axis === 'first') {
+    for (let u = 0; u < units; u++) {
+      let s = 0;
+      const base = u * per;
+      for (let j = 0; j < per; j++) {
+        const v = x[base + j]!;
+        s += v * v;
+      }
+      sums[u] = s;
+    }
+  } else {
+    for (let r = 0; r < per; r++) {
+      const base = r * units;
+      for (let u = 0; u < units; u++) {
+        const v = x[base + u]!;
+        sums[u] = sums[u]! + v * v;
+      }
+    }
+  }
+  for (let u = 0; u < units; u++) sums[u] = Math.sqrt(sums[u]!);
+  return sums;
+}
+
+/**
+ * The typed-array backend of {@link TensorOps}: tensors are `Float32Array`s, scalars are numbers, norms are
+ * accumulated in float64, and changes are made in place. This is what {@link GradientPipeline.step} uses.
+ *
+ * @example
+ * ```ts
+ * import { typedArrayOps } from '@gradpipe/core';
+ * typedArrayOps.norm(new Float32Array([1, 2, 2]), 2); // 3
+ * ```
+ */
+export const typedArrayOps: TensorOps<FloatArray, number> = {
+  name: 'typed-array',
+  eager: true,
+  unitAxis: 'first',
+  // Storing x·c to float32 rounds by at most 2^-24 relatively; shrinking c by 2^-23 covers that rounding and
+  // the float64 error of the norm itself (below 1e-9 even for 2^31 terms) with room to spare.
+  boundSafety: 1 - 2 ** -23,
+
+  invalidReason(t) {
+    return t instanceof Float32Array ? undefined : `must be a Float32Array, got ${describeValue(t)}`;
+  },
+  size: (t) => t.length,
+
+  norm: (t, p) => normOf(t as Float32Array, p),
+  unitNorms: (t, layout) => unitNormsOf(t, layout),
+
+  scale(t, factor) {
+    if (factor !== 1) scaleInPlace(t as Float32Array, factor);
+    return t;
+  },
+  scaleWithNorm(t, factor) {
+    if (factor === 1) return [t, normOf(t as Float32Array, 2)];
+    return [t, Math.sqrt(scaleInPlaceSumOfSquares(t as Float32Array, factor))];
+  },
+  clamp(t, min, max) {
+    const changed = clampInPlace(t as Float32Array, min, max);
+    return [t, changed > 0 ? 1 : 0];
+  },
+  zeroNonFinite(t, isFinite) {
+    if (isFinite !== 1) zeroNonFiniteInPlace(t as Float32Array);
+    return t;
+  },
+  clipUnits(t, layout, norms, limits) {
+    const { units, per } = unitShape(t.length, layout);
+    const factors = new Float64Array(units);
+    let any = false;
+    for (let u = 0; u < units; u++) {
+      const n = norms[u]!;
+      const l = limits[u]!;
+      const clip = Number.isFinite(n) && n > l;
+      factors[u] = clip ? (l / n) * typedArrayOps.boundSafety : 1;
+      any ||= clip;
+    }
+    if (!any) return t;
+    if (layout.axis === 'first') {
+      for (let u = 0; u < units; u++) {
+        const f = factors[u]!;
+        if (f === 1) continue;
+        const base = u * per;
+        for (let j = 0; j < per; j++) t[base + j] = t[base + j]! * f;
+      }
+    } else {
+      for (let r = 0; r < per; r++) {
+        const base = r * units;
+        for (let u = 0; u < units; u++) t[base + u] = t[base + u]! * factors[u]!;
+      }
+    }
+    return t;
+  },
+  floorTimes(v, floor, factor) {
+    const out = new Float64Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = Math.max(v[i]!, floor) * factor;
+    return out;
+  },
+  anyGreater(norms, limits) {
+    for (let u = 0; u < norms.length; u++) {
+      const n = norms[u]!;
+      if (Number.isFinite(n) && n > limits[u]!) return 1;
+    }
+    return 0;
+  },
+
+  scalar: (value) => value,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  min: (a, b) => Math.min(a, b),
+  max: (a, b) => Math.max(a, b),
+  pow: (a, e) => Math.pow(a, e),
+  greater: (a, b) => (a > b ? 1 : 0),
+  isFinite: (a) => (Number.isFinite(a) ? 1 : 0),
+  select: (cond, a, b) => (cond !== 0 ? a : b),
+  read: (values) => values.slice(),
+};
