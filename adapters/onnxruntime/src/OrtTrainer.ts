@@ -1,0 +1,225 @@
+import * as ort from 'onnxruntime-node';
+import { GradientPipeline, GradpipeError } from '@gradpipe/core';
+import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
+import { buildTrainingModel } from './buildTrainingModel.js';
+import type { LossKind, TrainingSignature } from './buildTrainingModel.js';
+import { decodeModel } from './onnxProto.js';
+import type { OnnxNs } from './onnxProto.js';
+import type { Optimizer, OptimizerJson } from './Optimizer.js';
+import { optimizerFromJSON } from './optimizerFromJSON.js';
+import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
+import { rejectUnknownKeys, show } from './validate.js';
+
+/** Options of {@link OrtTrainer.create}. */
+export interface OrtTrainerOptions {
+  /** `'mse'` (target shaped like the output) or `'crossEntropy'` (int64 labels `[batch]`, logits `[batch, classes]`). */
+  loss: LossKind;
+  /** The optimizer that applies the (transformed) gradients. Required unless `state` is given. */
+  optimizer?: Optimizer;
+  /** The gradient pipeline run on every step. Default: an empty pipeline (stats only). Not with `state`. */
+  pipeline?: GradientPipeline;
+  /** Initializer names to train. Default: every float32 initializer used as a weight. */
+  trainable?: readonly string[];
+  /** The model output the loss is computed on. Default: the first output. */
+  output?: string;
+  /** Resume from {@link OrtTrainer.toJSON}: rebuilds the optimizer and the pipeline with their state. */
+  state?: OrtTrainerState;
+  /** Factories of custom transforms in `state.pipeline` (see `GradientPipeline.fromJSON`). */
+  transforms?: Record<string, TransformFactory>;
+  /** Passed to `ort.InferenceSession.create`. */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+}
+
+/** The saved state of a trainer: optimizer and pipeline. The weights travel in {@link OrtTrainer.exportModel}. */
+export interface OrtTrainerState {
+  format: 'gradpipe.ortTrainer';
+  version: 1;
+  optimizer: OptimizerJson;
+  pipeline: PipelineJson;
+}
+
+/** What {@link OrtTrainer.step} returns. */
+export interface OrtStepResult {
+  /** The batch loss before the update. */
+  loss: number;
+  /** True when the pipeline refused the step (nanGuard): no weight and no optimizer state changed. */
+  skipped: boolean;
+  /** The pipeline's figures for this step (norms before and after, clipped, …). */
+  stats: StepStats;
+}
+
+/** Feeds by the model's own input names. */
+export type OrtFeeds = Record<string, ort.Tensor>;
+
+/**
+ * Trains an ONNX model in Node with `onnxruntime-node`: the gradient graph (see {@link buildTrainingModel}) runs
+ * in an ordinary `InferenceSession`, the gradients go through a gradpipe `GradientPipeline`, and an optimizer with
+ * PyTorch's update rules changes the weights, which live in `Float32Array`s on the JS side.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync, writeFileSync } from 'node:fs';
+ * import * as ort from 'onnxruntime-node';
+ * import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
+ * import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+ *
+ * const trainer = await OrtTrainer.create(readFileSync('mlp.onnx'), {
+ *   loss: 'mse',
+ *   optimizer: sgd({ lr: 0.07, momentum: 0.8 }),
+ *   pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]),
+ * });
+ * const x = new ort.Tensor('float32', new Float32Array(128 * 20), [128, 20]);
+ * const y = new ort.Tensor('float32', new Float32Array(128), [128, 1]);
+ * const { loss, skipped, stats } = await trainer.step({ input: x }, y);
+ * writeFileSync('trained.onnx', trainer.exportModel());
+ * ```
+ */
+export class OrtTrainer {
+  /** The optimizer applying the updates. */
+  readonly optimizer: Optimizer;
+  /** The gradient pipeline run on every step. */
+  readonly pipeline: GradientPipeline;
+  /** Input, target, loss and gradient names of the training graph. */
+  readonly signature: TrainingSignature;
+
+  private readonly params: Record<string, Float32Array>;
+  private readonly paramFeeds: Record<string, ort.Tensor>;
+  private readonly source: OnnxNs.ModelProto;
+  private forward: Promise<ort.InferenceSession> | undefined;
+  private busy = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly loss: LossKind,
+    parts: { optimizer: Optimizer; pipeline: GradientPipeline; signature: TrainingSignature; params: Record<string, Float32Array>; source: OnnxNs.ModelProto },
+    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
+  ) {
+    this.optimizer = parts.optimizer;
+    this.pipeline = parts.pipeline;
+    this.signature = parts.signature;
+    this.params = parts.params;
+    this.source = parts.source;
+    // ort.Tensor wraps the Float32Array without copying: the optimizer's in-place updates are what the next run reads.
+    this.paramFeeds = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]));
+  }
+
+  /** Builds the training graph of `model` and opens its session. */
+  static async create(model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
+    const fn = 'OrtTrainer.create';
+    if (typeof options !== 'object' || options === null) throw new GradpipeError(fn, `options must be an object, got ${show(options)}`);
+    rejectUnknownKeys(fn, options, ['loss', 'optimizer', 'pipeline', 'trainable', 'output', 'state', 'transforms', 'sessionOptions']);
+    let optimizer: Optimizer;
+    let pipeline: GradientPipeline;
+    if (options.state !== undefined) {
+      const state = options.state;
+      if (typeof state !== 'object' || state === null || state.format !== 'gradpipe.ortTrainer' || state.version !== 1) {
+        throw new GradpipeError(fn, `state must be the output of OrtTrainer.toJSON(), got ${show(state)}`);
+      }
+      if (options.optimizer || options.pipeline) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
+      optimizer = optimizerFromJSON(state.optimizer);
+      pipeline = GradientPipeline.fromJSON(state.pipeline, options.transforms ? { transforms: options.transforms } : {});
+    } else {
+      const given = options.optimizer;
+      if (typeof given !== 'object' || given === null || typeof given.update !== 'function') {
+        throw new GradpipeError(fn, `optimizer must be an optimizer such as sgd({ lr: 0.01 }), got ${show(given)}`);
+      }
+      optimizer = given;
+      if (options.pipeline !== undefined && !(options.pipeline instanceof GradientPipeline)) {
+        throw new GradpipeError(fn, `pipeline must be a GradientPipeline, got ${show(options.pipeline)}`);
+      }
+      pipeline = options.pipeline ?? new GradientPipeline([]);
+    }
+    const source = decodeModel(fn, model);
+    const training = buildTrainingModel(source, {
+      loss: options.loss,
+      ...(options.trainable ? { trainable: options.trainable } : {}),
+      ...(options.output ? { output: options.output } : {}),
+    });
+    const sessionOptions = options.sessionOptions ?? {};
+    const session = await ort.InferenceSession.create(training.bytes, sessionOptions);
+    return new OrtTrainer(session, options.loss, { optimizer, pipeline, signature: training.signature, params: training.initialParameters, source }, sessionOptions);
+  }
+
+  /** Runs the training graph on one batch: the loss and the gradient of every trainable parameter (fresh arrays). */
+  async gradients(feeds: OrtFeeds, target: ort.Tensor): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    const fn = 'OrtTrainer.gradients';
+    this.checkFeeds(fn, feeds);
+    this.checkTarget(fn, target);
+    const out = await this.session.run({ ...feeds, ...this.paramFeeds, [this.signature.target]: target });
+    const grads: Record<string, Float32Array> = {};
+    for (const [name, output] of Object.entries(this.signature.gradients)) grads[name] = out[output]!.data as Float32Array;
+    return { loss: Number(out[this.signature.loss]!.data[0]), grads };
+  }
+
+  /**
+   * One training step: gradients, the pipeline (with the parameters and their shapes, so AGC works), then the
+   * optimizer — unless the pipeline skips the step, in which case nothing changes.
+   */
+  async step(feeds: OrtFeeds, target: ort.Tensor): Promise<OrtStepResult> {
+    if (this.busy) throw new GradpipeError('OrtTrainer.step', 'the previous step is still running: await it before the next');
+    this.busy = true;
+    try {
+      const { loss, grads } = await this.gradients(feeds, target);
+      const result = this.pipeline.step(grads, { params: this.params, shapes: this.signature.shapes, loss });
+      if (!result.skipped) this.optimizer.update(this.params, result.grads);
+      return { loss, skipped: result.skipped, stats: result.stats };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The model's output on a batch with the current weights (a forward-only session, opened on first use). */
+  async predict(feeds: OrtFeeds): Promise<ort.Tensor> {
+    this.checkFeeds('OrtTrainer.predict', feeds);
+    this.forward ??= ort.InferenceSession.create(parametersAsInputs(this.source, Object.keys(this.params)), this.sessionOptions);
+    const session = await this.forward;
+    const out = await session.run({ ...feeds, ...this.paramFeeds }, [this.signature.prediction]);
+    return out[this.signature.prediction]!;
+  }
+
+  /** Copies of the current weights, by initializer name. */
+  parameters(): Record<string, Float32Array> {
+    return Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new Float32Array(w)]));
+  }
+
+  /** The original inference model with the trained weights in its initializers, encoded as `.onnx` bytes. */
+  exportModel(): Uint8Array {
+    return withInitializers(this.source, this.params);
+  }
+
+  /** Optimizer and pipeline state; resume with `OrtTrainer.create(trainer.exportModel(), { loss, state })`. */
+  toJSON(): OrtTrainerState {
+    return { format: 'gradpipe.ortTrainer', version: 1, optimizer: this.optimizer.toJSON(), pipeline: this.pipeline.toJSON() };
+  }
+
+  /** Releases the ONNX Runtime sessions. */
+  async release(): Promise<void> {
+    await this.session.release();
+    if (this.forward) await (await this.forward).release();
+  }
+
+  private checkFeeds(fn: string, feeds: OrtFeeds): void {
+    if (typeof feeds !== 'object' || feeds === null || feeds instanceof ort.Tensor) {
+      throw new GradpipeError(fn, `feeds must be an object of ort.Tensor by input name (${this.signature.inputs.join(', ')}), got ${show(feeds)}`);
+    }
+    for (const name of this.signature.inputs) {
+      if (!(feeds[name] instanceof ort.Tensor)) throw new GradpipeError(fn, `feeds has no ort.Tensor for the model input ${JSON.stringify(name)}`);
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
+    }
+  }
+
+  private checkTarget(fn: string, target: ort.Tensor): void {
+    const want = this.loss === 'mse' ? 'float32' : 'int64';
+    if (!(target instanceof ort.Tensor) || target.type !== want) {
+      throw new GradpipeError(fn, `target must be a ${want} ort.Tensor for loss '${this.loss}', got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : show(target)}`);
+    }
+    // A target of another shape would broadcast silently ([n] against [n, 1] gives [n, n]): refuse it.
+    const dims = this.loss === 'mse' ? this.signature.predictionDims : [null];
+    if (dims && (target.dims.length !== dims.length || dims.some((d, i) => d !== null && d !== target.dims[i]))) {
+      const expected = `[${dims.map((d) => d ?? '?').join(', ')}]`;
+      throw new GradpipeError(fn, `target must have shape ${expected} for loss '${this.loss}', got [${target.dims.join(', ')}]`);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import onnxProto from 'onnx-proto';
+import { mulberry32 } from './makeRegression.js';
+
+// onnx-proto is CommonJS: take the schema from its default export.
+const { onnx } = onnxProto;
+
+/** Options of {@link mlpModel}. */
+export interface MlpModelOptions {
+  /** Layer widths, input first: `[20, 25, 1]` is the seed's MLP. */
+  sizes: number[];
+  seed?: number;
+  /** Every bias starts at this value. Default 0.01, as in the seed. */
+  bias?: number;
+}
+
+/**
+ * The seed's MLP as an ONNX model, written with onnx-proto the way `torch.onnx.export` writes `nn.Linear`
+ * stacks: `Gemm(x, W, b, transB=1)` with `W` of shape `[out, in]`, ReLU between layers, none after the last.
+ * Weights are Glorot-uniform (`U(±√(6/(in+out)))`), biases constant. Input `input` `[batch, in]`, output
+ * `output` `[batch, out]`; weight names `fc1.weight`, `fc1.bias`, …
+ *
+ * @example
+ * ```ts
+ * const bytes = mlpModel({ sizes: [20, 25, 1], seed: 1 });
+ * const session = await ort.InferenceSession.create(bytes);
+ * ```
+ */
+export function mlpModel(options: MlpModelOptions): Uint8Array {
+  const { sizes, seed = 1, bias = 0.01 } = options;
+  const rand = mulberry32(seed);
+  const nodes = [];
+  const initializers = [];
+  let h = 'input';
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const w = Float32Array.from({ length: fanOut * fanIn }, () => (2 * rand() - 1) * limit);
+    const b = new Float32Array(fanOut).fill(bias);
+    const name = `fc${l + 1}`;
+    initializers.push(tensor(`${name}.weight`, [fanOut, fanIn], w), tensor(`${name}.bias`, [fanOut], b));
+    const last = l + 2 === sizes.length;
+    const z = last ? 'output' : `${name}.out`;
+    nodes.push(onnx.NodeProto.create({
+      opType: 'Gemm',
+      name: `${name}.gemm`,
+      input: [h, `${name}.weight`, `${name}.bias`],
+      output: [z],
+      attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+    }));
+    h = z;
+    if (!last) {
+      nodes.push(onnx.NodeProto.create({ opType: 'Relu', name: `${name}.relu`, input: [z], output: [`${name}.act`] }));
+      h = `${name}.act`;
+    }
+  }
+  const info = (name: string, width: number) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: width }] } } },
+  });
+  const graph = onnx.GraphProto.create({
+    name: 'seed_mlp',
+    node: nodes,
+    initializer: initializers,
+    input: [info('input', sizes[0]!)],
+    output: [info('output', sizes[sizes.length - 1]!)],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'gradpipe-example', graph, opsetImport: [{ domain: '', version: 17 }] });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+function tensor(name: string, dims: number[], data: Float32Array) {
+  return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
+}
