@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { GradientPipeline, GradpipeError } from '@gradpipe/core';
+import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKeys } from '@gradpipe/core';
 import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTrainingModel } from './buildTrainingModel.js';
 import type { LossKind, TrainingSignature } from './buildTrainingModel.js';
@@ -8,7 +8,6 @@ import type { OnnxNs } from './onnxProto.js';
 import type { Optimizer, OptimizerJson } from './Optimizer.js';
 import { optimizerFromJSON } from './optimizerFromJSON.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
-import { rejectUnknownKeys, show } from './validate.js';
 
 /** Options of {@link OrtTrainer.create}. */
 export interface OrtTrainerOptions {

@@ -1,7 +1,6 @@
-import { GradpipeError } from '@gradpipe/core';
+import { GradpipeError, rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from '@gradpipe/core';
 import type { Optimizer } from './Optimizer.js';
 import { checkUpdate, decodeBuffers, encodeBuffers } from './Optimizer.js';
-import { rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from './validate.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {

@@ -1,9 +1,8 @@
-import { GradpipeError } from '@gradpipe/core';
+import { describeValue as show, GradpipeError } from '@gradpipe/core';
 import { adam } from './adam.js';
 import { adamw } from './adamw.js';
 import type { Optimizer, OptimizerJson } from './Optimizer.js';
 import { sgd } from './sgd.js';
-import { show } from './validate.js';
 
 /**
  * Rebuilds an optimizer, state included, from {@link Optimizer.toJSON}: the next update is exactly the one the

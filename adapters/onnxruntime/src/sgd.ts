@@ -1,5 +1,4 @@
-import { GradpipeError } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from './validate.js';
+import { GradpipeError, rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from '@gradpipe/core';
 import type { Optimizer } from './Optimizer.js';
 import { checkUpdate, decodeBuffers, encodeBuffers } from './Optimizer.js';
 

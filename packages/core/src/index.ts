@@ -9,7 +9,7 @@ export type { ClipByValueOptions } from './transforms/clipByValue.js';
 export { clipByNorm } from './transforms/clipByNorm.js';
 export type { ClipByNormOptions } from './transforms/clipByNorm.js';
 export { clipByGlobalNorm } from './transforms/clipByGlobalNorm.js';
-export type { ClipByGlobalNormOptions } from './transforms/clipByGlobalNorm.js';
+export type { ClipByGlobalNormOptions, ShardedClipByGlobalNormOptions } from './transforms/clipByGlobalNorm.js';
 export { nanGuard } from './transforms/nanGuard.js';
 export type { NanGuardOptions, NanGuardState, NanPolicy } from './transforms/nanGuard.js';
 export { adaptiveClip } from './transforms/adaptiveClip.js';
@@ -24,8 +24,14 @@ export { agc, unitLayout } from './transforms/agc.js';
 export type { AgcOptions } from './transforms/agc.js';
 export { clipFactor, scaleAll } from './transforms/clipFactor.js';
 
+// Sharded clipping: a global norm across workers
+export type { ReduceOp, ShardReduce } from './ShardReduce.js';
+export { inProcessAllReduce } from './inProcessAllReduce.js';
+
 // Writing transforms and backends
 export type {
+  AnyGradientTransform,
+  AsyncGradientTransform,
   GradientTransform,
   Gradients,
   JsonObject,
@@ -45,4 +51,13 @@ export { onlyClipped, onlySkipped, everyNthStep, normAbove } from './operators.j
 export { GuardedObservable } from './GuardedObservable.js';
 
 // Errors
-export { GradpipeError } from './errors.js';
+export {
+  GradpipeError,
+  describeValue,
+  rejectUnknownKeys,
+  requireInRange,
+  requireInteger,
+  requireNonNegativeFinite,
+  requireOptionsObject,
+  requirePositiveFinite,
+} from './errors.js';
