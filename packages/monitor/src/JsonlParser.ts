@@ -1,0 +1,122 @@
+import { MonitorError, describeValue } from './MonitorError.js';
+import type { StepRecord } from './StepRecord.js';
+
+/** What {@link JsonlParser.end} reports about a last line without its newline. */
+export interface TruncatedLine {
+  /** The 1-based line number. */
+  line: number;
+  /** The characters of the incomplete line. */
+  text: string;
+}
+
+/**
+ * Turns the text of a gradpipe log, given in chunks as it is read or as training appends it, into line
+ * objects. Lines are numbered from 1 so errors can point at them. A line is only parsed once its newline has
+ * arrived; `end()` decides about what is left: a last line that parses is kept, one that doesn't is the
+ * truncated tail of a crashed writer and is reported, not thrown.
+ */
+export class JsonlParser {
+  private rest = '';
+  private lineNumber = 0;
+
+  /**
+   * @param file The file name used in error messages.
+   * @param fn The public function named in error messages.
+   * @param defaultRun The run of lines that have none.
+   */
+  constructor(
+    readonly file: string,
+    private readonly fn: string,
+    private readonly defaultRun: string,
+  ) {}
+
+  /**
+   * Parses every complete line in `chunk` (plus what was left of the previous chunk), handing each record to
+   * `onRecord` as it goes, so the lines before a bad one are kept. Throws on a bad line.
+   */
+  push(chunk: string, onRecord: (record: StepRecord) => void): void {
+    const text = this.rest + chunk;
+    this.rest = '';
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      this.lineNumber++;
+      const line = text.slice(start, end);
+      start = end + 1;
+      const record = this.parseLine(line);
+      if (record !== undefined) onRecord(record);
+    }
+    this.rest = text.slice(start);
+  }
+
+  /** The number of the last line handed out or skipped. */
+  get lines(): number {
+    return this.lineNumber;
+  }
+
+  /** True when part of a line is waiting for its newline. */
+  get pending(): boolean {
+    return this.rest.trim() !== '';
+  }
+
+  /**
+   * Handles the text after the last newline once the input is complete: returns it as a record when it is a
+   * whole line that only lacks its newline, or reports it as truncated.
+   */
+  end(): { record?: StepRecord; truncated?: TruncatedLine } {
+    const text = this.rest;
+    this.rest = '';
+    if (text.trim() === '') return {};
+    this.lineNumber++;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { truncated: { line: this.lineNumber, text } };
+    }
+    return { record: this.check(value) };
+  }
+
+  private parseLine(line: string): StepRecord | undefined {
+    if (line.trim() === '') return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw this.error(`malformed JSON (${(error as Error).message}): ${describeValue(line)}`);
+    }
+    return this.check(value);
+  }
+
+  private check(value: unknown): StepRecord {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw this.error(`expected a JSON object, got ${describeValue(value)}`);
+    }
+    const record = value as Record<string, unknown>;
+    const step = record['step'];
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
+      throw this.error(`"step" must be an integer >= 0, got ${describeValue(step)}`);
+    }
+    if (record['run'] === undefined) record['run'] = this.defaultRun;
+    else if (typeof record['run'] !== 'string') throw this.error(`"run" must be a string, got ${describeValue(record['run'])}`);
+    if (record['note'] !== true) {
+      for (const key of ['normBefore', 'normAfter'] as const) {
+        const norm = record[key];
+        if (norm !== null && typeof norm !== 'number') {
+          throw this.error(`a step line needs "${key}" as a number or null, got ${describeValue(norm)} (a note line has "note": true)`);
+        }
+      }
+      for (const key of ['clipped', 'skipped'] as const) {
+        if (typeof record[key] !== 'boolean') throw this.error(`a step line needs "${key}" as a boolean, got ${describeValue(record[key])}`);
+      }
+    }
+    for (const key of ['threshold', 'loss'] as const) {
+      const v = record[key];
+      if (v !== undefined && v !== null && typeof v !== 'number') throw this.error(`"${key}" must be a number or null, got ${describeValue(v)}`);
+    }
+    return record as StepRecord;
+  }
+
+  private error(message: string): MonitorError {
+    return new MonitorError(this.fn, message, { file: this.file, line: this.lineNumber });
+  }
+}

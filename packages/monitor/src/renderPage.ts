@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ChartData } from './buildChartData.js';
+
+/** Options of {@link renderPage}. */
+export interface RenderPageOptions {
+  /** A live page (served by `gradpipe serve`) listens for new data on `./events`. Default false. */
+  live?: boolean;
+}
+
+// The assets sit one folder above this module both in src/ (tests) and in dist/ (the package).
+const assetsDir = new URL('../assets/', import.meta.url);
+const require = createRequire(import.meta.url);
+let assets: { uplotJs: string; uplotCss: string; pageJs: string; pageCss: string } | undefined;
+
+/** Reads the inlined files once per process. */
+function loadAssets() {
+  assets ??= {
+    uplotJs: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    uplotCss: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+    pageJs: readFileSync(new URL('page.js', assetsDir), 'utf8'),
+    pageCss: readFileSync(new URL('page.css', assetsDir), 'utf8'),
+  };
+  return assets;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Text placed inside a <script> or <style> element must not contain the element's end tag. */
+function inlineSafe(text: string, tag: 'script' | 'style'): string {
+  return text.replace(new RegExp(`</${tag}`, 'gi'), `<\\/${tag}`);
+}
+
+/**
+ * The report page as one self-contained HTML string: uPlot's script and stylesheet, the page script and the
+ * data are all inlined, so the file opens from disk with no network.
+ *
+ * @example
+ * ```ts
+ * import { buildChartData, readJsonl, renderPage } from '@gradpipe/monitor';
+ * const records = await readJsonl('runs/clip.jsonl');
+ * const html = renderPage(buildChartData([{ run: 'clip', files: ['runs/clip.jsonl'], records }]));
+ * ```
+ */
+export function renderPage(data: ChartData, options: RenderPageOptions = {}): string {
+  const a = loadAssets();
+  // JSON inside <script type="application/json">: escaping '<' keeps '</script>' in a run name harmless.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const live = options.live === true;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="@gradpipe/monitor">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(data.title)}</title>
+<style>${inlineSafe(a.uplotCss, 'style')}</style>
+<style>${inlineSafe(a.pageCss, 'style')}</style>
+</head>
+<body data-live="${live}">
+<h1><span id="title">${escapeHtml(data.title)}</span>${live ? '<span id="live" class="live off">connecting…</span>' : '<span id="live" hidden></span>'}</h1>
+<p class="meta" id="meta"></p>
+<div class="problem" id="problem" hidden></div>
+<div class="note" id="downsampled" hidden></div>
+<h2>Summary</h2>
+<div id="summary"></div>
+<div id="charts">
+<h2>Gradient norm</h2>
+<p class="legend-help"><span>faint line: before clipping</span><span>solid line: after clipping</span><span>dashed: threshold</span><span><i class="dot" style="background:#f59e0b"></i>clipped</span><span><i class="dot" style="background:#7c3aed"></i>skipped</span><span><i class="dot" style="background:#b91c1c"></i>non-finite (NaN/Inf, drawn at the top; the line has a gap)</span><span>drag to zoom, double-click to reset</span></p>
+<div class="chart" id="norm-chart"></div>
+<h2>Loss <label class="toggle"><input type="checkbox" id="loss-log" checked> log scale (when every loss is positive)</label></h2>
+<div class="chart" id="loss-chart"></div>
+</div>
+<script type="application/json" id="gradpipe-data">${json}</script>
+<script>${inlineSafe(a.uplotJs, 'script')}</script>
+<script>${inlineSafe(a.pageJs, 'script')}</script>
+</body>
+</html>
+`;
+}

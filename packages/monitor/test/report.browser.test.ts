@@ -1,0 +1,187 @@
+/// <reference lib="dom" />
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serve, writeReport, type LiveServer, type ReportResult } from '@gradpipe/monitor';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { simulate } from './simulate.js';
+import { useTmpDir } from './tmpdir.js';
+
+// Screenshots and the generated report are kept here for a person to look at (gitignored).
+const artifacts = fileURLToPath(new URL('../../../test-artifacts/monitor/', import.meta.url));
+const tmp = useTmpDir();
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A page that records every console error and uncaught exception. */
+async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** For each chart canvas: how many pixels are drawn in each run colour (uPlot draws on a transparent canvas). */
+function colouredPixels(page: Page, colours: [number, number, number][]) {
+  return page.$$eval(
+    '.chart canvas',
+    (canvases, colours) =>
+      (canvases as HTMLCanvasElement[]).map((canvas) => {
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        const counts = colours.map(() => 0);
+        let drawn = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i + 3]! === 0) continue;
+          drawn++;
+          colours.forEach(([r, g, b], k) => {
+            if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40 && data[i + 3]! > 200) counts[k]!++;
+          });
+        }
+        return { width: canvas.width, height: canvas.height, drawn, counts };
+      }),
+    colours,
+  );
+}
+
+/** The summary table as { run: { field: text } }. */
+function table(page: Page) {
+  return page.$$eval('table.summary tbody tr', (rows) =>
+    Object.fromEntries(
+      rows.map((row) => [
+        row.getAttribute('data-run'),
+        Object.fromEntries([...row.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), td.textContent])),
+      ]),
+    ),
+  );
+}
+
+const BLUE: [number, number, number] = [0x25, 0x63, 0xeb];
+const RED: [number, number, number] = [0xdc, 0x26, 0x26];
+const six = (v: number) => String(Number(v.toPrecision(6)));
+
+describe('the report page in Chromium', () => {
+  test('opens from file://, draws both charts, shows the right summary and logs no errors', async () => {
+    const dir = tmp();
+    await simulate(join(dir, 'none.jsonl'), { steps: 300, nanSteps: [120] });
+    const clipStats = await simulate(join(dir, 'clip.jsonl'), { steps: 300, maxNorm: 1, nanSteps: [120], seed: 2 });
+    const out = join(artifacts, 'report.html');
+    const result: ReportResult = await writeReport([join(dir, 'none.jsonl'), join(dir, 'clip.jsonl')], out, { title: 'no clipping vs clipping' });
+    const { page, errors } = await openPage(pathToFileURL(out).href);
+    await page.waitForSelector('#loss-chart canvas');
+    await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
+
+    const canvases = await colouredPixels(page, [BLUE, RED]);
+    expect(canvases).toHaveLength(2); // gradient norm and loss
+    for (const c of canvases) {
+      expect(c.width).toBeGreaterThan(400);
+      expect(c.drawn).toBeGreaterThan(2000);
+      expect(c.counts[0]).toBeGreaterThan(300); // run "none" drew its lines
+      expect(c.counts[1]).toBeGreaterThan(300); // run "clip" too
+    }
+    expect(await page.textContent('.u-title')).toBe('Gradient norm per step (log scale)');
+
+    const rows = await table(page);
+    const clip = result.runs.find((r) => r.run === 'clip')!;
+    const clipped = clipStats.filter((s) => s.clipped).length;
+    expect(clip.clipped).toBe(clipped);
+    expect(rows['clip']).toEqual({
+      run: 'clip',
+      steps: '300',
+      clipped: `${((100 * clipped) / 300).toFixed(1)}% (${clipped})`,
+      skipped: '1',
+      maxNorm: six(Math.max(...clipStats.filter((s) => Number.isFinite(s.normBefore)).map((s) => s.normBefore))),
+      finalLoss: six(clipStats[299]!.loss!),
+      firstNonFiniteStep: '120',
+      files: join(dir, 'clip.jsonl'),
+    });
+    expect(rows['none']).toMatchObject({ steps: '300', clipped: '0.0% (0)', skipped: '1', firstNonFiniteStep: '120' });
+    expect(await page.isVisible('#downsampled')).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('a long log is downsampled, says so, and still draws', async () => {
+    const dir = tmp();
+    const path = join(dir, 'long.jsonl');
+    const lines: string[] = [];
+    for (let step = 0; step < 200_000; step++) {
+      const norm = step === 150_000 ? Number.NaN : step % 10_007 === 0 ? 500 : 1 + Math.sin(step / 5000);
+      lines.push(JSON.stringify({ run: 'long', step, normBefore: norm, normAfter: Math.min(norm, 1.5), clipped: norm > 1.5, skipped: false, threshold: 1.5, loss: 1 / (1 + step / 1000) }));
+    }
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const out = join(artifacts, 'report-long.html');
+    const result = await writeReport([path], out, { title: 'long run' });
+    expect(result.bucketSize).toBe(50);
+    const { page, errors } = await openPage(pathToFileURL(out).href);
+    await page.waitForSelector('#loss-chart canvas');
+    await page.screenshot({ path: join(artifacts, 'report-long.png'), fullPage: true });
+    expect(await page.textContent('#downsampled')).toContain('downsampled to buckets of 50 steps (longest run: 200000 steps)');
+    const canvases = await colouredPixels(page, [BLUE]);
+    for (const c of canvases) expect(c.counts[0]).toBeGreaterThan(300);
+    expect((await table(page))['long']).toMatchObject({ steps: '200000', maxNorm: '500', firstNonFiniteStep: '150000' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('the live page updates as lines are appended', async () => {
+    const dir = tmp();
+    const path = join(dir, 'live.jsonl');
+    const line = (run: string, step: number) =>
+      `${JSON.stringify({ run, step, normBefore: 2 + Math.sin(step), normAfter: 1, clipped: true, skipped: false, threshold: 1, loss: 3 / (step + 1) })}\n`;
+    writeFileSync(path, Array.from({ length: 10 }, (_, i) => line('live', i)).join(''));
+    let server: LiveServer | undefined;
+    try {
+      server = await serve([dir], { host: '127.0.0.1', port: 0, pollMs: 200, title: 'live test' });
+      const { page, errors } = await openPage(server.url);
+      await page.waitForSelector('#live.live:not(.off)');
+      await expect.poll(async () => (await table(page))['live']?.['steps'], { timeout: 10_000 }).toBe('10');
+      // Zoom into part of the x axis by dragging on the norm chart, as a reader would.
+      const box = (await page.locator('#norm-chart .u-over').boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const xRange = (chart = 0) => page.evaluate((chart) => {
+        const u = (window as unknown as { gradpipeCharts: { scales: { x: { min: number; max: number } } }[] }).gradpipeCharts[chart]!;
+        return [u.scales.x.min, u.scales.x.max];
+      }, chart);
+      const zoomed = await xRange();
+      expect(zoomed[0]).toBeGreaterThan(1);
+      expect(zoomed[1]).toBeLessThan(7);
+      expect(await xRange(1)).toEqual(zoomed); // the loss chart follows
+      appendFileSync(path, Array.from({ length: 15 }, (_, i) => line('live', 10 + i)).join('') + line('live', 25).slice(0, 30));
+      await expect.poll(async () => (await table(page))['live']?.['steps'], { timeout: 10_000 }).toBe('25');
+      expect(await xRange()).toEqual(zoomed); // the update kept the reader's zoom
+      expect(await xRange(1)).toEqual(zoomed);
+      await page.dblclick('#norm-chart .u-over'); // back to all steps
+      expect((await xRange())[1]).toBe(24); // steps 0…24: the half-written step 25 is not shown
+      writeFileSync(join(dir, 'second.jsonl'), line('second', 0) + line('second', 1));
+      await expect.poll(async () => (await table(page))['second']?.['steps'], { timeout: 10_000 }).toBe('2');
+      await page.waitForSelector('#loss-chart canvas');
+      const canvases = await colouredPixels(page, [BLUE, RED]);
+      expect(canvases).toHaveLength(2);
+      expect(canvases[0]!.counts[0]).toBeGreaterThan(100);
+      expect(canvases[0]!.counts[1]).toBeGreaterThan(20);
+      await page.screenshot({ path: join(artifacts, 'live.png'), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server?.close();
+    }
+  });
+});

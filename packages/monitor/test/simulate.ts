@@ -1,0 +1,45 @@
+import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
+import { recordJsonl, type RecordJsonlOptions } from '@gradpipe/monitor';
+
+/** A small seeded generator (mulberry32), so every test log is the same on every machine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SimulatedRun {
+  /** Steps to run. */
+  steps: number;
+  /** Clip at this global norm; undefined: no clipping (only the NaN guard). */
+  maxNorm?: number;
+  /** Steps whose gradients get a NaN. */
+  nanSteps?: readonly number[];
+  seed?: number;
+}
+
+/**
+ * Runs a real GradientPipeline on made-up gradients (norms around 1 with spikes every 37 steps) and records it
+ * to `path`. Returns the pipeline's own stats, to compare the log with.
+ */
+export async function simulate(path: string, run: SimulatedRun, options: RecordJsonlOptions = {}) {
+  const random = prng(run.seed ?? 1);
+  const transforms = [nanGuard({ policy: 'skip' }), ...(run.maxNorm === undefined ? [] : [clipByGlobalNorm({ maxNorm: run.maxNorm })])];
+  const pipe = new GradientPipeline(transforms);
+  const recorder = recordJsonl(pipe.events$, path, options);
+  const stats = [];
+  for (let step = 0; step < run.steps; step++) {
+    const scale = step % 37 === 5 ? 20 : 0.5 + random();
+    const w = new Float32Array(8).map(() => (random() - 0.5) * scale);
+    if (run.nanSteps?.includes(step)) w[3] = Number.NaN;
+    const loss = 2 * Math.exp(-step / 50) + 0.05 * random();
+    stats.push(pipe.step({ w }, { loss }).stats);
+  }
+  await recorder.close();
+  return stats;
+}
