@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import { GradpipeError, describeValue } from './errors.js';
-import type { GradientTransform, Gradients, JsonObject, JsonValue, TransformUpdate } from './GradientTransform.js';
+import type { AnyGradientTransform, Gradients, JsonObject, JsonValue, TransformContext, TransformUpdate } from './GradientTransform.js';
 import { GuardedObservable } from './GuardedObservable.js';
 import { NormMemo, combineNorms } from './NormMemo.js';
 import type { StepEvent, StepStats, TransformStats } from './StepStats.js';
@@ -25,13 +25,16 @@ export interface PipelineOptions {
 }
 
 /** What a step may be told besides the gradients. */
-export interface StepOptions<T> {
+export interface StepOptions<T, S = number> {
   /** The parameters the gradients belong to, same keys (needed by {@link agc}). */
   params?: Gradients<T>;
   /** Tensor shapes by name, for unit-wise transforms; a shape's element count must match the tensor. */
   shapes?: Record<string, readonly number[]>;
-  /** This step's loss, passed through to the stats and events for loggers. */
-  loss?: number;
+  /**
+   * This step's loss, passed through to the stats and events for loggers. A backend scalar (e.g. a `tf.Scalar`
+   * on a device backend) is read back together with the step's other figures, so reporting it costs no extra sync.
+   */
+  loss?: number | S;
 }
 
 /** What a step returns. */
@@ -46,15 +49,27 @@ export interface StepResult<T> {
 
 /** The JSON form of a pipeline: every transform's kind, config and state, and the step counter. */
 export interface PipelineJson {
+  /** Marks the object as a saved pipeline. */
   format: 'gradpipe.pipeline';
+  /** Version of this format. */
   version: 1;
+  /** How many steps the pipeline had processed: the resumed one goes on counting from here. */
   step: number;
+  /** The `tensorNorms` option of the pipeline. */
   tensorNorms: boolean;
-  transforms: { kind: string; config: JsonObject; state: JsonValue }[];
+  /** Every transform, in order. */
+  transforms: {
+    /** The transform's kind, which names its factory for `fromJSON`. */
+    kind: string;
+    /** The options it was made with. */
+    config: JsonObject;
+    /** Its state after the last step. */
+    state: JsonValue;
+  }[];
 }
 
 /** Rebuilds a transform from its JSON config, for {@link GradientPipeline.fromJSON}. */
-export type TransformFactory = (config: JsonObject) => GradientTransform;
+export type TransformFactory = (config: JsonObject) => AnyGradientTransform;
 
 const BUILT_IN: Record<string, TransformFactory> = {
   clipByValue: (c) => clipByValue(c as never),
@@ -64,6 +79,24 @@ const BUILT_IN: Record<string, TransformFactory> = {
   adaptiveClip: (c) => adaptiveClip(c as never),
   agc: (c) => agc(c as never),
 };
+
+/** A step between {@link GradientPipeline.beginStep} and {@link GradientPipeline.finishStep}. */
+interface StepRun<T, S> {
+  readonly ops: TensorOps<T, S>;
+  readonly memo: NormMemo<T, S>;
+  readonly names: readonly string[];
+  readonly inputNorms: readonly S[];
+  readonly normBefore: S;
+  readonly ctx: TransformContext<T, S>;
+  current: Gradients<T>;
+  readonly updates: TransformUpdate<T, S, unknown>[];
+}
+
+const ignore = (): void => {};
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
 
 const defaultSubscriberError = (error: unknown): void => {
   console.error('gradpipe: an events$ subscriber threw; training goes on.', error);
@@ -91,7 +124,7 @@ const defaultSubscriberError = (error: unknown): void => {
  */
 export class GradientPipeline {
   /** The transforms, in the order they run. */
-  readonly transforms: readonly GradientTransform[];
+  readonly transforms: readonly AnyGradientTransform[];
   /**
    * One event per step, emitted synchronously at the end of `step` (a hot Observable: subscribe before
    * training). A subscriber that throws cannot break training: its error goes to `onSubscriberError`.
@@ -102,8 +135,10 @@ export class GradientPipeline {
   private readonly subject = new Subject<StepEvent>();
   private states: unknown[];
   private stepIndex = 0;
+  /** True while a stepAsync awaits its transforms: no other step may start meanwhile. */
+  private inFlight = false;
 
-  constructor(transforms: readonly GradientTransform[], options: PipelineOptions = {}) {
+  constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
     const fn = 'GradientPipeline';
     if (!Array.isArray(transforms)) {
       throw new GradpipeError(fn, `transforms must be an array, got ${describeValue(transforms)}`);
@@ -137,6 +172,7 @@ export class GradientPipeline {
   /**
    * Runs one step on `Float32Array` gradients (the typed-array backend). The arrays are changed in place;
    * `result.grads` holds them. On bad input nothing is changed and a {@link GradpipeError} says why.
+   * Asynchronous transforms (a sharded {@link clipByGlobalNorm}) need {@link GradientPipeline.stepAsync}.
    */
   step(grads: Gradients<Float32Array>, options: StepOptions<Float32Array> = {}): StepResult<Float32Array> {
     return this.stepWith(typedArrayOps as TensorOps<Float32Array, number>, grads, options);
@@ -146,36 +182,101 @@ export class GradientPipeline {
    * Runs one step on any backend's tensors: `ops` is the backend (e.g. `@gradpipe/tfjs`'s tensor ops).
    * Adapters call this; with typed arrays use {@link GradientPipeline.step}.
    */
-  stepWith<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T> = {}): StepResult<T> {
-    validateStep('GradientPipeline.step', ops, grads, options);
+  stepWith<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S> = {}): StepResult<T> {
+    const fn = 'GradientPipeline.step';
+    const asyncAt = this.transforms.findIndex((t) => 'async' in t && t.async === true);
+    if (asyncAt >= 0) {
+      throw new GradpipeError(fn, `transforms[${asyncAt}] (${this.transforms[asyncAt]!.kind}) is asynchronous: use stepAsync or stepWithAsync`);
+    }
+    const run = this.beginStep(fn, ops, grads, options);
+    for (let i = 0; i < this.transforms.length; i++) {
+      const update = this.transforms[i]!.update(run.current, this.states[i], run.ctx);
+      if (isPromiseLike(update)) {
+        update.then(ignore, ignore); // nobody will await it: don't let its failure surface as an unhandled rejection
+        throw new GradpipeError(fn, `transforms[${i}] (${this.transforms[i]!.kind}) returned a promise: use stepAsync or stepWithAsync`);
+      }
+      if (this.record(run, update)) break;
+    }
+    return this.finishStep(run, options);
+  }
+
+  /**
+   * {@link GradientPipeline.step} for pipelines with asynchronous transforms, such as a sharded
+   * {@link clipByGlobalNorm} that waits for the other shards. One step at a time: await it before the next.
+   * If it rejects, the pipeline's state and step counter are as before the step (gradients already changed in
+   * place by earlier transforms stay changed).
+   *
+   * @example
+   * ```ts
+   * import { GradientPipeline, clipByGlobalNorm, inProcessAllReduce } from '@gradpipe/core';
+   * const [reduce] = inProcessAllReduce(1); // a world of one shard: same result as pipe.step
+   * const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1, reduce: reduce! })]);
+   * const { grads, stats } = await pipe.stepAsync({ w: new Float32Array([3, 4]) });
+   * // grads.w ≈ [0.6, 0.8], stats.clipped === true
+   * ```
+   */
+  stepAsync(grads: Gradients<Float32Array>, options: StepOptions<Float32Array> = {}): Promise<StepResult<Float32Array>> {
+    return this.stepWithAsync(typedArrayOps as TensorOps<Float32Array, number>, grads, options);
+  }
+
+  /** {@link GradientPipeline.stepWith} for pipelines with asynchronous transforms: any backend, awaited. */
+  async stepWithAsync<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S> = {}): Promise<StepResult<T>> {
+    const run = this.beginStep('GradientPipeline.stepAsync', ops, grads, options);
+    this.inFlight = true;
+    try {
+      for (let i = 0; i < this.transforms.length; i++) {
+        const update = await this.transforms[i]!.update(run.current, this.states[i], run.ctx);
+        if (this.record(run, update)) break;
+      }
+      return this.finishStep(run, options);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** Checks the input and measures the incoming norms: everything a step does before its transforms run. */
+  private beginStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S>): StepRun<T, S> {
+    if (this.inFlight) throw new GradpipeError(fn, 'a stepAsync of this pipeline is still running: await it before the next step');
+    const names = validateStep(fn, ops, grads, options);
+    // Refuse here, not inside the transform: by then earlier transforms may have changed the caller's arrays.
+    const needsParams = this.transforms.find((t) => 'needsParams' in t && t.needsParams === true);
+    if (needsParams && options.params === undefined) {
+      throw new GradpipeError(fn, `${needsParams.kind} needs the parameters: call step(grads, { params, shapes })`);
+    }
     const memo = new NormMemo(ops);
-    const names = Object.keys(grads);
     const inputNorms = names.map((n) => memo.norm(grads[n]!, 2));
     const normBefore = combineNorms(ops, inputNorms, 2);
-    const ctx = {
+    const ctx: TransformContext<T, S> = {
       ops: memo.ops,
       step: this.stepIndex,
       params: options.params,
       shapes: options.shapes,
       globalNorm: (g: Gradients<T>, p: number) => memo.globalNorm(g, p),
     };
+    return { ops, memo, names, inputNorms, normBefore, ctx, current: grads, updates: [] };
+  }
 
-    let current = grads;
-    const updates: TransformUpdate<T, S, unknown>[] = [];
-    for (let i = 0; i < this.transforms.length; i++) {
-      const update = this.transforms[i]!.update(current, this.states[i], ctx);
-      updates.push(update);
-      current = update.grads;
-      // With host scalars the skip decision is already known: later transforms need not touch the data.
-      if (ops.eager && (update.figures?.skip as unknown) === 1) break;
-    }
+  /** Takes one transform's update into the step. True when the rest of the transforms need not run. */
+  private record<T, S>(run: StepRun<T, S>, update: TransformUpdate<T, S, unknown>): boolean {
+    run.updates.push(update);
+    run.current = update.grads;
+    // With host scalars the skip decision is already known: later transforms need not touch the data.
+    return run.ops.eager && (update.figures?.skip as unknown) === 1;
+  }
+
+  /** Reads the step's scalars back, commits the transforms' states, emits the event. */
+  private finishStep<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>): StepResult<T> {
+    const { ops, memo, names, inputNorms, normBefore, updates, current } = run;
     const normAfter = memo.globalNorm(current, 2, true);
 
     // The one read-back of the step: every scalar anyone needs, in one call.
     const figureNames = updates.map((u) => Object.keys(u.figures ?? {}));
     const scalars: S[] = [normBefore, normAfter, ...inputNorms];
     updates.forEach((u, i) => figureNames[i]!.forEach((k) => scalars.push(u.figures![k]!)));
+    const lossOnBackend = options.loss !== undefined && typeof options.loss !== 'number';
+    if (lossOnBackend) scalars.push(options.loss as S);
     const values = ops.read(scalars);
+    const loss = lossOnBackend ? values[scalars.length - 1]! : (options.loss as number | undefined);
     let at = 2 + names.length;
     const transformStats: TransformStats[] = updates.map((_, i) => {
       const figures: Record<string, number> = {};
@@ -203,7 +304,7 @@ export class GradientPipeline {
       skipped,
       ...(threshold === undefined ? {} : { threshold }),
       nonFinite,
-      ...(options.loss === undefined ? {} : { loss: options.loss }),
+      ...(loss === undefined ? {} : { loss }),
       transforms: transformStats,
     };
     this.stepIndex++;
@@ -272,12 +373,13 @@ export class GradientPipeline {
   }
 }
 
-function validateStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T>): void {
+function validateStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S>): string[] {
   if (typeof grads !== 'object' || grads === null || Array.isArray(grads) || ArrayBuffer.isView(grads)) {
     throw new GradpipeError(fn, `grads must be an object of named tensors, got ${describeValue(grads)}`);
   }
-  for (const [name, g] of Object.entries(grads)) {
-    const reason = ops.invalidReason(g);
+  const names = Object.keys(grads);
+  for (const name of names) {
+    const reason = ops.invalidReason(grads[name]);
     if (reason) throw new GradpipeError(fn, `gradient ${JSON.stringify(name)} ${reason}`);
   }
   if (typeof options !== 'object' || options === null) {
@@ -318,7 +420,9 @@ function validateStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T
       }
     }
   }
-  if (loss !== undefined && typeof loss !== 'number') {
-    throw new GradpipeError(fn, `loss must be a number, got ${describeValue(loss)}`);
+  // Host-number backends take a number; device backends also take one of their scalars (a tensor of theirs).
+  if (loss !== undefined && typeof loss !== 'number' && (ops.eager || ops.invalidReason(loss) !== undefined)) {
+    throw new GradpipeError(fn, `loss must be a number${ops.eager ? '' : ` or a ${ops.name} scalar`}, got ${describeValue(loss)}`);
   }
+  return names;
 }

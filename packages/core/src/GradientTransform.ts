@@ -95,6 +95,54 @@ export interface GradientTransform<State = unknown> {
   readonly config: JsonObject;
   /** The state before the first step. Must be JSON data. */
   init(): State;
+  /**
+   * True when `update` needs `ctx.params` (like {@link agc}): a step without params is then refused before any
+   * transform has changed the gradients.
+   */
+  readonly needsParams?: boolean;
   /** Transforms one step's gradients. */
   update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): TransformUpdate<T, S, State>;
 }
+
+/**
+ * A gradient transform whose `update` must wait for something outside the process — typically other shards'
+ * partial norms (see {@link clipByGlobalNorm}'s `reduce`). Run it with `pipe.stepAsync` / `pipe.stepWithAsync`;
+ * the synchronous `pipe.step` refuses it.
+ *
+ * @example A transform that waits for a remote decision before scaling
+ * ```ts
+ * import { GradientPipeline, type AsyncGradientTransform } from '@gradpipe/core';
+ *
+ * function scaleByRemote(fetchFactor: () => Promise<number>): AsyncGradientTransform<null> {
+ *   return {
+ *     kind: 'scaleByRemote',
+ *     config: {},
+ *     async: true,
+ *     init: () => null,
+ *     async update(grads, _state, { ops }) {
+ *       const f = ops.scalar(await fetchFactor());
+ *       const out: typeof grads = {};
+ *       for (const [name, g] of Object.entries(grads)) out[name] = ops.scale(g, f);
+ *       return { grads: out };
+ *     },
+ *   };
+ * }
+ * const pipe = new GradientPipeline([scaleByRemote(async () => 0.5)]);
+ * (await pipe.stepAsync({ w: new Float32Array([2, 4]) })).grads.w; // Float32Array [1, 2]
+ * ```
+ */
+export interface AsyncGradientTransform<State = unknown> {
+  /** Name under which `fromJSON` finds the factory. */
+  readonly kind: string;
+  /** The options the transform was made with, as JSON. */
+  readonly config: JsonObject;
+  /** Marks the transform as asynchronous, so that `pipe.step` can refuse it before touching any gradient. */
+  readonly async: true;
+  /** The state before the first step. Must be JSON data. */
+  init(): State;
+  /** Transforms one step's gradients; the pipeline awaits the result. */
+  update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): Promise<TransformUpdate<T, S, State>>;
+}
+
+/** Either kind of transform: what a {@link GradientPipeline} is made of. */
+export type AnyGradientTransform<State = unknown> = GradientTransform<State> | AsyncGradientTransform<State>;

@@ -5,6 +5,18 @@ import { Observable, type Observer, type Operator, type Subscription } from 'rxj
  * (or by an operator function piped onto it) is handed to `onError` instead of rxjs's default, which rethrows
  * it asynchronously and crashes a Node process. Operators piped onto it keep the guard, so
  * `events$.pipe(map(f)).subscribe(g)` is as safe as `events$.subscribe(g)`.
+ *
+ * @example
+ * ```ts
+ * import { GuardedObservable } from '@gradpipe/core';
+ * const numbers$ = new GuardedObservable<number>((error) => console.warn('a subscriber failed:', error), (subscriber) => {
+ *   subscriber.next(1);
+ *   subscriber.next(2);
+ * });
+ * numbers$.subscribe((n) => {
+ *   if (n === 1) throw new Error('oops'); // reported to the handler; 2 is still delivered
+ * });
+ * ```
  */
 export class GuardedObservable<T> extends Observable<T> {
   constructor(
@@ -21,6 +33,7 @@ export class GuardedObservable<T> extends Observable<T> {
     return lifted;
   }
 
+  /** Subscribes like any Observable; exceptions thrown by the callbacks go to `onError`. */
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
     const observer: Partial<Observer<T>> =
       typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});

@@ -1,3 +1,4 @@
+import { globalNormOfNorms } from './exactGlobalNorm.js';
 import type { Gradients } from './GradientTransform.js';
 import type { TensorOps, UnitLayout } from './TensorOps.js';
 
@@ -13,7 +14,15 @@ interface Entry<S> {
  * (or, for a fused scale, records) that tensor's norms.
  */
 export class NormMemo<T, S> {
-  private readonly entries = new Map<T, Map<number, Entry<S>>>();
+  /** L2 norms by tensor: the one every step needs, kept in its own map so that a lookup is a single probe. */
+  private readonly l2 = new Map<T, Entry<S>>();
+  /** Norms of other orders, by tensor and then by p. */
+  private readonly others = new Map<T, Map<number, Entry<S>>>();
+  /**
+   * The tensors of each gradients object seen this step. Listing an object with thousands of keys is slow
+   * (V8 sorts a large object's keys on every listing), and the same object is usually measured more than once.
+   */
+  private readonly tensorLists = new Map<Gradients<T>, T[]>();
   /** The backend's operations, wrapped so that changing a tensor updates the memory. */
   readonly ops: TensorOps<T, S>;
 
@@ -23,8 +32,11 @@ export class NormMemo<T, S> {
       ...base,
       norm: (t, p) => memo.norm(t, p),
       scale(t, factor) {
+        // A factor of exactly 1 leaves the tensor bit-identical (TensorOps contract): its norms stay valid, and
+        // the fused scale below would only re-read the data to measure a norm already known.
+        if ((factor as unknown) === 1) return base.scale(t, factor);
         if (base.scaleWithNorm) return memo.ops.scaleWithNorm!(t, factor)[0];
-        const before = memo.entries.get(t)?.get(2);
+        const before = memo.l2.get(t);
         const out = base.scale(t, factor);
         memo.forget(t, out);
         if (before) memo.remember(out, 2, base.mul(before.value, factor), false);
@@ -49,7 +61,7 @@ export class NormMemo<T, S> {
 
   /** The exact p-norm of `t`, computed at most once while `t` is unchanged. */
   norm(t: T, p: number): S {
-    const known = this.entries.get(t)?.get(p);
+    const known = p === 2 ? this.l2.get(t) : this.others.get(t)?.get(p);
     if (known?.exact) return known.value;
     const value = this.base.norm(t, p);
     this.remember(t, p, value, true);
@@ -58,12 +70,15 @@ export class NormMemo<T, S> {
 
   /** The L2 norm of `t` for reporting: a derived value is good enough, else the exact one. */
   reportedNorm(t: T): S {
-    return this.entries.get(t)?.get(2)?.value ?? this.norm(t, 2);
+    return this.l2.get(t)?.value ?? this.norm(t, 2);
   }
 
   /** Global p-norm of `grads` from per-tensor norms (see {@link combineNorms}). */
   globalNorm(grads: Gradients<T>, p: number, reported = false): S {
-    const norms = Object.values(grads).map((t) => (reported && p === 2 ? this.reportedNorm(t) : this.norm(t, p)));
+    let tensors = this.tensorLists.get(grads);
+    if (!tensors) this.tensorLists.set(grads, (tensors = Object.values(grads)));
+    const norms: S[] = [];
+    for (const t of tensors) norms.push(reported && p === 2 ? this.reportedNorm(t) : this.norm(t, p));
     return combineNorms(this.base, norms, p);
   }
 
@@ -73,13 +88,21 @@ export class NormMemo<T, S> {
   }
 
   private forget(before: T, after: T): void {
-    this.entries.delete(before);
-    this.entries.delete(after);
+    this.l2.delete(before);
+    this.l2.delete(after);
+    if (this.others.size > 0) {
+      this.others.delete(before);
+      this.others.delete(after);
+    }
   }
 
   private remember(t: T, p: number, value: S, exact: boolean): void {
-    let byP = this.entries.get(t);
-    if (!byP) this.entries.set(t, (byP = new Map()));
+    if (p === 2) {
+      this.l2.set(t, { value, exact });
+      return;
+    }
+    let byP = this.others.get(t);
+    if (!byP) this.others.set(t, (byP = new Map()));
     byP.set(p, { value, exact });
   }
 }
@@ -88,8 +111,20 @@ export class NormMemo<T, S> {
  * Combines per-tensor p-norms into the norm of all tensors together: ‖·‖∞ is their max; otherwise
  * m·(Σ (nᵢ/m)^p)^(1/p) with m = max nᵢ, so no power can overflow even when the norms are ~1e38.
  * Non-finite iff some nᵢ is.
+ *
+ * With host numbers (eager backends) the sum is exact and independent of the order and grouping of the tensors,
+ * so that shards combining their parts with `clipByGlobalNorm({ reduce })` get the very same float64.
+ *
+ * @example
+ * ```ts
+ * import { combineNorms, typedArrayOps } from '@gradpipe/core';
+ * combineNorms(typedArrayOps, [3, 4], 2);        // 5
+ * combineNorms(typedArrayOps, [3e38, 4e38], 2);  // 5e38, no overflow
+ * combineNorms(typedArrayOps, [3, 4], Infinity); // 4
+ * ```
  */
 export function combineNorms<T, S>(ops: TensorOps<T, S>, norms: readonly S[], p: number): S {
+  if (ops.eager) return globalNormOfNorms(norms as readonly unknown[] as readonly number[], p) as unknown as S;
   if (norms.length === 0) return ops.scalar(0);
   if (norms.length === 1) return norms[0] as S;
   let m = norms[0] as S;
@@ -99,5 +134,6 @@ export function combineNorms<T, S>(ops: TensorOps<T, S>, norms: readonly S[], p:
   const divisor = ops.select(ops.greater(m, ops.scalar(0)), m, ops.scalar(1));
   let sum = ops.scalar(0);
   for (const n of norms) sum = ops.add(sum, ops.pow(ops.div(n, divisor), p));
-  return ops.mul(m, ops.pow(sum, 1 / p));
+  // An infinite norm among finite ones makes Inf/Inf = NaN above: report +Infinity, as the eager path does.
+  return ops.select(ops.isFinite(m), ops.mul(m, ops.pow(sum, 1 / p)), m);
 }

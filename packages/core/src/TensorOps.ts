@@ -7,7 +7,9 @@
  * - `axis: 'last'`: unit `u` is every element whose index `≡ u (mod units)` (TensorFlow layout, `[..., in, out]`).
  */
 export interface UnitLayout {
+  /** How many units the tensor has. */
   readonly units: number;
+  /** Whether a unit is a contiguous block (`'first'`) or a strided column (`'last'`). */
   readonly axis: 'first' | 'last';
 }
 
@@ -82,12 +84,19 @@ export interface TensorOps<T, S> {
   anyGreater(norms: T, limits: T): S;
 
   // --- scalar arithmetic ------------------------------------------------------------------------------
+  /** A backend scalar holding the host number `value`. */
   scalar(value: number): S;
+  /** `a + b`. */
   add(a: S, b: S): S;
+  /** `a - b`. */
   sub(a: S, b: S): S;
+  /** `a * b`. */
   mul(a: S, b: S): S;
+  /** `a / b`. */
   div(a: S, b: S): S;
+  /** The smaller of `a` and `b` (NaN if either is). */
   min(a: S, b: S): S;
+  /** The larger of `a` and `b` (NaN if either is). */
   max(a: S, b: S): S;
   /** `a ** e` for a host exponent. */
   pow(a: S, e: number): S;

@@ -1,3 +1,16 @@
+/**
+ * Gradient clipping for JavaScript machine learning: a {@link GradientPipeline} of transforms (clip by value, by
+ * norm, by global norm, NaN guard, AutoClip, ZClip, AGC) over any backend's tensors, with events and save/resume.
+ *
+ * @example
+ * ```ts
+ * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
+ * const pipe = new GradientPipeline([nanGuard({ policy: 'skip' }), clipByGlobalNorm({ maxNorm: 1 })]);
+ * const { grads, skipped, stats } = pipe.step({ w: new Float32Array([3, 4]) });
+ * ```
+ * @module @gradpipe/core
+ */
+
 // The pipeline
 export { GradientPipeline } from './GradientPipeline.js';
 export type { PipelineJson, PipelineOptions, StepOptions, StepResult, TransformFactory } from './GradientPipeline.js';
@@ -23,6 +36,7 @@ export type {
 export { agc, unitLayout } from './transforms/agc.js';
 export type { AgcOptions } from './transforms/agc.js';
 export { clipFactor, scaleAll } from './transforms/clipFactor.js';
+export type { ClipFactorOptions } from './transforms/clipFactor.js';
 
 // Sharded clipping: a global norm across workers
 export type { ReduceOp, ShardReduce } from './ShardReduce.js';
@@ -42,6 +56,8 @@ export type {
 } from './GradientTransform.js';
 export type { TensorOps, UnitLayout } from './TensorOps.js';
 export { typedArrayOps, normOf } from './typedArrayOps.js';
+export { wasmSimdOps } from './wasmSimdOps.js';
+export type { WasmMemoryLike } from './wasmSimdOps.js';
 export type { FloatArray } from './typedArrayOps.js';
 export { combineNorms } from './NormMemo.js';
 export type { NormType } from './normType.js';

@@ -117,7 +117,8 @@ export const typedArrayOps: TensorOps<FloatArray, number> = {
       const n = norms[u]!;
       const l = limits[u]!;
       const clip = Number.isFinite(n) && n > l;
-      factors[u] = clip ? (l / n) * typedArrayOps.boundSafety : 1;
+      // Lowered by 2·√per·2⁻¹⁵⁰ as in clipFactor, so rounding float32 subnormals up cannot lift the unit above l.
+      factors[u] = clip ? (Math.max(l - 2 * Math.sqrt(per) * 2 ** -150, 0) / n) * typedArrayOps.boundSafety : 1;
       any ||= clip;
     }
     if (!any) return t;

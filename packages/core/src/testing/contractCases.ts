@@ -13,6 +13,7 @@ import { nanGuard } from '../transforms/nanGuard.js';
  * the same gradients, skip decisions and figures as the typed-array backend, within float32 rounding.
  */
 export interface ContractCase {
+  /** What the case checks, for test titles. */
   readonly name: string;
   /** Makes a fresh pipeline (one per backend run). */
   readonly transforms: () => GradientTransform[];
@@ -22,21 +23,35 @@ export interface ContractCase {
 
 /** One step of a {@link ContractCase}. */
 export interface ContractStep {
+  /** The gradients by name, as plain numbers (stored as float32). */
   readonly grads: Readonly<Record<string, readonly number[]>>;
+  /** Tensor shapes, for unit-wise transforms. */
   readonly shapes?: Readonly<Record<string, readonly number[]>>;
+  /** The parameters, for transforms that need them (agc). */
   readonly params?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** What the typed-array backend produced for a step: the reference a backend is compared with. */
 export interface ContractOutcome {
+  /** The gradients after the step, as plain numbers. */
   readonly grads: Record<string, number[]>;
+  /** Whether the step was skipped. */
   readonly skipped: boolean;
+  /** The step's figures. */
   readonly stats: StepStats;
 }
 
 const seq = <R>(n: number, f: (i: number) => R): R[] => Array.from({ length: n }, (_, i) => f(i));
 
-/** The contract cases every backend runs. */
+/**
+ * The contract cases every backend runs.
+ *
+ * @example
+ * ```ts
+ * import { contractCases } from '@gradpipe/core/testing';
+ * for (const c of contractCases) console.log(c.name, c.steps.length);
+ * ```
+ */
 export const contractCases: readonly ContractCase[] = [
   {
     name: 'clipByGlobalNorm 3-4-5',
@@ -106,7 +121,17 @@ export const contractCases: readonly ContractCase[] = [
   },
 ];
 
-/** Runs a case on the typed-array backend: the reference outcomes, one per step. */
+/**
+ * Runs a case on the typed-array backend: the reference outcomes, one per step.
+ *
+ * @example
+ * ```ts
+ * import { contractCases, referenceOutcomes } from '@gradpipe/core/testing';
+ * const [first] = referenceOutcomes(contractCases[0]!); // 'clipByGlobalNorm 3-4-5'
+ * first!.stats.normBefore; // 5
+ * first!.grads.a;          // [0.5999999046325684]
+ * ```
+ */
 export function referenceOutcomes(c: ContractCase): ContractOutcome[] {
   const pipe = new GradientPipeline(c.transforms());
   const toF32 = (r: Readonly<Record<string, readonly number[]>>) =>

@@ -1,5 +1,5 @@
 /**
- * Test support for backends: the contract every {@link TensorOps} implementation must meet, as data.
+ * Test support for backends: the contract every {@link @gradpipe/core!TensorOps | TensorOps} implementation must meet, as data.
  * A backend's test suite runs each case with `pipe.stepWith(itsOps, …)` and compares with
  * {@link referenceOutcomes} (the typed-array backend).
  *
@@ -11,7 +11,7 @@
  *   // run c.steps on your backend and compare with expected[i].grads / .skipped / .stats
  * }
  * ```
- * @module
+ * @module @gradpipe/core/testing
  */
 export { contractCases, referenceOutcomes } from './contractCases.js';
 export type { ContractCase, ContractOutcome, ContractStep } from './contractCases.js';

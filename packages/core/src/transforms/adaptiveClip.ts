@@ -1,19 +1,21 @@
 import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors.js';
 import type { GradientTransform, JsonObject } from '../GradientTransform.js';
 import type { TensorOps } from '../TensorOps.js';
-import { clipFactor, scaleAll } from './clipFactor.js';
+import { clipFactor, countElements, scaleAll } from './clipFactor.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
 export interface PercentileClipOptions {
+  /** Selects AutoClip. */
   method: 'percentile';
   /** Which percentile of the norm history is the threshold, in [0, 100]. Default 10. */
   percentile?: number;
-  /** Only the last `window` norms count. Default: all. */
+  /** Only the last `window` norms count, this step's included (`window: 1` never clips). Default: all. */
   window?: number;
 }
 
 /** ZClip (Kumar et al. 2025): clip spikes of the norm, detected by a z-score against EMA statistics. */
 export interface ZScoreClipOptions {
+  /** Selects ZClip. */
   method: 'zscore';
   /** EMA smoothing of the mean and variance of the norm, in [0, 1). Default 0.97. */
   alpha?: number;
@@ -32,14 +34,19 @@ export type AdaptiveClipOptions = PercentileClipOptions | ZScoreClipOptions;
 
 /** State of the percentile method: the norm history, sorted, and (with a window) in arrival order. */
 export interface PercentileClipState {
+  /** The remembered norms, ascending. */
   sorted: number[];
+  /** With a `window`: the same norms in the order they came, so the oldest can be dropped. Else empty. */
   recent: number[];
 }
 
 /** State of the z-score method: warm-up norms, then the EMA mean and variance of the norm. */
 export interface ZScoreClipState {
+  /** Norms collected during warm-up (emptied when warm-up ends). */
   warmup: number[];
+  /** EMA of the norm; `null` during warm-up. */
   mean: number | null;
+  /** EMA of the squared deviation from the mean; `null` during warm-up. */
   variance: number | null;
 }
 
@@ -86,7 +93,7 @@ function percentileClip(fn: string, options: PercentileClipOptions): GradientTra
       const { ops } = ctx;
       const norm = ctx.globalNorm(grads, 2);
       const threshold = percentileWith(ops, state.sorted, norm, percentile);
-      const { factor, clipped } = clipFactor(ops, norm, threshold);
+      const { factor, clipped } = clipFactor(ops, norm, threshold, { elements: countElements(ops, grads), p: 2 });
       return {
         grads: scaleAll(ops, grads, factor),
         figures: { norm, threshold, clipped },
@@ -95,7 +102,8 @@ function percentileClip(fn: string, options: PercentileClipOptions): GradientTra
           const sorted = state.sorted.slice();
           const recent = window === undefined ? state.recent : [...state.recent, figures.norm!];
           insertSorted(sorted, figures.norm!);
-          if (window !== undefined && recent.length > window) removeSorted(sorted, recent.shift()!);
+          // Keep window - 1 norms: with the next step's own norm they make the last `window`.
+          while (window !== undefined && recent.length > window - 1) removeSorted(sorted, recent.shift()!);
           return { sorted, recent };
         },
       };
@@ -174,7 +182,7 @@ function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<Z
         effective = ops.select(spike, adaptive, norm);
         threshold = ops.min(ops.select(spike, adaptive, ops.scalar(state.mean + zThreshold * (std + eps))), cap);
       }
-      const { factor, clipped } = clipFactor(ops, norm, threshold);
+      const { factor, clipped } = clipFactor(ops, norm, threshold, { elements: countElements(ops, grads), p: 2 });
       return {
         grads: scaleAll(ops, grads, factor),
         figures: { norm, threshold, clipped, spike, effective },

@@ -1,7 +1,9 @@
-import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
-import type { GradientTransform } from '../GradientTransform.js';
+import { GradpipeError, describeValue, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
+import { shardedGlobalNormOfNorms } from '../exactGlobalNorm.js';
+import type { AsyncGradientTransform, GradientTransform, Gradients, TransformContext, TransformUpdate } from '../GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../normType.js';
-import { clipFactor, scaleAll } from './clipFactor.js';
+import type { ShardReduce } from '../ShardReduce.js';
+import { clipFactor, countElements, scaleAll } from './clipFactor.js';
 
 /** Options of {@link clipByGlobalNorm}. */
 export interface ClipByGlobalNormOptions {
@@ -9,7 +11,25 @@ export interface ClipByGlobalNormOptions {
   maxNorm: number;
   /** Which norm: 2 (default), 1, any p ≥ 1, or `Infinity` / `'inf'`. */
   normType?: NormType;
+  /**
+   * When the gradients are split across shards (workers, processes, machines), each holding whole tensors: the
+   * all-reduce that combines the shards' partial norms (see {@link ShardReduce} and docs/sharding.md). Every
+   * shard then applies the same factor, bit-identical to clipping all tensors in one process. The transform
+   * becomes asynchronous: step with `pipe.stepAsync`.
+   */
+  reduce?: ShardReduce;
+  /**
+   * Set in the JSON config of a sharded transform, so that `GradientPipeline.fromJSON` cannot silently rebuild it
+   * without its `reduce`. You never need to pass it.
+   */
+  sharded?: boolean;
 }
+
+/** Options of a sharded {@link clipByGlobalNorm}. */
+export type ShardedClipByGlobalNormOptions = ClipByGlobalNormOptions & {
+  /** The all-reduce across shards: required here. */
+  reduce: ShardReduce;
+};
 
 /**
  * Scales all gradients by one common factor so that their norm taken together is at most `maxNorm`
@@ -19,6 +39,11 @@ export interface ClipByGlobalNormOptions {
  * input (PyTorch returns an infinite norm for 1e20 gradients and zeroes them); the stored output's norm is
  * ≤ `maxNorm` exactly, with no epsilon above it; and gradients already within the bound are left bit-identical.
  *
+ * With `reduce`, the gradients may be split across shards (DeepSpeed / Megatron style): each shard measures
+ * its own tensors, `reduce` combines the partial norms across shards, and every shard clips with the factor of
+ * the whole set — exactly the factor one process holding everything would use. With `normType: Infinity` the
+ * shards combine by max.
+ *
  * @example
  * ```ts
  * import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
@@ -26,23 +51,75 @@ export interface ClipByGlobalNormOptions {
  * const { grads, stats } = pipe.step({ a: new Float32Array([3]), b: new Float32Array([4]) });
  * // grads.a ≈ [0.6], grads.b ≈ [0.8]; stats.normBefore === 5, stats.clipped === true
  * ```
+ *
+ * @example Two shards in one process (in real use, each shard is a worker or a machine)
+ * ```ts
+ * import { GradientPipeline, clipByGlobalNorm, inProcessAllReduce } from '@gradpipe/core';
+ * const [reduceA, reduceB] = inProcessAllReduce(2);
+ * const shardA = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1, reduce: reduceA! })]);
+ * const shardB = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1, reduce: reduceB! })]);
+ * const [a, b] = await Promise.all([
+ *   shardA.stepAsync({ a: new Float32Array([3]) }),
+ *   shardB.stepAsync({ b: new Float32Array([4]) }),
+ * ]);
+ * // both shards saw the global norm 5: a.grads.a ≈ [0.6], b.grads.b ≈ [0.8]
+ * ```
  */
-export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTransform<null> {
+export function clipByGlobalNorm(options: ShardedClipByGlobalNormOptions): AsyncGradientTransform<null>;
+export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTransform<null>;
+export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTransform<null> | AsyncGradientTransform<null> {
   const fn = 'clipByGlobalNorm';
   requireOptionsObject(fn, options);
-  rejectUnknownKeys(fn, options, ['maxNorm', 'normType']);
+  rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'reduce', 'sharded']);
   const maxNorm = requirePositiveFinite(fn, 'maxNorm', options.maxNorm);
   const p = parseNormType(fn, options.normType);
+  const { reduce, sharded } = options;
+  if (reduce !== undefined && typeof reduce !== 'function') {
+    throw new GradpipeError(fn, `reduce must be an async function (partial, op) => combined, got ${describeValue(reduce)}`);
+  }
+  if (sharded !== undefined && sharded !== true) {
+    throw new GradpipeError(fn, `sharded must be true when given, got ${describeValue(sharded)}`);
+  }
+  if (sharded && !reduce) {
+    throw new GradpipeError(
+      fn,
+      'this transform was saved as sharded and needs its reduce: pass { transforms: { clipByGlobalNorm: (config) => clipByGlobalNorm({ ...config, reduce }) } } to GradientPipeline.fromJSON',
+    );
+  }
+  const config = { maxNorm, normType: normTypeToJson(p) };
+
+  /** Scales `grads` so that their `norm` (over `elements` values in all) comes down to maxNorm. */
+  function clip<T, S>(grads: Gradients<T>, ctx: TransformContext<T, S>, norm: S, elements: number): TransformUpdate<T, S, null> {
+    const { ops } = ctx;
+    const threshold = ops.scalar(maxNorm);
+    const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p });
+    // A host factor of exactly 1 changes nothing: return the gradients without a walk over every tensor.
+    const out = (factor as unknown) === 1 ? grads : scaleAll(ops, grads, factor);
+    return { grads: out, figures: { norm, threshold, clipped, factor } };
+  }
+
+  if (!reduce) {
+    return {
+      kind: fn,
+      config,
+      init: () => null,
+      update: (grads, _state, ctx) => clip(grads, ctx, ctx.globalNorm(grads, p), countElements(ctx.ops, grads)),
+    };
+  }
   return {
     kind: fn,
-    config: { maxNorm, normType: normTypeToJson(p) },
+    config: { ...config, sharded: true },
+    async: true,
     init: () => null,
-    update(grads, _state, ctx) {
+    async update(grads, _state, ctx) {
       const { ops } = ctx;
-      const norm = ctx.globalNorm(grads, p);
-      const threshold = ops.scalar(maxNorm);
-      const { factor, clipped } = clipFactor(ops, norm, threshold);
-      return { grads: scaleAll(ops, grads, factor), figures: { norm, threshold, clipped, factor } };
+      // This shard's per-tensor norms (shared with the pipeline's own figures), read to the host for the
+      // collective: one extra read-back per step on device backends.
+      const local = Object.values(grads).map((g) => ops.norm(g, p));
+      const norms = ops.eager ? (local as unknown[] as number[]) : ops.read(local);
+      // The element count of all shards matters too: clipFactor's subnormal margin depends on it.
+      const { norm, elements } = await shardedGlobalNormOfNorms(norms, countElements(ops, grads), p, reduce, fn);
+      return clip(grads, ctx, ops.scalar(norm), elements);
     },
   };
 }

@@ -39,7 +39,7 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
       const flags = [];
       for (const name of Object.keys(grads)) {
         const g = grads[name]!;
-        const { factor, clipped } = clipFactor(ops, ops.norm(g, p), threshold);
+        const { factor, clipped } = clipFactor(ops, ops.norm(g, p), threshold, { elements: ops.size(g), p });
         out[name] = ops.scale(g, factor);
         flags.push(clipped);
       }

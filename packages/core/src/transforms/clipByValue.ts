@@ -14,7 +14,8 @@ export interface ClipByValueOptions {
  * Clamps every gradient element into `[min, max]` (Keras `clipvalue`, PyTorch `clip_grad_value_`).
  * `clipByValue(c)` is `[-c, c]`. NaN entries stay NaN — put {@link nanGuard} first to deal with them.
  *
- * Note that this changes the direction of the gradient; {@link clipByGlobalNorm} does not.
+ * Note that this changes the direction of the gradient; {@link clipByGlobalNorm} does not. A bound that is not a
+ * float32 value is stored as the nearest float32 (as PyTorch's `clamp_` does), e.g. `0.1` as 0.10000000149.
  *
  * @example
  * ```ts

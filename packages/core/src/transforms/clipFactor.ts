@@ -2,17 +2,78 @@ import type { Gradients } from '../GradientTransform.js';
 import type { TensorOps } from '../TensorOps.js';
 
 /**
+ * Half the spacing of the float32 values below 2⁻¹²⁶ (the subnormals). Storing a product there can round it up by
+ * this much in absolute terms, which no relative safety factor covers. Gradients are float32 on every backend.
+ */
+const SUBNORMAL_HALF_GAP = 2 ** -150;
+
+/** What {@link clipFactor} needs to know about the gradients beyond their norm. */
+export interface ClipFactorOptions {
+  /** How many values the factor will scale (all tensors together). Default 1. */
+  elements?: number;
+  /** The norm type `norm` was measured with. Default 2. */
+  p?: number;
+}
+
+/**
  * The factor that brings `norm` down to `threshold`: `threshold / norm · boundSafety` when `norm` is finite and
  * above the threshold, else exactly 1 — so gradients within the bound stay bit-identical, and non-finite
  * gradients are never multiplied into more NaN. `clipped` is 1 when the factor is below 1.
+ *
+ * The target is lowered by 2·n^(1/p)·2⁻¹⁵⁰ for `n = elements`: rounding n stored float32 subnormals up can add
+ * that much to their p-norm, so even a bound of 1e-44 is kept. Above ~1e-25 this changes nothing visible.
+ *
+ * @example A transform that clips the global L2 norm to 1
+ * ```ts
+ * import { clipFactor, scaleAll, type GradientTransform } from '@gradpipe/core';
+ * const clipToOne: GradientTransform<null> = {
+ *   kind: 'clipToOne',
+ *   config: {},
+ *   init: () => null,
+ *   update(grads, _state, ctx) {
+ *     const { ops } = ctx;
+ *     const elements = Object.values(grads).reduce((n, g) => n + ops.size(g), 0);
+ *     const { factor, clipped } = clipFactor(ops, ctx.globalNorm(grads, 2), ops.scalar(1), { elements, p: 2 });
+ *     return { grads: scaleAll(ops, grads, factor), figures: { clipped } };
+ *   },
+ * };
+ * ```
  */
-export function clipFactor<T, S>(ops: TensorOps<T, S>, norm: S, threshold: S): { factor: S; clipped: S } {
+export function clipFactor<T, S>(
+  ops: TensorOps<T, S>,
+  norm: S,
+  threshold: S,
+  options: ClipFactorOptions = {},
+): {
+  /** The factor to scale by: below 1 when clipping, exactly 1 otherwise. */
+  factor: S;
+  /** 1 when the factor is below 1, else 0. */
+  clipped: S;
+} {
+  const { elements = 1, p = 2 } = options;
   const clipped = ops.mul(ops.greater(norm, threshold), ops.isFinite(norm));
-  const factor = ops.select(clipped, ops.mul(ops.div(threshold, norm), ops.scalar(ops.boundSafety)), ops.scalar(1));
+  const slack = 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP;
+  const target = ops.max(ops.sub(threshold, ops.scalar(slack)), ops.scalar(0));
+  const factor = ops.select(clipped, ops.mul(ops.div(target, norm), ops.scalar(ops.boundSafety)), ops.scalar(1));
   return { factor, clipped };
 }
 
-/** Every tensor of `grads` multiplied by the same `factor`. */
+/** How many values `grads` holds, all tensors together: the `elements` of {@link clipFactor}. */
+export function countElements<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>): number {
+  let n = 0;
+  for (const g of Object.values(grads)) n += ops.size(g);
+  return n;
+}
+
+/**
+ * Every tensor of `grads` multiplied by the same `factor` (a backend scalar).
+ *
+ * @example
+ * ```ts
+ * import { scaleAll, typedArrayOps } from '@gradpipe/core';
+ * scaleAll(typedArrayOps, { w: new Float32Array([2, 4]) }, 0.5).w; // Float32Array [1, 2], scaled in place
+ * ```
+ */
 export function scaleAll<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, factor: S): Gradients<T> {
   const out: Gradients<T> = {};
   for (const name of Object.keys(grads)) out[name] = ops.scale(grads[name]!, factor);
