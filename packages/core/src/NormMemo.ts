@@ -52,6 +52,8 @@ export class NormMemo<T, S> {
         : undefined,
       clamp(t, min, max) {
         const [out, changed] = base.clamp(t, min, max);
+        // A host flag of 0 means the tensor came back as it was: its norms stay valid.
+        if (base.eager && (changed as unknown) === 0 && out === t) return [out, changed];
         return [memo.changed(t, out), changed];
       },
       zeroNonFinite: (t, isFinite) => memo.changed(t, base.zeroNonFinite(t, isFinite)),

@@ -1,14 +1,12 @@
 import { describeValue } from './errors.js';
 import {
-  clampInPlace,
   maxAbs,
   scaleInPlace,
-  scaleInPlaceSumOfSquares,
   sumOfAbs,
   sumOfScaledPowers,
-  sumOfSquares,
   zeroNonFiniteInPlace,
 } from './kernels.js';
+import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares, stagedSumOfSquares } from './stagedKernels.js';
 import type { TensorOps, UnitLayout } from './TensorOps.js';
 
 /**
@@ -29,7 +27,7 @@ export type FloatArray = Float32Array | Float64Array;
  * ```
  */
 export function normOf(x: Float32Array, p = 2): number {
-  if (p === 2) return Math.sqrt(sumOfSquares(x));
+  if (p === 2) return Math.sqrt(stagedSumOfSquares(x));
   if (p === 1) return sumOfAbs(x);
   const m = maxAbs(x);
   if (p === Infinity || m === 0 || !Number.isFinite(m)) return m;
@@ -99,11 +97,10 @@ export const typedArrayOps: TensorOps<FloatArray, number> = {
   },
   scaleWithNorm(t, factor) {
     if (factor === 1) return [t, normOf(t as Float32Array, 2)];
-    return [t, Math.sqrt(scaleInPlaceSumOfSquares(t as Float32Array, factor))];
+    return [t, Math.sqrt(stagedScaleInPlaceSumOfSquares(t as Float32Array, factor))];
   },
   clamp(t, min, max) {
-    const changed = clampInPlace(t as Float32Array, min, max);
-    return [t, changed > 0 ? 1 : 0];
+    return [t, stagedClampInPlace(t as Float32Array, min, max)];
   },
   zeroNonFinite(t, isFinite) {
     if (isFinite !== 1) zeroNonFiniteInPlace(t as Float32Array);

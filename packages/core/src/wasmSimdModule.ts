@@ -4,6 +4,14 @@
  *
  * - `sumOfSquares(ptr, n) → f64`: Σ x² over n float32 values at byte offset `ptr`.
  * - `scaleSumOfSquares(ptr, n, factor) → f64`: x ← float32(x · factor) in place, returning Σ y² of the stored values.
+ * - `reset()`: zeroes the four accumulators.
+ * - `clamp(ptr, n, above, below, hi, lo) → i32`: every x > `above` becomes `hi` and every x < `below` becomes
+ *   `lo` (all float32), four at a time with `f32x4.gt`/`lt` and `v128.bitselect`, so other values — NaN payloads
+ *   and -0 included — keep their bits; returns 1 when some value was replaced. See {@link clampBounds}.
+ *
+ * The accumulators live in globals and carry over from one call to the next until `reset`, so an array can be
+ * fed in pieces (whose lengths are multiples of 4, except the last) with the same result, bit for bit, as in one
+ * call; each call returns the total so far.
  *
  * Both are bit-identical to `kernels.ts`: four float64 accumulators a0…a3 fed with x[i], x[i+1], x[i+2], x[i+3]
  * (two f64x2 vectors, lanes in the same order), the tail added into a0, and the result (a0 + a1) + (a2 + a3).
@@ -46,6 +54,7 @@ const name = (text: string): number[] => {
 const I32 = 0x7f;
 const F64 = 0x7c;
 const V128 = 0x7b;
+const F32 = 0x7d;
 const simd = (opcode: number, ...immediates: number[]): number[] => [0xfd, ...uleb(opcode), ...immediates];
 
 /** The instructions used, by name. Memory immediates: alignment exponent, then offset. */
@@ -65,6 +74,9 @@ const op = {
   i32GeU: [0x4f],
   f32Load: [0x2a, 2, 0],
   f32Store: [0x38, 2, 0],
+  globalGet: (index: number) => [0x23, ...uleb(index)],
+  globalSet: (index: number) => [0x24, ...uleb(index)],
+  f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   f64Add: [0xa0],
   f64Mul: [0xa2],
   f32DemoteF64: [0xb6],
@@ -74,10 +86,24 @@ const op = {
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   f64x2Splat: simd(0x14),
   f64x2ExtractLane: (lane: number) => simd(0x21, lane),
+  f64x2ReplaceLane: (lane: number) => simd(0x22, lane),
   f64x2Add: simd(0xf0),
   f64x2Mul: simd(0xf2),
   f32x4DemoteF64x2Zero: simd(0x5e),
   f64x2PromoteLowF32x4: simd(0x5f),
+  v128Load: (offset: number) => simd(0x00, 2, ...uleb(offset)),
+  v128Store: (offset: number) => simd(0x0b, 2, ...uleb(offset)),
+  f32x4Splat: simd(0x13),
+  f32x4Lt: simd(0x43),
+  f32x4Gt: simd(0x44),
+  v128Or: simd(0x50),
+  v128Bitselect: simd(0x52),
+  v128AnyTrue: simd(0x53),
+  i32Or: [0x72],
+  f32Lt: [0x5d],
+  f32Gt: [0x5e],
+  if: [0x04, 0x40],
+  else: [0x05],
 };
 
 /** One kernel's code entry. Params: ptr, n (, factor). */
@@ -130,14 +156,19 @@ function kernel(fused: boolean): number[] {
     // END = PTR + (n & ~3) * 4; STOP = PTR + n * 4
     ...op.get(PTR), ...op.get(N), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(END),
     ...op.get(PTR), ...op.get(N), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(STOP),
-    ...op.v128Zero, ...op.set(ACC01),
-    ...op.v128Zero, ...op.set(ACC23),
+    // Start from the accumulators a0…a3 left by the previous call (globals 0…3).
+    ...op.globalGet(0), ...op.f64x2Splat, ...op.globalGet(1), ...op.f64x2ReplaceLane(1), ...op.set(ACC01),
+    ...op.globalGet(2), ...op.f64x2Splat, ...op.globalGet(3), ...op.f64x2ReplaceLane(1), ...op.set(ACC23),
     ...(fused ? [...op.get(FACTOR), ...op.f64x2Splat, ...op.set(FACTORS)] : []),
     ...loop(END, 16, [...pair(0, ACC01), ...pair(8, ACC23)]),
     // The tail goes into a0, as in the JS kernels.
     ...op.get(ACC01), ...op.f64x2ExtractLane(0), ...op.set(A0),
     ...loop(STOP, 4, single),
-    // (a0 + a1) + (a2 + a3)
+    // Keep the accumulators for the next call, and return (a0 + a1) + (a2 + a3).
+    ...op.get(A0), ...op.globalSet(0),
+    ...op.get(ACC01), ...op.f64x2ExtractLane(1), ...op.globalSet(1),
+    ...op.get(ACC23), ...op.f64x2ExtractLane(0), ...op.globalSet(2),
+    ...op.get(ACC23), ...op.f64x2ExtractLane(1), ...op.globalSet(3),
     ...op.get(A0), ...op.get(ACC01), ...op.f64x2ExtractLane(1), ...op.f64Add,
     ...op.get(ACC23), ...op.f64x2ExtractLane(0), ...op.get(ACC23), ...op.f64x2ExtractLane(1), ...op.f64Add,
     ...op.f64Add,
@@ -146,18 +177,100 @@ function kernel(fused: boolean): number[] {
   return [...uleb(code.length), ...code];
 }
 
-/** The module: imports `env.memory`; exports `sumOfSquares` and `scaleSumOfSquares`. */
+/** `reset()`: a0 = a1 = a2 = a3 = 0. */
+function reset(): number[] {
+  const code = [...vector([]), ...[0, 1, 2, 3].flatMap((g) => [...op.f64Const0, ...op.globalSet(g)]), ...op.end];
+  return [...uleb(code.length), ...code];
+}
+
+/** `clamp(ptr, n, above, below, hi, lo) → i32`. */
+function clamp(): number[] {
+  const [PTR, N, ABOVE, BELOW, HI, LO] = [0, 1, 2, 3, 4, 5];
+  // Locals: END, STOP, CHANGED (i32); ABOVE4, BELOW4, HI4, LO4, V, GT, LT, ANY (v128).
+  const [END, STOP, CHANGED, ABOVE4, BELOW4, HI4, LO4, V, GT, LT, ANY] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const code = [
+    ...vector([[3, I32], [8, V128]]),
+    ...op.get(PTR), ...op.get(N), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(END),
+    ...op.get(PTR), ...op.get(N), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(STOP),
+    ...op.get(ABOVE), ...op.f32x4Splat, ...op.set(ABOVE4),
+    ...op.get(BELOW), ...op.f32x4Splat, ...op.set(BELOW4),
+    ...op.get(HI), ...op.f32x4Splat, ...op.set(HI4),
+    ...op.get(LO), ...op.f32x4Splat, ...op.set(LO4),
+    // Four floats at a time: x > above → hi, x < below → lo, else x (its bits untouched).
+    ...op.block, ...op.loop,
+    ...op.get(PTR), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
+    ...op.get(PTR), ...op.v128Load(0), ...op.set(V),
+    ...op.get(V), ...op.get(ABOVE4), ...op.f32x4Gt, ...op.set(GT),
+    ...op.get(V), ...op.get(BELOW4), ...op.f32x4Lt, ...op.set(LT),
+    ...op.get(ANY), ...op.get(GT), ...op.get(LT), ...op.v128Or, ...op.v128Or, ...op.set(ANY),
+    ...op.get(PTR),
+    ...op.get(HI4), ...op.get(LO4), ...op.get(V), ...op.get(LT), ...op.v128Bitselect, ...op.get(GT), ...op.v128Bitselect,
+    ...op.v128Store(0),
+    ...op.get(PTR), ...op.i32Const(16), ...op.i32Add, ...op.set(PTR),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    // The tail, one float at a time.
+    ...op.block, ...op.loop,
+    ...op.get(PTR), ...op.get(STOP), ...op.i32GeU, ...op.brIf(1),
+    ...op.get(PTR), ...op.f32Load, ...op.get(ABOVE), ...op.f32Gt,
+    ...op.if,
+    ...op.get(PTR), ...op.get(HI), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
+    ...op.else,
+    ...op.get(PTR), ...op.f32Load, ...op.get(BELOW), ...op.f32Lt,
+    ...op.if,
+    ...op.get(PTR), ...op.get(LO), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
+    ...op.end,
+    ...op.end,
+    ...op.get(PTR), ...op.i32Const(4), ...op.i32Add, ...op.set(PTR),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...op.get(ANY), ...op.v128AnyTrue, ...op.get(CHANGED), ...op.i32Or,
+    ...op.end,
+  ];
+  return [...uleb(code.length), ...code];
+}
+
+/**
+ * The float32 arguments of `clamp` that reproduce the JS kernel `x > max ? max : x < min ? min : x` (compared in
+ * float64, stored as float32) exactly: for a float32 x, `x > max` exactly when x is above the largest float32
+ * ≤ max, and `x < min` exactly when x is below the smallest float32 ≥ min; the stored bounds are max and min
+ * rounded to float32, as a `Float32Array` store rounds them.
+ */
+export function clampBounds(min: number, max: number): { above: number; below: number; hi: number; lo: number } {
+  const hi = Math.fround(max);
+  const lo = Math.fround(min);
+  return { above: hi > max ? nextFloat32(hi, -1) : hi, below: lo < min ? nextFloat32(lo, 1) : lo, hi, lo };
+}
+
+const bits = new Float32Array(1);
+const asInt = new Int32Array(bits.buffer);
+
+/** The float32 next to the float32 `x` towards +∞ (`direction` 1) or −∞ (−1). */
+function nextFloat32(x: number, direction: 1 | -1): number {
+  if (x === 0) return direction * 2 ** -149;
+  bits[0] = x;
+  asInt[0]! += (x > 0 ? 1 : -1) * direction;
+  return bits[0]!;
+}
+
+/** The module: imports `env.memory`; exports `sumOfSquares`, `scaleSumOfSquares`, `reset` and `clamp`. */
 export function wasmSimdModuleBytes(): Uint8Array {
   const types = section(1, vector([
     [0x60, ...vector([[I32], [I32]]), ...vector([[F64]])],
     [0x60, ...vector([[I32], [I32], [F64]]), ...vector([[F64]])],
+    [0x60, ...vector([]), ...vector([])],
+    [0x60, ...vector([[I32], [I32], [F32], [F32], [F32], [F32]]), ...vector([[I32]])],
   ]));
   const imports = section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(0)]]));
-  const functions = section(3, vector([[0], [1]]));
+  const functions = section(3, vector([[0], [1], [2], [3]]));
+  // Four mutable f64 globals, the accumulators, starting at 0.
+  const globals = section(6, vector([0, 1, 2, 3].map(() => [F64, 0x01, ...op.f64Const0, ...op.end])));
   const exports = section(7, vector([
     [...name('sumOfSquares'), 0x00, 0],
     [...name('scaleSumOfSquares'), 0x00, 1],
+    [...name('reset'), 0x00, 2],
+    [...name('clamp'), 0x00, 3],
   ]));
-  const code = section(10, vector([kernel(false), kernel(true)]));
-  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...functions, ...exports, ...code]);
+  const code = section(10, vector([kernel(false), kernel(true), reset(), clamp()]));
+  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...functions, ...globals, ...exports, ...code]);
 }
