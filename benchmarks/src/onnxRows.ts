@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
 import { compareAsync } from './measure.js';
-import { mlpOnnx } from './mlpOnnx.js';
+import { OrtTrainer, adam, mlpModel } from '@gradpipe/onnxruntime';
 import type { Row } from './Row.js';
 
 /** One MLP of the ONNX benchmark. */
@@ -22,20 +22,11 @@ const FORWARD = 'forward only (InferenceSession.run, same batch)';
  * the step with clipping against the step with an empty pipeline.
  */
 export async function onnxRows(benches: readonly OnnxBench[]): Promise<Row[]> {
-  const adapter = (await import('@gradpipe/onnxruntime').catch(() => undefined)) as Record<string, unknown> | undefined;
-  const OrtTrainer = adapter?.OrtTrainer as
-    | { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtTrainerLike> }
-    | undefined;
-  const adam = adapter?.adam as ((options: { lr: number }) => unknown) | undefined;
   const rows: Row[] = [];
   for (const bench of benches) {
     const params = bench.sizes.slice(1).reduce((n, out, i) => n + out * (bench.sizes[i]! + 1), 0);
     const group = `ONNX Runtime ${bench.label} (${bench.sizes.join('-')}, ${params.toLocaleString('en')} params, batch ${bench.batch})`;
-    if (!OrtTrainer || !adam) {
-      rows.push({ group, name: 'OrtTrainer.step', baseline: FORWARD, note: '@gradpipe/onnxruntime does not export OrtTrainer and adam yet: not measured' });
-      continue;
-    }
-    const model = mlpOnnx(bench.sizes);
+    const model = mlpModel({ sizes: bench.sizes });
     const [inputs, outputs] = [bench.sizes[0]!, bench.sizes[bench.sizes.length - 1]!];
     let seed = 7;
     const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
@@ -64,10 +55,4 @@ export async function onnxRows(benches: readonly OnnxBench[]): Promise<Row[]> {
     await forward.release();
   }
   return rows;
-}
-
-interface OrtTrainerLike {
-  step(feeds: Record<string, ort.Tensor>, target: ort.Tensor): Promise<unknown>;
-  gradients(feeds: Record<string, ort.Tensor>, target: ort.Tensor): Promise<unknown>;
-  release(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/mulberry32.js';
 // Random small MLPs for the finite-difference property test: one spec gives an ONNX model (written with
 // onnx-proto, the way users would) and an independent float64 forward pass in plain JS.
 import onnxProto from 'onnx-proto';
@@ -51,18 +52,6 @@ export const mlpSpecArb: fc.Arbitrary<MlpSpec> = fc.boolean().chain((rank3) =>
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   }),
 );
-
-/** A seeded uniform generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BuiltMlp {
   bytes: Uint8Array;

@@ -1,9 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { GradientPipeline, clipByGlobalNorm, clipByValue } from '@gradpipe/core';
-import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
 import { makeRegression, mulberry32, permutation } from './makeRegression.js';
 import type { RegressionData } from './makeRegression.js';
-import { mlpModel } from './mlpModel.js';
 
 /** The three runs of the seed experiment. */
 export type RunName = 'none' | 'value' | 'global';

@@ -5,9 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
-import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
 import { makeRegression } from './makeRegression.js';
-import { mlpModel } from './mlpModel.js';
 import { batch } from './runExperiment.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, threads: { type: 'string', default: '0' } } });

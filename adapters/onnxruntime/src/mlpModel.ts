@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { mulberry32 } from './makeRegression.js';
+import { mulberry32 } from './mulberry32.js';
 
 // onnx-proto is CommonJS: take the schema from its default export.
 const { onnx } = onnxProto;
@@ -7,21 +7,24 @@ const { onnx } = onnxProto;
 /** Options of {@link mlpModel}. */
 export interface MlpModelOptions {
   /** Layer widths, input first: `[20, 25, 1]` is the seed's MLP. */
-  sizes: number[];
+  sizes: readonly number[];
+  /** Seed of the Glorot-uniform weights. Default 1. */
   seed?: number;
   /** Every bias starts at this value. Default 0.01, as in the seed. */
   bias?: number;
 }
 
 /**
- * The seed's MLP as an ONNX model, written with onnx-proto the way `torch.onnx.export` writes `nn.Linear`
+ * An MLP as an ONNX model (ReLU between `nn.Linear`-style layers), written with onnx-proto the way `torch.onnx.export` writes `nn.Linear`
  * stacks: `Gemm(x, W, b, transB=1)` with `W` of shape `[out, in]`, ReLU between layers, none after the last.
  * Weights are Glorot-uniform (`U(±√(6/(in+out)))`), biases constant. Input `input` `[batch, in]`, output
  * `output` `[batch, out]`; weight names `fc1.weight`, `fc1.bias`, …
  *
  * @example
  * ```ts
- * const bytes = mlpModel({ sizes: [20, 25, 1], seed: 1 });
+ * import * as ort from 'onnxruntime-node';
+ * import { mlpModel } from '@gradpipe/onnxruntime';
+ * const bytes = mlpModel({ sizes: [20, 25, 1], seed: 1 }); // the seed experiment's MLP
  * const session = await ort.InferenceSession.create(bytes);
  * ```
  */
@@ -58,13 +61,13 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
     type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: width }] } } },
   });
   const graph = onnx.GraphProto.create({
-    name: 'seed_mlp',
+    name: 'mlp',
     node: nodes,
     initializer: initializers,
     input: [info('input', sizes[0]!)],
     output: [info('output', sizes[sizes.length - 1]!)],
   });
-  const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'gradpipe-example', graph, opsetImport: [{ domain: '', version: 17 }] });
+  const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'gradpipe', graph, opsetImport: [{ domain: '', version: 17 }] });
   return onnx.ModelProto.encode(model).finish();
 }
 

@@ -1,0 +1,208 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GradientPipeline, GradpipeError, describeValue, type PipelineJson, type StepStats } from '@gradpipe/core';
+import { paramsOption, requirePipeline } from './transformGradients.js';
+import { tfjsOps } from './tfjsOps.js';
+
+/** A gradient by variable name, the array form of `applyGradients` input (tfjs does not export its type). */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+type Gradients = tf.NamedTensorMap | NamedTensor[];
+
+/** The config a {@link GradientPipelineOptimizer} saves: the inner optimizer's, and the pipeline as JSON text. */
+interface SavedConfig extends tf.serialization.ConfigDict {
+  optimizer: { className: string; config: tf.serialization.ConfigDict };
+  /**
+   * `JSON.stringify(pipe.toJSON())` with `_` written as `\u005f`: tfjs-layers camel-cases every string with an
+   * underscore when it loads a model's training config, which would rename tensors such as `dense_Dense1/kernel`.
+   */
+  pipeline: string;
+}
+
+/**
+ * A `tf.Optimizer` that runs a {@link GradientPipeline} on the gradients before the optimizer it wraps applies
+ * them. Make one with {@link withGradientPipeline} or {@link withClipping}.
+ *
+ * - `minimize`, `applyGradients` (a `NamedTensorMap` or a `NamedTensor[]`) go through the pipeline, and
+ *   `model.fit` does too; `computeGradients` is the wrapped optimizer's (clipping happens when gradients are
+ *   applied, as in Keras). `null`/`undefined` gradients are passed over.
+ * - A step the pipeline skips (nanGuard) changes no weight and leaves the wrapped optimizer as it was:
+ *   `iterations`, momenta and Adam moments do not move.
+ * - `getWeights`/`setWeights` are the wrapped optimizer's, and `getConfig` holds its config plus the pipeline's
+ *   JSON (state included), so `model.save(…, { includeOptimizer: true })` and `tf.loadLayersModel` resume the
+ *   same training. The loaded pipeline is a new object: subscribe to `optimizer.pipeline.events$` again.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
+ * import { GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+ *
+ * const optimizer = withGradientPipeline(tf.train.adam(1e-3), new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })]));
+ * optimizer instanceof tf.Optimizer;              // true
+ * optimizer instanceof GradientPipelineOptimizer; // true
+ * optimizer.pipeline.events$.subscribe((e) => console.log(e.step, e.normBefore, e.loss));
+ * ```
+ */
+export class GradientPipelineOptimizer extends tf.Optimizer {
+  /** @nocollapse The name under which `tf.serialization` finds this class when a model is loaded. */
+  static get className(): string {
+    return 'GradpipeOptimizer';
+  }
+
+  /** The figures of the last step, or `undefined` before the first. */
+  lastStats: StepStats | undefined;
+
+  constructor(
+    /** The optimizer that applies the transformed gradients. */
+    readonly optimizer: tf.Optimizer,
+    /** The pipeline run on every step's gradients. */
+    readonly pipeline: GradientPipeline,
+  ) {
+    super();
+    requireOptimizer('GradientPipelineOptimizer', optimizer);
+    requirePipeline('GradientPipelineOptimizer', pipeline);
+  }
+
+  /** The wrapped optimizer's step count: skipped steps are not counted. */
+  override get iterations(): number {
+    return this.optimizer.iterations;
+  }
+
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    return this.optimizer.computeGradients(f, varList);
+  }
+
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    // Same shape of call as tf.Optimizer.minimize, so the wrapped optimizer sees what it would have seen.
+    const gradients: Gradients = varList ? varList.map((v) => ({ name: v.name, tensor: grads[v.name]! })) : grads;
+    this.step(gradients, value);
+    tf.dispose(grads);
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  override applyGradients(variableGradients: Gradients): void {
+    this.step(variableGradients, undefined);
+  }
+
+  /**
+   * Runs the pipeline on the present gradients and, unless the step is skipped, hands the result to the wrapped
+   * optimizer in the form it came in: same order, same names, `null`s where there was no gradient (optimizers
+   * such as Adam keep their slots by position).
+   */
+  private step(variableGradients: Gradients, loss: tf.Scalar | undefined): void {
+    const fn = 'GradientPipelineOptimizer.applyGradients';
+    const entries = namedEntries(fn, variableGradients);
+    tf.tidy(() => {
+      const present: tf.NamedTensorMap = {};
+      for (const [name, tensor] of entries) if (tensor != null) present[name] = tensor;
+      const result = this.pipeline.stepWith(tfjsOps, present, {
+        shapes: Object.fromEntries(Object.entries(present).map(([name, g]) => [name, g.shape])),
+        ...paramsOption(present, undefined),
+        ...(loss === undefined ? {} : { loss }),
+      });
+      this.lastStats = result.stats;
+      if (result.skipped) return;
+      const pick = (name: string) => (name in present ? result.grads[name]! : (null as unknown as tf.Tensor));
+      this.optimizer.applyGradients(
+        Array.isArray(variableGradients)
+          ? entries.map(([name]) => ({ name, tensor: pick(name) }))
+          : Object.fromEntries(entries.map(([name]) => [name, pick(name)])),
+      );
+    });
+  }
+
+  override dispose(): void {
+    this.optimizer.dispose();
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    return this.optimizer.getWeights();
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    await this.optimizer.setWeights(weightValues);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: SavedConfig = {
+      optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
+      pipeline: JSON.stringify(this.pipeline.toJSON()).replace(/_/g, '\\u005f'),
+    };
+    return config;
+  }
+
+  /** @nocollapse Rebuilds the optimizer from {@link GradientPipelineOptimizer.getConfig}, state included. */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const fn = 'GradientPipelineOptimizer.fromConfig';
+    const saved = config as Partial<SavedConfig>;
+    if (typeof saved.pipeline !== 'string' || typeof saved.optimizer !== 'object' || saved.optimizer === null) {
+      throw new GradpipeError(fn, `expects the output of getConfig() ({ optimizer, pipeline }), got ${describeValue(config)}`);
+    }
+    const entry = tf.serialization.SerializationMap.getMap().classNameMap[saved.optimizer.className];
+    if (!entry) {
+      throw new GradpipeError(fn, `unknown optimizer class ${JSON.stringify(saved.optimizer.className)}: register it with tf.serialization.registerClass`);
+    }
+    const [innerClass, innerFromConfig] = entry;
+    const inner = innerFromConfig(innerClass, saved.optimizer.config) as unknown as tf.Optimizer;
+    const pipeline = GradientPipeline.fromJSON(JSON.parse(saved.pipeline) as PipelineJson);
+    return new (cls as unknown as new (o: tf.Optimizer, p: GradientPipeline) => T)(inner, pipeline);
+  }
+}
+
+tf.serialization.registerClass(GradientPipelineOptimizer);
+
+/** The (name, gradient) pairs of either form of `applyGradients` input, checked. */
+function namedEntries(fn: string, gradients: Gradients): [string, tf.Tensor | null | undefined][] {
+  if (Array.isArray(gradients)) {
+    return gradients.map((g, i) => {
+      if (typeof g !== 'object' || g === null || typeof g.name !== 'string') {
+        throw new GradpipeError(fn, `gradients[${i}] must be a { name, tensor } NamedTensor, got ${describeValue(g)}`);
+      }
+      return [g.name, g.tensor];
+    });
+  }
+  if (typeof gradients !== 'object' || gradients === null) {
+    throw new GradpipeError(fn, `expects a NamedTensorMap or a NamedTensor[], got ${describeValue(gradients)}`);
+  }
+  return Object.entries(gradients);
+}
+
+/** Throws unless `optimizer` is a `tf.Optimizer` (duck-typed by tfjs itself: minimize, computeGradients, applyGradients). */
+export function requireOptimizer(fn: string, optimizer: unknown): asserts optimizer is tf.Optimizer {
+  if (!(optimizer instanceof tf.Optimizer)) {
+    throw new GradpipeError(fn, `optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got ${describeValue(optimizer)}`);
+  }
+}
+
+/**
+ * Wraps any TensorFlow.js optimizer so that every step's gradients go through `pipe` first — the one-line
+ * drop-in: `model.compile({ optimizer: withGradientPipeline(tf.train.adam(1e-3), pipe), … })`.
+ * See {@link GradientPipelineOptimizer} for what the result does.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
+ * import { withGradientPipeline } from '@gradpipe/tfjs';
+ *
+ * const pipe = new GradientPipeline([nanGuard({ policy: 'skip' }), clipByGlobalNorm({ maxNorm: 1 })]);
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] });
+ * model.compile({ optimizer: withGradientPipeline(tf.train.adam(1e-3), pipe), loss: 'meanSquaredError' });
+ * pipe.events$.subscribe((e) => console.log(`step ${e.step}: ‖g‖ ${e.normBefore} → ${e.normAfter}, loss ${e.loss}`));
+ * await model.fit(tf.randomNormal([64, 3]), tf.randomNormal([64, 1]), { epochs: 2, batchSize: 16 });
+ * ```
+ */
+export function withGradientPipeline(optimizer: tf.Optimizer, pipe: GradientPipeline): GradientPipelineOptimizer {
+  requireOptimizer('withGradientPipeline', optimizer);
+  requirePipeline('withGradientPipeline', pipe);
+  return new GradientPipelineOptimizer(optimizer, pipe);
+}

@@ -1,0 +1,113 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { normOf } from '@gradpipe/core';
+
+/**
+ * Two tfjs kernels for the backends whose tensor memory JavaScript can read directly — `cpu` (JS arrays) and
+ * `wasm` (the WebAssembly heap): a tensor's p-norm and its product with a scalar, one pass each, the norm
+ * accumulated in float64 by core's `normOf` (so it cannot overflow). The portable op compositions in tfjsOps.ts
+ * cost four passes for a norm, and tfjs-cpu's element-wise ops with a scalar operand are its slowest; these keep
+ * a wrapped step close to the bare optimizer. Other backends (webgl, webgpu, node) use the portable ops.
+ *
+ * They run through `tf.engine().runKernel`, so `tf.tidy` and `tf.memory()` track their outputs like any op's,
+ * and reading the scale factor inside the kernel is no host read-back: on these backends it is host memory.
+ */
+const NORM = 'GradpipeNorm';
+const SCALE = 'GradpipeScale';
+
+/** The largest float32: a norm of finite entries above it is reported as it (see tfjsOps' `saturate`). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** How each backend exposes a tensor's memory and makes an output. */
+interface HostMemory {
+  read(t: tf.TensorInfo): Float32Array;
+  /** A new float32 output of `shape` and a writable view of it (taken after the allocation). */
+  output(shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo;
+}
+
+interface CpuBackend {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+const MEMORY: Record<'cpu' | 'wasm', (backend: unknown) => HostMemory> = {
+  cpu: (backend) => {
+    const cpu = backend as CpuBackend;
+    return {
+      read: (t) => cpu.data.get(t.dataId).values as Float32Array,
+      output(shape, fill) {
+        const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        fill(out);
+        return cpu.makeTensorInfo(shape, 'float32', out);
+      },
+    };
+  },
+  wasm: (backend) => {
+    const wasm = backend as WasmBackend;
+    return {
+      read: (t) => wasm.typedArrayFromHeap(t),
+      output(shape, fill) {
+        // Allocate first: growing the heap detaches views taken before, so the fill reads its inputs afterwards.
+        const out = wasm.makeOutput(shape, 'float32');
+        fill(wasm.typedArrayFromHeap(out));
+        return out;
+      },
+    };
+  },
+};
+
+function register(): void {
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    const memory = MEMORY[backendName];
+    if (!tf.getKernel(NORM, backendName)) {
+      tf.registerKernel({
+        kernelName: NORM,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const host = memory(backend);
+          return host.output([], (out) => {
+            const norm = normOf(host.read(inputs.x!), (attrs as { p: number }).p);
+            out[0] = Number.isFinite(norm) ? Math.min(norm, FLOAT32_MAX) : norm;
+          });
+        },
+      });
+    }
+    if (!tf.getKernel(SCALE, backendName)) {
+      tf.registerKernel({
+        kernelName: SCALE,
+        backendName,
+        kernelFunc: ({ inputs, backend }) => {
+          const host = memory(backend);
+          return host.output([...inputs.x!.shape], (out) => {
+            const x = host.read(inputs.x!);
+            const factor = host.read(inputs.factor!)[0]!;
+            if (factor === 1) out.set(x);
+            else for (let i = 0; i < x.length; i++) out[i] = x[i]! * factor;
+          });
+        },
+      });
+    }
+  }
+}
+
+register();
+
+/** True when the active backend has the one-pass kernels (`cpu`, `wasm`). */
+export function hasHostKernels(): boolean {
+  const name = tf.getBackend();
+  return name === 'cpu' || name === 'wasm';
+}
+
+/** ‖t‖_p in one float64 pass; finite entries give a finite norm (saturated at 3.4e38). */
+export function hostNorm(t: tf.Tensor, p: number): tf.Scalar {
+  return tf.engine().runKernel(NORM, { x: t }, { p }) as tf.Scalar;
+}
+
+/** `t · factor` in one pass (an exact copy when the factor is 1). */
+export function hostScale(t: tf.Tensor, factor: tf.Scalar): tf.Tensor {
+  return tf.engine().runKernel(SCALE, { x: t, factor }, {}) as tf.Tensor;
+}
