@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@gradpipe\/tfjs$/, replacement: src('./adapters/tfjs/src/index.ts') },
       { find: /^@gradpipe\/onnxruntime$/, replacement: src('./adapters/onnxruntime/src/index.ts') },
       { find: /^@gradpipe\/monitor$/, replacement: src('./packages/monitor/src/index.ts') },
+      { find: /^@gradpipe\/example-seed-data$/, replacement: src('./examples/seed-data/src/index.ts') },
     ],
   },
   test: {

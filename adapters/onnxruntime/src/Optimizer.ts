@@ -29,10 +29,18 @@ export interface Optimizer {
 
 /** The JSON form of an optimizer. */
 export interface OptimizerJson {
+  /** Marks the object as a saved optimizer; {@link optimizerFromJSON} refuses anything else. */
   format: 'gradpipe.optimizer';
+  /** Version of this format. */
   version: 1;
+  /** `'sgd'`, `'adam'` or `'adamw'`: which factory {@link optimizerFromJSON} calls. */
   kind: string;
+  /** The options it was made with, defaults filled in. */
   config: JsonObject;
+  /**
+   * What changes as it trains, by kind: SGD's momentum buffers; Adam's step count and first and second moments.
+   * Buffers are base64 of their float32 bytes, so a resumed optimizer continues bit for bit.
+   */
   state: JsonObject;
 }
 

@@ -31,9 +31,13 @@ export interface OrtTrainerOptions {
 
 /** The saved state of a trainer: optimizer and pipeline. The weights travel in {@link OrtTrainer.exportModel}. */
 export interface OrtTrainerState {
+  /** Marks the object as a saved trainer; `OrtTrainer.create` refuses any other `state`. */
   format: 'gradpipe.ortTrainer';
+  /** Version of this format. */
   version: 1;
+  /** The optimizer's config and state (moments, step count), as {@link Optimizer.toJSON} gives them. */
   optimizer: OptimizerJson;
+  /** The gradient pipeline with every transform's state, as `GradientPipeline.toJSON` gives it. */
   pipeline: PipelineJson;
 }
 
@@ -140,7 +144,15 @@ export class OrtTrainer {
   }
 
   /** Runs the training graph on one batch: the loss and the gradient of every trainable parameter (fresh arrays). */
-  async gradients(feeds: OrtFeeds, target: ort.Tensor): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+  async gradients(
+    feeds: OrtFeeds,
+    target: ort.Tensor,
+  ): Promise<{
+    /** The batch loss at the current weights. */
+    loss: number;
+    /** The gradient of the loss by trainable initializer name: fresh flat arrays (shapes in `signature.shapes`). */
+    grads: Record<string, Float32Array>;
+  }> {
     const fn = 'OrtTrainer.gradients';
     this.checkFeeds(fn, feeds);
     this.checkTarget(fn, target);

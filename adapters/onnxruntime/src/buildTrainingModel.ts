@@ -55,9 +55,29 @@ export interface TrainingModel {
 }
 
 const FN = 'buildTrainingModel';
-/** The reserved graph-input name of the training target. */
+/**
+ * The reserved graph-input name of the training target (`signature.target`); a model that already uses it is
+ * refused.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { buildTrainingModel, TARGET_INPUT } from '@gradpipe/onnxruntime';
+ * const { signature } = buildTrainingModel(readFileSync('mlp.onnx'), { loss: 'mse' });
+ * signature.target === TARGET_INPUT; // true: feed the target under this name
+ * ```
+ */
 export const TARGET_INPUT = 'gradpipe/target';
-/** The reserved graph-output name of the loss. */
+/**
+ * The reserved graph-output name of the scalar loss (`signature.loss`); a model that already uses it is refused.
+ *
+ * @example
+ * ```ts
+ * import { LOSS_OUTPUT } from '@gradpipe/onnxruntime';
+ * const out = await session.run(feeds); // a session on buildTrainingModel(…).bytes
+ * const loss = Number(out[LOSS_OUTPUT]!.data[0]);
+ * ```
+ */
 export const LOSS_OUTPUT = 'gradpipe/loss';
 
 /**

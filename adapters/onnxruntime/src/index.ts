@@ -15,7 +15,6 @@ export type { AdamOptions } from './adam.js';
 export { optimizerFromJSON } from './optimizerFromJSON.js';
 export type { Optimizer, OptimizerJson } from './Optimizer.js';
 
-// Models and data to start from
+// Models to start from
 export { mlpModel } from './mlpModel.js';
 export type { MlpModelOptions } from './mlpModel.js';
-export { mulberry32 } from './mulberry32.js';

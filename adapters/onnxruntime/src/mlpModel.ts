@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
-import { mulberry32 } from './mulberry32.js';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 // onnx-proto is CommonJS: take the schema from its default export.
 const { onnx } = onnxProto;
@@ -8,7 +9,7 @@ const { onnx } = onnxProto;
 export interface MlpModelOptions {
   /** Layer widths, input first: `[20, 25, 1]` is the seed's MLP. */
   sizes: readonly number[];
-  /** Seed of the Glorot-uniform weights. Default 1. */
+  /** Seed (an integer) of the Glorot-uniform weights, drawn with pure-rand's xoroshiro128+. Default 1. */
   seed?: number;
   /** Every bias starts at this value. Default 0.01, as in the seed. */
   bias?: number;
@@ -30,14 +31,14 @@ export interface MlpModelOptions {
  */
 export function mlpModel(options: MlpModelOptions): Uint8Array {
   const { sizes, seed = 1, bias = 0.01 } = options;
-  const rand = mulberry32(seed);
+  const rng = xoroshiro128plus(seed);
   const nodes = [];
   const initializers = [];
   let h = 'input';
   for (let l = 0; l + 1 < sizes.length; l++) {
     const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    const w = Float32Array.from({ length: fanOut * fanIn }, () => (2 * rand() - 1) * limit);
+    const w = Float32Array.from({ length: fanOut * fanIn }, () => (2 * uniformFloat64(rng) - 1) * limit);
     const b = new Float32Array(fanOut).fill(bias);
     const name = `fc${l + 1}`;
     initializers.push(tensor(`${name}.weight`, [fanOut, fanIn], w), tensor(`${name}.bias`, [fanOut], b));

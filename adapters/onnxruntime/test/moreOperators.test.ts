@@ -2,7 +2,8 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { describe, expect, test } from 'vitest';
 import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
-import { mulberry32 } from './randomMlp.js';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 const { onnx } = onnxProto;
 
@@ -50,8 +51,8 @@ function model(opset: number): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, graph, opsetImport: [{ domain: '', version: opset }] })).finish();
 }
 
-const rand = mulberry32(3);
-const f32 = (n: number, lo: number, hi: number) => Array.from(Float32Array.from({ length: n }, () => lo + (hi - lo) * rand()));
+const rng = xoroshiro128plus(3);
+const f32 = (n: number, lo: number, hi: number) => Array.from(Float32Array.from({ length: n }, () => lo + (hi - lo) * uniformFloat64(rng)));
 const W = f32(12, -1, 1);
 const P = f32(2, 0.2, 1);
 const C = f32(4, 0.5, 1.5);

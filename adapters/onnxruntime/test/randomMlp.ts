@@ -1,8 +1,10 @@
-import { mulberry32 } from '../src/mulberry32.js';
 // Random small MLPs for the finite-difference property test: one spec gives an ONNX model (written with
 // onnx-proto, the way users would) and an independent float64 forward pass in plain JS.
 import onnxProto from 'onnx-proto';
 import fc from 'fast-check';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 const { onnx } = onnxProto;
 
@@ -65,8 +67,9 @@ export interface BuiltMlp {
 }
 
 export function buildMlp(spec: MlpSpec): BuiltMlp {
-  const rand = mulberry32(spec.seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const rng = xoroshiro128plus(spec.seed);
+  // Box–Muller: pure-rand draws uniforms only.
+  const normal = () => Math.sqrt(-2 * Math.log(1 - uniformFloat64(rng))) * Math.cos(2 * Math.PI * uniformFloat64(rng));
   const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   const inits: InstanceType<typeof onnx.TensorProto>[] = [];
   const params: BuiltMlp['params'] = {};
@@ -129,7 +132,7 @@ export function buildMlp(spec: MlpSpec): BuiltMlp {
   const classes = width;
   const target = spec.loss === 'mse'
     ? Float32Array.from({ length: rows * width }, normal)
-    : BigInt64Array.from({ length: spec.batch }, () => BigInt(Math.floor(rand() * classes)));
+    : BigInt64Array.from({ length: spec.batch }, () => BigInt(uniformInt(rng, 0, classes - 1)));
   const targetDims = spec.loss === 'mse' ? outDims : [spec.batch];
 
   const loss = (p: Record<string, Float64Array>): number => {

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { OrtTrainer } from '@gradpipe/onnxruntime';
-import type { RegressionData } from './makeRegression.js';
+import type { RegressionData } from '@gradpipe/example-seed-data';
 import { batch } from './runExperiment.js';
 
 /**

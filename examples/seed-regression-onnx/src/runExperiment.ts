@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { GradientPipeline, clipByGlobalNorm, clipByValue } from '@gradpipe/core';
 import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
-import { makeRegression, mulberry32, permutation } from './makeRegression.js';
-import type { RegressionData } from './makeRegression.js';
+import { makeRegression, permutation, type RegressionData } from '@gradpipe/example-seed-data';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** The three runs of the seed experiment. */
 export type RunName = 'none' | 'value' | 'global';
@@ -61,12 +61,12 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     optimizer: sgd({ lr: 0.07, momentum: 0.8 }),
     pipeline,
   });
-  const rand = mulberry32(seed + 1000);
+  const rng = xoroshiro128plus(seed + 1000); // the epochs' sample order, apart from the data's stream
   const epochLosses: number[] = [];
   let clippedSteps = 0;
   let steps = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = permutation(data.samples, rand);
+    const order = permutation(data.samples, rng);
     let total = 0;
     let count = 0;
     for (let start = 0; start < data.samples; start += batchSize) {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
 import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
-import { makeRegression } from './makeRegression.js';
+import { makeRegression } from '@gradpipe/example-seed-data';
 import { batch } from './runExperiment.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, threads: { type: 'string', default: '0' } } });

@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { recordJsonl, writeReport, type JsonlRecorder } from '@gradpipe/monitor';
 import { MultiBar, Presets } from 'cli-progress';
-import { makeRegression } from './makeRegression.js';
+import { makeRegression } from '@gradpipe/example-seed-data';
+import { regressionTensors } from './regressionTensors.js';
 import { resultsTable } from './resultsTable.js';
 import { runExperiment, type Clipping, type ExperimentResult } from './runExperiment.js';
 
@@ -40,7 +41,7 @@ const started = performance.now();
 
 for (const seed of seeds) {
   // Like the PyTorch figures: each seed draws its own data set and initial weights.
-  const data = makeRegression({ nSamples: 1000, nFeatures: 20, nInformative: 10, noise: 0.1, seed });
+  const data = regressionTensors(makeRegression({ samples: 1000, features: 20, informative: 10, noise: 0.1, seed }));
   for (const clipping of RUNS) {
     const run = `${clipping}-seed${seed}`;
     const bar = bars?.create(stepsPerRun, 0, { run: run.padEnd(16), norm: '-', loss: '-' });

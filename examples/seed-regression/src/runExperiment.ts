@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GradientPipeline, type StepEvent } from '@gradpipe/core';
 import { withClipping, withGradientPipeline, type GradientPipelineOptimizer } from '@gradpipe/tfjs';
 import { buildModel } from './buildModel.js';
-import type { RegressionData } from './makeRegression.js';
+import type { RegressionTensors } from './regressionTensors.js';
 
 /** The three runs of the seed's experiment. */
 export type Clipping = 'none' | 'clipvalue' | 'globalNorm';
@@ -10,7 +10,7 @@ export type Clipping = 'none' | 'clipvalue' | 'globalNorm';
 /** Options of {@link runExperiment}. */
 export interface ExperimentOptions {
   clipping: Clipping;
-  data: RegressionData;
+  data: RegressionTensors;
   epochs?: number;
   batchSize?: number;
   /** Seed of the weight initialisation. */
@@ -48,7 +48,7 @@ function optimizerFor(clipping: Clipping): GradientPipelineOptimizer {
  *
  * @example
  * ```ts
- * const data = makeRegression({ nSamples: 1000, nFeatures: 20, noise: 0.1, seed: 0 });
+ * const data = regressionTensors(makeRegression({ samples: 1000, features: 20, informative: 10, noise: 0.1, seed: 1 }));
  * const { firstNanEpoch, finalLoss } = await runExperiment({ clipping: 'globalNorm', data });
  * ```
  */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeRegression } from '../src/makeRegression.js';
+import { makeRegression } from '@gradpipe/example-seed-data';
+import { regressionTensors } from '../src/regressionTensors.js';
 import { resultsTable } from '../src/resultsTable.js';
 import { runExperiment, type ExperimentResult } from '../src/runExperiment.js';
 
@@ -12,7 +13,7 @@ describe('the seed regression experiment in tfjs', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     tensorsBefore = tf.memory().numTensors;
-    const data = makeRegression({ nSamples: 1000, nFeatures: 20, nInformative: 10, noise: 0.1, seed: 1 });
+    const data = regressionTensors(makeRegression({ samples: 1000, features: 20, informative: 10, noise: 0.1, seed: 1 }));
     for (const clipping of ['none', 'clipvalue', 'globalNorm'] as const) results.push(await runExperiment({ clipping, data, seed: 1 }));
     tf.dispose([data.x, data.y]);
   });

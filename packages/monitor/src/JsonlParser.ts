@@ -14,6 +14,20 @@ export interface TruncatedLine {
  * objects. Lines are numbered from 1 so errors can point at them. A line is only parsed once its newline has
  * arrived; `end()` decides about what is left: a last line that parses is kept, one that doesn't is the
  * truncated tail of a crashed writer and is reported, not thrown.
+ *
+ * Records are returned as parsed: note lines are not merged into their steps (see {@link readJsonl}, which does).
+ *
+ * @example
+ * ```ts
+ * import { JsonlParser, type StepRecord } from '@gradpipe/monitor';
+ * const parser = new JsonlParser('live.jsonl', 'follow', 'live');
+ * const records: StepRecord[] = [];
+ * parser.push('{"step":0,"normBefore":3,"normAfter":1,"clipped":true,"skipped":false}\n{"step":1,"norm', (r) => records.push(r));
+ * records.length; // 1: the second line waits for the rest of its text
+ * parser.push('Before":2,"normAfter":1,"clipped":true,"skipped":false}\n', (r) => records.push(r));
+ * records[1]?.run; // 'live': lines without a run get the default
+ * parser.end();    // {}: nothing left over
+ * ```
  */
 export class JsonlParser {
   private rest = '';
@@ -62,7 +76,12 @@ export class JsonlParser {
    * Handles the text after the last newline once the input is complete: returns it as a record when it is a
    * whole line that only lacks its newline, or reports it as truncated.
    */
-  end(): { record?: StepRecord; truncated?: TruncatedLine } {
+  end(): {
+    /** The last line, when it parsed although its newline never came. */
+    record?: StepRecord;
+    /** The last line, when it did not parse: a writer stopped mid-line. */
+    truncated?: TruncatedLine;
+  } {
     const text = this.rest;
     this.rest = '';
     if (text.trim() === '') return {};

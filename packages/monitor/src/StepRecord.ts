@@ -37,9 +37,13 @@ export interface StepLine {
  * step it belongs to, and its fields. Readers merge it into that step's record.
  */
 export interface NoteLine {
+  /** The run of the step the note belongs to (the recorder's run). */
   run: string;
+  /** The 0-based step index the note belongs to; the step line may come before or after it. */
   step: number;
+  /** Always `true`: what tells a note from a step line, which never has this field. */
   note: true;
+  /** The fields added to the step, e.g. `loss`; never a step line's own figures such as `normBefore`. */
   [field: string]: JsonValue | undefined;
 }
 
@@ -48,16 +52,27 @@ export interface NoteLine {
  * e.g. the process died in between) has no `normBefore`/`normAfter`/`clipped`/`skipped`.
  */
 export interface StepRecord {
+  /** The run this step belongs to: the line's `run`, or the file name without `.jsonl` when the line has none. */
   run: string;
+  /** The pipeline's 0-based step index; records of one run are unique by it. */
   step: number;
+  /** Global L2 norm of the incoming gradients; null when non-finite, absent when the step only has notes. */
   normBefore?: number | null;
+  /** Global L2 norm of the gradients after the pipeline; null when non-finite, absent when the step only has notes. */
   normAfter?: number | null;
+  /** True when some transform clipped; absent when the step only has notes. */
   clipped?: boolean;
+  /** True when a guard skipped the step; absent when the step only has notes. */
   skipped?: boolean;
+  /** The clipping threshold in force; absent when no transform reports one, null when it was non-finite. */
   threshold?: number | null;
+  /** The step's loss, from its step line or a note (the later line wins); null when non-finite, absent when never logged. */
   loss?: number | null;
+  /** Names of the incoming tensors that held NaN or ±Infinity; absent when there were none. */
   nonFinite?: string[];
+  /** Per-tensor L2 norms (null where non-finite); only when the pipeline was made with `tensorNorms: true`. */
   tensorNorms?: Record<string, number | null>;
+  /** The recorder's `extra` fields and any other note fields, as written. */
   [field: string]: JsonValue | undefined;
 }
 

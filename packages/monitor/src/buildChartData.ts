@@ -3,19 +3,31 @@ import { summarizeRun, type RunSummary } from './summarizeRun.js';
 
 /** The gradient-norm series of one run, as drawn: aligned arrays, one entry per displayed point. */
 export interface NormSeries {
+  /**
+   * The x axis: the step index of each point. Downsampled, a bucket is two points, at its first and its last
+   * step (one point when the bucket has a single step).
+   */
   step: number[];
-  /** Norm before / after clipping and threshold; null where non-finite (drawn as a gap) or absent. */
+  /** Global norm before clipping, to 6 significant digits; null where non-finite (drawn as a gap). */
   before: (number | null)[];
+  /** Global norm after the pipeline, to 6 significant digits; null where non-finite (drawn as a gap). */
   after: (number | null)[];
+  /** The clipping threshold in force; null where no transform reports one or it was non-finite. */
   threshold: (number | null)[];
-  /** 1 where a step (in a bucket: some step of it) was clipped / skipped / had a non-finite norm. */
+  /**
+   * 1 where the step was clipped. Downsampled, a bucket with some clipped step marks one point: the one showing
+   * its largest norm.
+   */
   clipped: (0 | 1)[];
+  /** 1 where a guard skipped the step; downsampled, marked like {@link NormSeries.clipped}. */
   skipped: (0 | 1)[];
+  /** 1 where a norm was non-finite; downsampled, on the bucket's first point when some step of it was. */
   nonFinite: (0 | 1)[];
 }
 
 /** The loss series of one run: only the steps that have a loss. */
 export interface LossSeries {
+  /** The x axis: the step index of each point (downsampled: a bucket's first and last step with a loss). */
   step: number[];
   /** The loss; null where non-finite. */
   value: (number | null)[];
@@ -25,21 +37,27 @@ export interface LossSeries {
 
 /** One run on the page. */
 export interface RunChartData {
+  /** The run name as shown, e.g. `'clip'`, or `'clip (a.jsonl)'` when two files both hold a run of that name. */
   run: string;
   /** The files the run's lines came from. */
   files: string[];
+  /** The run's figures, from every step (never from the downsampled series). */
   summary: RunSummary;
+  /** The gradient-norm chart's series. */
   norms: NormSeries;
+  /** The loss chart's series: only steps that have a loss. */
   loss: LossSeries;
 }
 
 /** Everything the report page draws; embedded in it as JSON. */
 export interface ChartData {
+  /** The page title; default `'gradpipe report'`. */
   title: string;
   /** Steps per displayed bucket: 1 means every step is drawn. */
   bucketSize: number;
   /** The most steps in one run, i.e. what a full-resolution chart would draw. */
   maxSteps: number;
+  /** One entry per run, in the order given. */
   runs: RunChartData[];
 }
 
@@ -56,8 +74,11 @@ export interface ChartDataOptions {
 
 /** A run's records and where they came from, as gathered by `writeReport` and `serve`. */
 export interface RunRecords {
+  /** The run name shown on the page. */
   run: string;
+  /** The log files its records were read from. */
   files: string[];
+  /** The run's records, as {@link readJsonl} returns them; need not be in step order. */
   records: readonly StepRecord[];
 }
 

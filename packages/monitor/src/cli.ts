@@ -7,7 +7,9 @@ import { writeReport } from './writeReport.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
+  /** Receives normal output (help, version, what was written), newlines included. Default: `process.stdout`. */
   out: (text: string) => void;
+  /** Receives errors and warnings, newlines included. Default: `process.stderr`. */
   err: (text: string) => void;
   /** Told about a started `serve`, so a caller (a test) can stop it. */
   onServe?: (server: LiveServer) => void;

@@ -10,11 +10,18 @@ import { RESERVED_FIELDS, toStepLine, type JsonValue, type NoteLine } from './St
  * rxjs of its own.
  */
 export interface StepEventSource {
+  /**
+   * Starts delivering events to `observer`: `next` for every step, then `complete` (the pipeline was closed)
+   * or `error`, after which the recorder closes its file.
+   */
   subscribe(observer: {
     next: (event: StepEvent) => void;
     error: (error: unknown) => void;
     complete: () => void;
-  }): { unsubscribe(): void };
+  }): {
+    /** Stops the deliveries; the recorder calls it when it is closed first. */
+    unsubscribe(): void;
+  };
 }
 
 /** Options of {@link recordJsonl}. */
@@ -35,8 +42,11 @@ export interface RecordJsonlOptions {
 
 /** A note for {@link JsonlRecorder.log}: the step it belongs to and the fields to add, typically `loss`. */
 export interface StepNote {
+  /** The 0-based index of the step the fields belong to, e.g. `result.stats.step`: an integer >= 0. */
   step: number;
+  /** The step's loss; NaN and ±Infinity are written as `null`, like every non-finite number in the log. */
   loss?: number;
+  /** Any other fields, except a step line's own (`normBefore`, `clipped`, …); undefined ones are left out. */
   [field: string]: JsonValue | undefined;
 }
 

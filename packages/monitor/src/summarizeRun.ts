@@ -18,8 +18,9 @@ export interface RunSummary {
   finalLoss: number | null | undefined;
   /** The first step whose gradient norm or loss was non-finite (null in the log); undefined when none was. */
   firstNonFiniteStep: number | undefined;
-  /** First and last step numbers; undefined for an empty run. */
+  /** The smallest step index in the run (notes included); undefined for an empty run. */
   firstStep: number | undefined;
+  /** The largest step index in the run (notes included); undefined for an empty run. */
   lastStep: number | undefined;
 }
 

@@ -1,17 +1,7 @@
 import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
 import { recordJsonl, type RecordJsonlOptions } from '@gradpipe/monitor';
-
-/** A small seeded generator (mulberry32), so every test log is the same on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 export interface SimulatedRun {
   /** Steps to run. */
@@ -28,7 +18,9 @@ export interface SimulatedRun {
  * to `path`. Returns the pipeline's own stats, to compare the log with.
  */
 export async function simulate(path: string, run: SimulatedRun, options: RecordJsonlOptions = {}) {
-  const random = prng(run.seed ?? 1);
+  // Seeded, so every test log is the same on every machine.
+  const rng = xoroshiro128plus(run.seed ?? 1);
+  const random = () => uniformFloat64(rng);
   const transforms = [nanGuard({ policy: 'skip' }), ...(run.maxNorm === undefined ? [] : [clipByGlobalNorm({ maxNorm: run.maxNorm })])];
   const pipe = new GradientPipeline(transforms);
   const recorder = recordJsonl(pipe.events$, path, options);
