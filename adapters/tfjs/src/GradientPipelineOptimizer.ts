@@ -3,9 +3,14 @@ import { GradientPipeline, GradpipeError, describeValue, type PipelineJson, type
 import { paramsOption, requirePipeline } from './transformGradients.js';
 import { tfjsOps } from './tfjsOps.js';
 
-/** A gradient by variable name, the array form of `applyGradients` input (tfjs does not export its type). */
+/**
+ * A tensor by variable name: the array form of `applyGradients` input, and what `getWeights` returns (tfjs does
+ * not export its type).
+ */
 export interface NamedTensor {
+  /** The variable's name (`tf.Variable.name`), e.g. `'dense_Dense1/kernel'`, or an optimizer weight's name. */
   name: string;
+  /** In `applyGradients`, the variable's gradient (shaped like it); in `getWeights`, a saved optimizer weight. */
   tensor: tf.Tensor;
 }
 
@@ -47,7 +52,7 @@ interface SavedConfig extends tf.serialization.ConfigDict {
  * ```
  */
 export class GradientPipelineOptimizer extends tf.Optimizer {
-  /** @nocollapse The name under which `tf.serialization` finds this class when a model is loaded. */
+  /** The name under which `tf.serialization` finds this class when a model is loaded. */
   static get className(): string {
     return 'GradpipeOptimizer';
   }
@@ -71,10 +76,26 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     return this.optimizer.iterations;
   }
 
-  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  /**
+   * The wrapped optimizer's `computeGradients`, untouched: the pipeline runs when gradients are applied, as
+   * Keras clips in `apply_gradients`. Pass the result to {@link GradientPipelineOptimizer.applyGradients}.
+   */
+  override computeGradients(
+    f: () => tf.Scalar,
+    varList?: tf.Variable[],
+  ): {
+    /** The value of `f`, i.e. the loss; yours to dispose. */
+    value: tf.Scalar;
+    /** The gradient of `f` by variable name (raw, not yet through the pipeline); yours to dispose. */
+    grads: tf.NamedTensorMap;
+  } {
     return this.optimizer.computeGradients(f, varList);
   }
 
+  /**
+   * Computes the gradients of `f`, runs them through the pipeline (with `f`'s value as the step's loss) and
+   * applies the result, unless the pipeline skips the step. Returns the loss when `returnCost` is true.
+   */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     const { value, grads } = this.computeGradients(f, varList);
     // Same shape of call as tf.Optimizer.minimize, so the wrapped optimizer sees what it would have seen.
@@ -86,7 +107,11 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     return null;
   }
 
-  override applyGradients(variableGradients: Gradients): void {
+  /**
+   * Runs `variableGradients` through the pipeline and hands the result to the wrapped optimizer, in the same form
+   * (map or array, same order); a skipped step changes nothing. Your gradient tensors are left as they were.
+   */
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     this.step(variableGradients, undefined);
   }
 
@@ -117,18 +142,25 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     });
   }
 
+  /** Disposes the wrapped optimizer (its slot variables); the pipeline is left open. */
   override dispose(): void {
     this.optimizer.dispose();
   }
 
+  /** The wrapped optimizer's weights (its iteration count and slots such as momenta), as tfjs saves them. */
   override async getWeights(): Promise<NamedTensor[]> {
     return this.optimizer.getWeights();
   }
 
+  /** Restores the wrapped optimizer's weights from {@link GradientPipelineOptimizer.getWeights}. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await this.optimizer.setWeights(weightValues);
   }
 
+  /**
+   * The wrapped optimizer's class name and config, and the pipeline's JSON with its state: what
+   * `model.save(…, { includeOptimizer: true })` stores and {@link GradientPipelineOptimizer.fromConfig} reads.
+   */
   override getConfig(): tf.serialization.ConfigDict {
     const config: SavedConfig = {
       optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
@@ -137,7 +169,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     return config;
   }
 
-  /** @nocollapse Rebuilds the optimizer from {@link GradientPipelineOptimizer.getConfig}, state included. */
+  /** Rebuilds the optimizer from {@link GradientPipelineOptimizer.getConfig}, state included. */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,

@@ -1,21 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { normOf } from '@gradpipe/core';
+import { combineNorms, normOf, typedArrayOps } from '@gradpipe/core';
 
 /**
- * Two tfjs kernels for the backends whose tensor memory JavaScript can read directly — `cpu` (JS arrays) and
+ * Three tfjs kernels for the backends whose tensor memory JavaScript can read directly — `cpu` (JS arrays) and
  * `wasm` (the WebAssembly heap): a tensor's p-norm and its product with a scalar, one pass each, the norm
- * accumulated in float64 by core's `normOf` (so it cannot overflow). The portable op compositions in tfjsOps.ts
- * cost four passes for a norm, and tfjs-cpu's element-wise ops with a scalar operand are its slowest; these keep
- * a wrapped step close to the bare optimizer. Other backends (webgl, webgpu, node) use the portable ops.
+ * accumulated in float64 by core's `normOf` (so it cannot overflow); and the global norm of many per-tensor norms,
+ * combined in float64 by core. The portable op compositions in tfjsOps.ts cost four passes for a norm and a few
+ * scalar ops per tensor for a global norm (each op has a fixed cost, ≈ 12 µs on wasm), and tfjs-cpu's element-wise
+ * ops with a scalar operand are its slowest; these keep a wrapped step close to the bare optimizer. Other backends
+ * (webgl, webgpu, node) use the portable ops.
  *
  * They run through `tf.engine().runKernel`, so `tf.tidy` and `tf.memory()` track their outputs like any op's,
  * and reading the scale factor inside the kernel is no host read-back: on these backends it is host memory.
  */
 const NORM = 'GradpipeNorm';
 const SCALE = 'GradpipeScale';
+const COMBINE = 'GradpipeCombineNorms';
 
 /** The largest float32: a norm of finite entries above it is reported as it (see tfjsOps' `saturate`). */
 const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A finite norm stays finite in float32: above the largest float32 it is reported as that. */
+function saturate(norm: number): number {
+  return Number.isFinite(norm) ? Math.min(norm, FLOAT32_MAX) : norm;
+}
 
 /** How each backend exposes a tensor's memory and makes an output. */
 interface HostMemory {
@@ -70,8 +78,20 @@ function register(): void {
         kernelFunc: ({ inputs, backend, attrs }) => {
           const host = memory(backend);
           return host.output([], (out) => {
-            const norm = normOf(host.read(inputs.x!), (attrs as { p: number }).p);
-            out[0] = Number.isFinite(norm) ? Math.min(norm, FLOAT32_MAX) : norm;
+            out[0] = saturate(normOf(host.read(inputs.x!), (attrs as { p: number }).p));
+          });
+        },
+      });
+    }
+    if (!tf.getKernel(COMBINE, backendName)) {
+      tf.registerKernel({
+        kernelName: COMBINE,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const host = memory(backend);
+          return host.output([], (out) => {
+            const norms = Object.values(inputs).map((n) => host.read(n!)[0]!);
+            out[0] = saturate(combineNorms(typedArrayOps, norms, (attrs as { p: number }).p));
           });
         },
       });
@@ -105,6 +125,13 @@ export function hasHostKernels(): boolean {
 /** ‖t‖_p in one float64 pass; finite entries give a finite norm (saturated at 3.4e38). */
 export function hostNorm(t: tf.Tensor, p: number): tf.Scalar {
   return tf.engine().runKernel(NORM, { x: t }, { p }) as tf.Scalar;
+}
+
+/** The global p-norm of tensors whose p-norms are `norms` (scalars), combined in float64 like core's typed arrays. */
+export function hostCombineNorms(norms: readonly tf.Scalar[], p: number): tf.Scalar {
+  const inputs: tf.NamedTensorMap = {};
+  norms.forEach((n, i) => (inputs[`norm${i}`] = n));
+  return tf.engine().runKernel(COMBINE, inputs, { p }) as tf.Scalar;
 }
 
 /** `t · factor` in one pass (an exact copy when the factor is 1). */

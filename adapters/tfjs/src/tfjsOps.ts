@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
-import { hasHostKernels, hostNorm, hostScale } from './hostKernels.js';
+import { combineNorms, describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
+import { hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';
 
 /**
  * Smallest divisor used when a tensor is scaled by its max-abs before squaring. Below it the data is scaled up by
@@ -137,13 +137,13 @@ function unitFactors(factors: tf.Tensor, layout: UnitLayout): tf.Tensor2D {
  * `1 − 2⁻²⁰`, the factor every clip factor is multiplied by so that the stored output's norm stays ≤ the
  * threshold in float32. The clipped norm carries three float32 roundings — `threshold / norm`, `× boundSafety`,
  * and each stored `g × factor` — together < 3·2⁻²⁴ relatively, plus the relative error of the measured norm:
- * exact to float64 rounding on cpu and wasm (the one-pass kernels of hostKernels.ts); with the portable ops, the
- * entries are divided by their max-abs (one rounding each), squared and summed by a batched dot product in rows of
- * about 1,024 (2e-9 relative error measured on 1M uniform values with wasm's float32 sums, against 4e-4 for one
- * long float32 sum); global norms combine the per-tensor norms with a few float32 scalar operations.
- * 2⁻²⁰ = 16·2⁻²⁴ leaves room for ~13 roundings' worth
- * of norm error, eight times the margin of core's float64 typed arrays (2⁻²³). The property test in
- * test/bound.test.ts checks the bound on both backends.
+ * on cpu and wasm (the kernels of hostKernels.ts), each tensor's norm is exact to float64 rounding and stored as
+ * float32 (one rounding), and the global norm is combined from those in float64 and stored as float32 (one more);
+ * with the portable ops, the entries are divided by their max-abs (one rounding each), squared and summed by a
+ * batched dot product in rows of about 1,024 (2e-9 relative error measured on 1M uniform values with wasm's float32
+ * sums, against 4e-4 for one long float32 sum), and global norms combine the per-tensor norms with a few float32
+ * scalar operations. 2⁻²⁰ = 16·2⁻²⁴ leaves room for ~13 roundings' worth of norm error, eight times the margin of
+ * core's float64 typed arrays (2⁻²³). The property test in test/bound.test.ts checks the bound on both backends.
  */
 const BOUND_SAFETY = 1 - 2 ** -20;
 
@@ -238,6 +238,8 @@ export const tfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
   // One-pass kernels over the backend's memory (hostKernels.ts) where they pay: the norm on cpu and wasm, the
   // scale on cpu only (wasm's own SIMD multiply is 3× faster than a JS loop over its heap).
   norm: (t, p) => (hasHostKernels() ? hostNorm(t, p) : pNorm(t, p)),
+  // One kernel instead of four or five scalar ops per tensor, and the sum is float64.
+  combineNorms: (norms, p) => (hasHostKernels() ? hostCombineNorms(norms, p) : combineNorms(portableTfjsOps, norms, p)),
   scale: (t, factor) => (tf.getBackend() === 'cpu' ? hostScale(t, factor) : tf.mul(t, factor)),
   min: (a, b) => (plainMinMax() ? (tf.minimum(a, b) as tf.Scalar) : minOf(a, b)),
   max: (a, b) => (plainMinMax() ? (tf.maximum(a, b) as tf.Scalar) : maxOf(a, b)),

@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { GradpipeError, describeValue } from './errors.js';
 import type { AnyGradientTransform, Gradients, JsonObject, JsonValue, TransformContext, TransformUpdate } from './GradientTransform.js';
 import { GuardedObservable } from './GuardedObservable.js';
-import { NormMemo, combineNorms } from './NormMemo.js';
+import { NormMemo } from './NormMemo.js';
 import type { StepEvent, StepStats, TransformStats } from './StepStats.js';
 import type { TensorOps } from './TensorOps.js';
 import { adaptiveClip } from './transforms/adaptiveClip.js';
@@ -244,8 +244,11 @@ export class GradientPipeline {
       throw new GradpipeError(fn, `${needsParams.kind} needs the parameters: call step(grads, { params, shapes })`);
     }
     const memo = new NormMemo(ops);
-    const inputNorms = names.map((n) => memo.norm(grads[n]!, 2));
-    const normBefore = combineNorms(ops, inputNorms, 2);
+    const tensors = names.map((n) => grads[n]!);
+    memo.listed(grads, tensors);
+    const inputNorms = tensors.map((t) => memo.norm(t, 2));
+    // Through the memo: a transform asking for the same global norm (clipByGlobalNorm) gets this one.
+    const normBefore = memo.globalNorm(grads, 2);
     const ctx: TransformContext<T, S> = {
       ops: memo.ops,
       step: this.stepIndex,
@@ -267,6 +270,7 @@ export class GradientPipeline {
   /** Reads the step's scalars back, commits the transforms' states, emits the event. */
   private finishStep<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>): StepResult<T> {
     const { ops, memo, names, inputNorms, normBefore, updates, current } = run;
+    // Reported, not decided on: after a common clip factor this is normBefore × factor, one operation.
     const normAfter = memo.globalNorm(current, 2, true);
 
     // The one read-back of the step: every scalar anyone needs, in one call.

@@ -2,22 +2,54 @@ import { globalNormOfNorms } from './exactGlobalNorm.js';
 import type { Gradients } from './GradientTransform.js';
 import type { TensorOps, UnitLayout } from './TensorOps.js';
 
-interface Entry<S> {
-  value: S;
-  /** False when the value is derived (norm before × scale factor): good for reporting, not for deciding. */
-  exact: boolean;
+/** What the memo knows of one tensor's norm. */
+type Entry<S> = MeasuredNorm<S> | ScaledNorm<S>;
+
+/** A norm measured on the tensor itself: exact, good for deciding. */
+interface MeasuredNorm<S> {
+  readonly exact: true;
+  readonly value: S;
 }
 
 /**
- * Per-step memory of tensor norms, so the pipeline's own figures, nanGuard and clipByGlobalNorm share one
- * pass over the data. Every operation that changes a tensor goes through {@link NormMemo.ops}, which forgets
- * (or, for a fused scale, records) that tensor's norms.
+ * The L2 norm of a tensor made by scaling another one, whose norm was `from`, by `factor` (a clip factor, ≥ 0):
+ * ‖c·g‖ = c·‖g‖ up to rounding, so good for reporting, not for deciding. Its value is computed only when someone
+ * asks for it.
+ */
+interface ScaledNorm<S> {
+  readonly exact: false;
+  readonly from: Entry<S>;
+  readonly factor: S;
+  value?: S;
+}
+
+/**
+ * A global norm and the per-tensor entries it was combined from. It stays valid while every one of them is still
+ * the memo's entry for its tensor (a change to a tensor replaces the entry), and it is exact when they all are.
+ */
+interface Combination<S> {
+  readonly p: number;
+  readonly parts: readonly Entry<S>[];
+  readonly value: S;
+}
+
+/**
+ * Per-step memory of norms, so the pipeline's own figures, nanGuard and clipByGlobalNorm share one pass over the
+ * data and one combination of the per-tensor norms. Every operation that changes a tensor goes through
+ * {@link NormMemo.ops}, which forgets (or, for a scale, derives) that tensor's norms.
+ *
+ * Combining per-tensor norms into a global one is cheap with host numbers but costs a few backend operations
+ * per tensor on a device backend, so combinations are remembered too: the pipeline's norm before the step and
+ * clipByGlobalNorm's norm are one computation, and the norm after scaling every tensor by one common factor is
+ * that norm times the factor.
  */
 export class NormMemo<T, S> {
   /** L2 norms by tensor: the one every step needs, kept in its own map so that a lookup is a single probe. */
   private readonly l2 = new Map<T, Entry<S>>();
-  /** Norms of other orders, by tensor and then by p. */
-  private readonly others = new Map<T, Map<number, Entry<S>>>();
+  /** Norms of other orders, by tensor and then by p (always measured). */
+  private readonly others = new Map<T, Map<number, MeasuredNorm<S>>>();
+  /** Global norms computed this step (a handful), newest last. */
+  private readonly combinations: Combination<S>[] = [];
   /**
    * The tensors of each gradients object seen this step. Listing an object with thousands of keys is slow
    * (V8 sorts a large object's keys on every listing), and the same object is usually measured more than once.
@@ -39,14 +71,14 @@ export class NormMemo<T, S> {
         const before = memo.l2.get(t);
         const out = base.scale(t, factor);
         memo.forget(t, out);
-        if (before) memo.remember(out, 2, base.mul(before.value, factor), false);
+        if (before) memo.l2.set(out, { exact: false, from: before, factor });
         return out;
       },
       scaleWithNorm: base.scaleWithNorm
         ? (t, factor) => {
             const [out, n] = base.scaleWithNorm!(t, factor);
             memo.forget(t, out);
-            memo.remember(out, 2, n, true);
+            memo.l2.set(out, { exact: true, value: n });
             return [out, n];
           }
         : undefined,
@@ -61,27 +93,73 @@ export class NormMemo<T, S> {
     };
   }
 
+  /** Tells the memo the tensors of `grads`, in key order, when the caller has listed them anyway. */
+  listed(grads: Gradients<T>, tensors: T[]): void {
+    this.tensorLists.set(grads, tensors);
+  }
+
   /** The exact p-norm of `t`, computed at most once while `t` is unchanged. */
   norm(t: T, p: number): S {
-    const known = p === 2 ? this.l2.get(t) : this.others.get(t)?.get(p);
-    if (known?.exact) return known.value;
-    const value = this.base.norm(t, p);
-    this.remember(t, p, value, true);
-    return value;
+    return this.measured(t, p).value;
   }
 
-  /** The L2 norm of `t` for reporting: a derived value is good enough, else the exact one. */
-  reportedNorm(t: T): S {
-    return this.l2.get(t)?.value ?? this.norm(t, 2);
-  }
-
-  /** Global p-norm of `grads` from per-tensor norms (see {@link combineNorms}). */
+  /**
+   * Global p-norm of `grads` from per-tensor norms (see {@link combineNorms}), exact unless `reported`: then, for
+   * p = 2, derived norms of scaled tensors are good enough. Computed once while the tensors are unchanged, even
+   * for another gradients object holding the same tensors.
+   */
   globalNorm(grads: Gradients<T>, p: number, reported = false): S {
     let tensors = this.tensorLists.get(grads);
     if (!tensors) this.tensorLists.set(grads, (tensors = Object.values(grads)));
-    const norms: S[] = [];
-    for (const t of tensors) norms.push(reported && p === 2 ? this.reportedNorm(t) : this.norm(t, p));
-    return combineNorms(this.base, norms, p);
+    const parts: Entry<S>[] = [];
+    for (const t of tensors) parts.push(reported && p === 2 ? (this.l2.get(t) ?? this.measured(t, 2)) : this.measured(t, p));
+    const known = this.combinationOf(parts, p);
+    if (known) return known.value;
+    const value = this.scaledCombination(parts, p) ?? combineNorms(this.base, parts.map((e) => this.valueOf(e)), p);
+    this.combinations.push({ p, parts, value });
+    return value;
+  }
+
+  /** The measured p-norm entry of `t`, measuring it unless it is known. */
+  private measured(t: T, p: number): MeasuredNorm<S> {
+    const known = p === 2 ? this.l2.get(t) : this.others.get(t)?.get(p);
+    if (known?.exact) return known;
+    const entry: MeasuredNorm<S> = { exact: true, value: this.base.norm(t, p) };
+    if (p === 2) {
+      this.l2.set(t, entry);
+    } else {
+      let byP = this.others.get(t);
+      if (!byP) this.others.set(t, (byP = new Map()));
+      byP.set(p, entry);
+    }
+    return entry;
+  }
+
+  /** The value of an entry; a scaled norm's is computed on first use (one backend multiplication). */
+  private valueOf(entry: Entry<S>): S {
+    if (entry.exact) return entry.value;
+    return (entry.value ??= this.base.mul(this.valueOf(entry.from), entry.factor));
+  }
+
+  /** The combination made of exactly these entries, in this order, if there is one. */
+  private combinationOf(parts: readonly Entry<S>[], p: number): Combination<S> | undefined {
+    return this.combinations.find((c) => c.p === p && c.parts.length === parts.length && c.parts.every((e, i) => e === parts[i]));
+  }
+
+  /**
+   * When every part is the norm of a tensor scaled by one common factor, and the norms they were scaled from form
+   * a known combination: that global norm times the factor — one operation instead of a new combination.
+   */
+  private scaledCombination(parts: readonly Entry<S>[], p: number): S | undefined {
+    const first = parts[0];
+    if (first === undefined || first.exact) return undefined;
+    const sources: Entry<S>[] = [];
+    for (const e of parts) {
+      if (e.exact || e.factor !== first.factor) return undefined;
+      sources.push(e.from);
+    }
+    const known = this.combinationOf(sources, p);
+    return known ? this.base.mul(known.value, first.factor) : undefined;
   }
 
   private changed(before: T, after: T): T {
@@ -97,16 +175,6 @@ export class NormMemo<T, S> {
       this.others.delete(after);
     }
   }
-
-  private remember(t: T, p: number, value: S, exact: boolean): void {
-    if (p === 2) {
-      this.l2.set(t, { value, exact });
-      return;
-    }
-    let byP = this.others.get(t);
-    if (!byP) this.others.set(t, (byP = new Map()));
-    byP.set(p, { value, exact });
-  }
 }
 
 /**
@@ -115,7 +183,8 @@ export class NormMemo<T, S> {
  * Non-finite iff some nᵢ is.
  *
  * With host numbers (eager backends) the sum is exact and independent of the order and grouping of the tensors,
- * so that shards combining their parts with `clipByGlobalNorm({ reduce })` get the very same float64.
+ * so that shards combining their parts with `clipByGlobalNorm({ reduce })` get the very same float64. Other
+ * backends use their {@link TensorOps.combineNorms} when they have one, else the scalar operations below.
  *
  * @example
  * ```ts
@@ -129,6 +198,7 @@ export function combineNorms<T, S>(ops: TensorOps<T, S>, norms: readonly S[], p:
   if (ops.eager) return globalNormOfNorms(norms as readonly unknown[] as readonly number[], p) as unknown as S;
   if (norms.length === 0) return ops.scalar(0);
   if (norms.length === 1) return norms[0] as S;
+  if (ops.combineNorms) return ops.combineNorms(norms, p);
   let m = norms[0] as S;
   for (let i = 1; i < norms.length; i++) m = ops.max(m, norms[i] as S);
   if (p === Infinity) return m;

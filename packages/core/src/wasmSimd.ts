@@ -2,6 +2,10 @@ import { wasmSimdModuleBytes } from './wasmSimdModule.js';
 
 /** A `WebAssembly.Memory` (typed structurally: core's TypeScript libs do not declare WebAssembly). */
 export interface WasmMemoryLike {
+  /**
+   * The memory's current bytes. A new `ArrayBuffer` replaces it whenever the memory grows, so arrays are
+   * compared with it at every call, never with a copy kept from earlier.
+   */
   readonly buffer: ArrayBuffer;
 }
 
