@@ -4,11 +4,17 @@
 (function () {
   'use strict';
 
-  var COLORS = ['#2563eb', '#dc2626', '#059669', '#7c3aed', '#d97706', '#0891b2', '#db2777', '#4b5563'];
-  var MARK = { clipped: '#f59e0b', skipped: '#7c3aed', nonFinite: '#b91c1c' };
+  // One colour per run (twelve before they repeat). The event colours below are kept out of this list.
+  var COLORS = ['#2563eb', '#dc2626', '#059669', '#c026d3', '#0891b2', '#db2777', '#4b5563', '#65a30d',
+    '#1e3a8a', '#a16207', '#0f766e', '#0369a1'];
+  var MARK = { clipped: '#f59e0b', skipped: '#7c3aed', nonFinite: '#7f1d1d' };
+  // The event strip above a chart: one lane per run, LANE css px tall, with a bar BAR px thick.
+  var LANE = 11;
+  var BAR = 6;
   var charts = [];
   var lossLog = true;
   var lastData = null;
+  var hidden = {}; // run name → true while the reader has hidden it (kept across live updates)
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -20,10 +26,17 @@
     return node;
   }
 
+  function colorOf(i) { return COLORS[i % COLORS.length]; }
+
+  // Every number on the page: 6 significant digits, exponent form (3.38352e37) when very large or small.
   function fmt(v) {
     if (v === undefined) return '—';
     if (v === null) return 'non-finite';
-    if (Number.isInteger(v)) return String(v);
+    var a = Math.abs(v);
+    if (a !== 0 && (a >= 1e6 || a < 1e-3)) {
+      var parts = v.toExponential(5).split('e');
+      return String(Number(parts[0])) + 'e' + Number(parts[1]);
+    }
     return String(Number(v.toPrecision(6)));
   }
 
@@ -36,17 +49,43 @@
   }
   function ticks(u, splits) { return splits.map(tick); }
 
-  // Log-scale charts cannot show zero, negative or non-finite values: they become gaps (null).
-  function positive(values) {
-    return values.map(function (v) { return typeof v === 'number' && v > 0 ? v : null; });
+  // Log scales. uPlot's own log axis draws no ticks at all once the range passes about 1e17, and the norms of an
+  // exploding run reach 1e38. So a "log" chart plots log10 of each value on a linear scale, and labels the axis
+  // with 10^y: whole decades (every k-th one, so labels never crowd), with 2 and 5 (and 3, 7) added when the
+  // range is only a few decades.
+  // Zero, negative and non-finite values have no logarithm: they become gaps (null) in the lines.
+  function log10s(values) {
+    return values.map(function (v) { return typeof v === 'number' && v > 0 ? Math.log10(v) : null; });
   }
-
-  // The y at which markers for non-finite values are drawn: above everything finite in the chart.
-  function ceilingOf(arrays, log) {
-    var max = -Infinity;
-    arrays.forEach(function (a) { a.forEach(function (v) { if (typeof v === 'number' && v > max && (!log || v > 0)) max = v; }); });
-    if (max === -Infinity) return 1;
-    return log ? max * 3 : max + Math.max(Math.abs(max) * 0.1, 1e-9);
+  function pow10(y) {
+    return Number.isInteger(y) ? Number('1e' + y) : Math.pow(10, y); // '1e-7' is exact, 10 ** -7 is not
+  }
+  // At least one decade tall, with a little room above and below so lines at the extremes stay clear of the edges.
+  function logRange(u, min, max) {
+    if (min == null || max == null) return [0, 1];
+    var mid = (min + max) / 2;
+    var half = Math.max(max - min, 1) / 2;
+    var pad = 0.04 * half * 2;
+    return [mid - half - pad, mid + half + pad];
+  }
+  function logSplits(u, axisIdx, min, max) {
+    var heightPx = u.bbox && u.bbox.height ? u.bbox.height / (window.devicePixelRatio || 1) : 200;
+    var room = Math.max(2, Math.floor(heightPx / 22));
+    var every = Math.max(1, Math.ceil((max - min) / room));
+    var mults = (max - min) * 5 <= room ? [1, 2, 3, 5, 7] : (max - min) * 3 <= room ? [1, 2, 5] : [1];
+    var splits = [];
+    for (var e = Math.ceil(min / every) * every - every; e <= max; e += every) {
+      mults.forEach(function (m) {
+        var y = e + Math.log10(m);
+        if (y >= min - 1e-9 && y <= max + 1e-9) splits.push(y);
+      });
+    }
+    return splits;
+  }
+  function logTicks(u, splits) { return splits.map(function (y) { return tick(pow10(y)); }); }
+  function allSplits(u, splits) { return splits; }
+  function logAxis(label) {
+    return { label: label, values: logTicks, splits: logSplits, filter: allSplits, size: 64 };
   }
 
   function summaryTable(data) {
@@ -54,8 +93,8 @@
     var rows = data.runs.map(function (r, i) {
       var s = r.summary;
       var cells = [
-        [el('span', { class: 'swatch', style: 'background:' + COLORS[i % COLORS.length] }), r.run],
-        [String(s.steps)],
+        [el('span', { class: 'swatch', style: 'background:' + colorOf(i) }), r.run],
+        [String(s.steps)], // counts stay exact: 1000000 steps, not 1e6
         [(100 * s.clippedFraction).toFixed(1) + '% (' + s.clipped + ')'],
         [String(s.skipped)],
         [fmt(s.maxNorm === null ? undefined : s.maxNorm)],
@@ -80,48 +119,173 @@
     charts.forEach(function (o) { if (o !== u) o.setScale('x', { min: u.scales.x.min, max: u.scales.x.max }); });
     ready = true;
   }
-  var cursor = { drag: { x: true, y: false }, sync: { key: 'gradpipe-steps' } };
+  // No horizontal crosshair: it looked like one more dashed threshold line.
+  var cursor = { y: false, drag: { x: true, y: false }, sync: { key: 'gradpipe-steps' } };
 
-  function markerSeries(label, color, size) {
-    return { label: label, stroke: color, fill: color, width: 0, paths: function () { return null; },
-      points: { show: true, size: size, stroke: color, fill: color }, spanGaps: false };
+  // The event strip: drawn on the chart's canvas in the space its top padding leaves above the plot. Each lane
+  // is one run; a bar marks its flagged steps (contiguous steps merge into one bar, so a run clipped on every
+  // step is one thin amber bar, not a band of dots over the lines).
+  function stripHeight(lanes) { return lanes.length === 0 ? 10 : lanes.length * LANE + 6; }
+
+  // Extra room left of the y axis so the lane labels (run names) fit; the same on both charts, so their x axes
+  // line up. The y axis and its title take about 94 css px already.
+  function gutterFor(data) {
+    var ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = '10px system-ui, sans-serif';
+    var widest = data.runs.reduce(function (w, r) { return Math.max(w, ctx.measureText(r.run).width); }, 0);
+    return Math.min(160, Math.max(0, Math.ceil(widest + 18 - 94)));
+  }
+
+  function drawStrip(lanes) {
+    return function (u) {
+      var ctx = u.ctx;
+      var px = window.devicePixelRatio || 1;
+      var left = u.bbox.left;
+      var right = u.bbox.left + u.bbox.width;
+      var top = u.bbox.top - stripHeight(lanes) * px;
+      var xmin = u.scales.x.min;
+      var xmax = u.scales.x.max;
+      ctx.save();
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.font = (10 * px) + 'px system-ui, sans-serif';
+      lanes.forEach(function (lane, n) {
+        var y = top + n * LANE * px;
+        var mid = y + (LANE * px) / 2;
+        var off = hidden[lane.run] === true;
+        // Lane label in the y-axis gutter: a swatch in the run's colour and its name, cut to fit.
+        ctx.globalAlpha = off ? 0.35 : 1;
+        ctx.fillStyle = lane.color;
+        ctx.fillRect(left - 10 * px, mid - 3 * px, 6 * px, 6 * px);
+        ctx.fillStyle = '#374151';
+        var name = lane.run;
+        var room = left - 16 * px;
+        while (name.length > 1 && ctx.measureText(name).width > room) name = name.slice(0, -2) + '…';
+        ctx.fillText(name, left - 14 * px, mid);
+        ctx.fillStyle = '#f3f4f6';
+        ctx.fillRect(left, mid - (BAR * px) / 2, right - left, BAR * px);
+        if (off) return;
+        lane.marks.forEach(function (m) {
+          var s = m.steps;
+          var k = 0;
+          while (k < s.length) {
+            if (!m.flags[k]) { k++; continue; }
+            var from = k;
+            while (k + 1 < s.length && m.flags[k + 1]) k++;
+            // A bar reaches halfway to the neighbouring points, so it is centred on its steps and consecutive
+            // flagged points (or a downsampled bucket's two points) join up.
+            var x0 = from > 0 ? (s[from - 1] + s[from]) / 2 : s[from] - (from + 1 < s.length ? (s[from + 1] - s[from]) / 2 : 0.5);
+            var x1 = k + 1 < s.length ? (s[k] + s[k + 1]) / 2 : s[k] + (k > 0 ? (s[k] - s[k - 1]) / 2 : 0.5);
+            k++;
+            if (x1 < xmin || x0 > xmax) continue;
+            var a = Math.max(left, u.valToPos(x0, 'x', true));
+            var b = Math.min(right, u.valToPos(x1, 'x', true));
+            ctx.fillStyle = m.color;
+            var h = m.thick ? BAR * px : (BAR - 2) * px;
+            ctx.fillRect(a, mid - h / 2, Math.max(b - a, 2 * px), h);
+          }
+        });
+      });
+      ctx.restore();
+    };
+  }
+
+  // Hides/shows a run's series on every chart. `seriesOf` (kept on each chart) lists each run's series indexes.
+  function applyHidden() {
+    charts.forEach(function (u) {
+      u.batch(function () {
+        Object.keys(u.gradpipeSeriesOf).forEach(function (run) {
+          var show = hidden[run] !== true;
+          u.gradpipeSeriesOf[run].forEach(function (idx) { if (u.series[idx].show !== show) u.setSeries(idx, { show: show }); });
+        });
+      });
+      u.redraw(false);
+    });
+    document.querySelectorAll('#legend [data-run]').forEach(function (b) {
+      var off = hidden[b.getAttribute('data-run')] === true;
+      b.classList.toggle('off', off);
+      b.setAttribute('aria-pressed', String(!off));
+    });
+  }
+
+  // The legend: one button per run (click: hide or show all of its series; the y axes rescale to what is shown)
+  // with its values at the cursor.
+  function legend(data) {
+    var box = document.getElementById('legend');
+    box.replaceChildren();
+    data.runs.forEach(function (r, i) {
+      var b = el('button', { type: 'button', class: 'run', 'data-run': r.run, 'aria-pressed': 'true', title: 'show / hide ' + r.run }, [
+        el('span', { class: 'swatch', style: 'background:' + colorOf(i) }),
+        el('span', { class: 'name', text: r.run }),
+        el('span', { class: 'val', 'data-val': 'norm' }),
+        el('span', { class: 'val', 'data-val': 'loss' }),
+      ]);
+      b.addEventListener('click', function () {
+        if (hidden[r.run]) delete hidden[r.run];
+        else hidden[r.run] = true;
+        applyHidden();
+      });
+      box.appendChild(b);
+    });
+  }
+
+  // Writes each run's values at the cursor step into its legend button (or clears them when the cursor leaves).
+  function showValues(kind, describe) {
+    return function (u) {
+      var idx = u.cursor.idx;
+      var step = idx == null ? null : u.data[0][idx];
+      if (kind === 'norm') document.getElementById('cursor-step').textContent = step == null ? '' : 'step ' + step;
+      Object.keys(u.gradpipeSeriesOf).forEach(function (run) {
+        var node = document.querySelector('#legend [data-run="' + CSS.escape(run) + '"] [data-val="' + kind + '"]');
+        if (node) node.textContent = idx == null ? '' : describe(u, u.gradpipeSeriesOf[run], idx);
+      });
+    };
+  }
+  function valueAt(u, s, idx, log) {
+    var v = u.data[s][idx];
+    return v == null ? '–' : fmt(log ? pow10(v) : v);
   }
 
   function normChart(data, width) {
     var tables = [];
     var series = [{ label: 'step' }];
-    var all = [];
-    data.runs.forEach(function (r) { all.push(r.norms.before, r.norms.after, r.norms.threshold); });
-    var ceiling = ceilingOf(all, true);
+    var seriesOf = {};
+    var lanes = [];
     data.runs.forEach(function (r, i) {
       var n = r.norms;
-      var c = COLORS[i % COLORS.length];
-      var before = positive(n.before);
-      var marks = function (flags, onCeilingToo) {
-        return n.step.map(function (_, k) {
-          if (!flags[k]) return null;
-          return before[k] !== null ? before[k] : onCeilingToo ? ceiling : null;
-        });
-      };
-      tables.push([n.step, before, positive(n.after), positive(n.threshold),
-        marks(n.clipped, false), marks(n.skipped, true), n.nonFinite.map(function (f) { return f ? ceiling : null; })]);
+      var c = colorOf(i);
+      tables.push([n.step, log10s(n.before), log10s(n.after), log10s(n.threshold)]);
+      var first = series.length;
+      seriesOf[r.run] = [first, first + 1, first + 2];
+      var show = hidden[r.run] !== true;
       series.push(
-        { label: r.run + ' · before', stroke: c, width: 1, alpha: 0.45 },
-        { label: r.run + ' · after', stroke: c, width: 1.75 },
-        { label: r.run + ' · threshold', stroke: c, width: 1, dash: [6, 4] },
-        markerSeries(r.run + ' · clipped', MARK.clipped, 5),
-        markerSeries(r.run + ' · skipped', MARK.skipped, 8),
-        markerSeries(r.run + ' · non-finite', MARK.nonFinite, 9));
+        { label: r.run + ' · before', stroke: c, width: 1, alpha: 0.4, show: show },
+        { label: r.run + ' · after', stroke: c, width: 1.75, show: show },
+        { label: r.run + ' · threshold', stroke: c, width: 1, dash: [6, 4], alpha: 0.8, show: show });
+      lanes.push({ run: r.run, color: c, marks: [
+        { steps: n.step, flags: n.clipped, color: MARK.clipped },
+        { steps: n.step, flags: n.nonFinite, color: MARK.nonFinite, thick: true },
+        { steps: n.step, flags: n.skipped, color: MARK.skipped, thick: true },
+      ] });
     });
     // Align the runs on one x axis. Nulls (gaps: non-finite values) are kept; steps one run lacks become
     // undefined, which uPlot spans over.
     var joined = uPlot.join(tables, tables.map(function (t) { return t.map(function () { return 1; }); }));
-    return new uPlot({
-      width: width, height: 340, title: 'Gradient norm per step (log scale)',
-      scales: { x: { time: false }, y: { distr: 3 } },
-      axes: [{ label: 'step' }, { label: 'global L2 norm', values: ticks, size: 60 }],
-      series: series, cursor: cursor, hooks: { setScale: [syncX] },
+    var u = new uPlot({
+      width: width, height: 340 + stripHeight(lanes), title: 'Gradient norm per step (log scale)',
+      padding: [stripHeight(lanes), 16, 0, gutterFor(data)],
+      legend: { show: false },
+      scales: { x: { time: false }, y: { range: logRange } },
+      axes: [{ label: 'step' }, logAxis('global L2 norm')],
+      series: series, cursor: cursor,
+      hooks: {
+        setScale: [syncX],
+        draw: [drawStrip(lanes)],
+        setCursor: [showValues('norm', function (u, s, idx) { return 'norm ' + valueAt(u, s[0], idx, true) + ' → ' + valueAt(u, s[1], idx, true); })],
+      },
     }, joined, document.getElementById('norm-chart'));
+    u.gradpipeSeriesOf = seriesOf;
+    return u;
   }
 
   function lossChart(data, width) {
@@ -133,23 +297,37 @@
     }
     var canLog = data.runs.every(function (r) { return r.loss.value.every(function (v) { return v === null || v > 0; }); });
     var log = lossLog && canLog;
-    var ceiling = ceilingOf(data.runs.map(function (r) { return r.loss.value; }), log);
     var tables = [];
     var series = [{ label: 'step' }];
+    var seriesOf = {};
+    var lanes = [];
     data.runs.forEach(function (r, i) {
       if (r.loss.step.length === 0) return;
-      var c = COLORS[i % COLORS.length];
-      tables.push([r.loss.step, log ? positive(r.loss.value) : r.loss.value,
-        r.loss.nonFinite.map(function (f) { return f ? ceiling : null; })]);
-      series.push({ label: r.run + ' · loss', stroke: c, width: 1.5 }, markerSeries(r.run + ' · non-finite', MARK.nonFinite, 9));
+      var c = colorOf(i);
+      tables.push([r.loss.step, log ? log10s(r.loss.value) : r.loss.value]);
+      seriesOf[r.run] = [series.length];
+      series.push({ label: r.run + ' · loss', stroke: c, width: 1.5, show: hidden[r.run] !== true });
+      // Only runs with a non-finite loss get a lane here: nine empty lanes would only be noise.
+      if (r.loss.nonFinite.some(function (f) { return f === 1; })) {
+        lanes.push({ run: r.run, color: c, marks: [{ steps: r.loss.step, flags: r.loss.nonFinite, color: MARK.nonFinite, thick: true }] });
+      }
     });
     var joined = uPlot.join(tables, tables.map(function (t) { return t.map(function () { return 1; }); }));
-    return new uPlot({
-      width: width, height: 260, title: 'Loss' + (log ? ' (log scale)' : ''),
-      scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-      axes: [{ label: 'step' }, { label: 'loss', values: ticks, size: 60 }],
-      series: series, cursor: cursor, hooks: { setScale: [syncX] },
+    var u = new uPlot({
+      width: width, height: 260 + stripHeight(lanes), title: 'Loss' + (log ? ' (log scale)' : ''),
+      padding: [stripHeight(lanes), 16, 0, gutterFor(data)],
+      legend: { show: false },
+      scales: { x: { time: false }, y: log ? { range: logRange } : {} },
+      axes: [{ label: 'step' }, log ? logAxis('loss') : { label: 'loss', values: ticks, size: 64 }],
+      series: series, cursor: cursor,
+      hooks: {
+        setScale: [syncX],
+        draw: [drawStrip(lanes)],
+        setCursor: [showValues('loss', function (u, s, idx) { return 'loss ' + valueAt(u, s[0], idx, log); })],
+      },
     }, joined, target);
+    u.gradpipeSeriesOf = seriesOf;
+    return u;
   }
 
   // The x range the reader zoomed to (drag on a chart), or null: kept when a live update redraws the charts.
@@ -173,7 +351,7 @@
     if (data.bucketSize > 1) {
       note.hidden = false;
       note.textContent = 'Large log: the charts are downsampled to buckets of ' + data.bucketSize + ' steps (longest run: ' + data.maxSteps +
-        ' steps). Each bucket is drawn as its minimum and maximum, so spikes stay visible; a marker means at least one step of its bucket was ' +
+        ' steps). Each bucket is drawn as its minimum and maximum, so spikes stay visible; a mark in the event strip means at least one step of its bucket was ' +
         'clipped, skipped or non-finite. The summary table is computed from every step.';
     } else {
       note.hidden = true;
@@ -182,12 +360,14 @@
     summary.replaceChildren(data.runs.length ? summaryTable(data) : el('p', { class: 'empty', text: 'No steps logged yet.' }));
     document.getElementById('norm-chart').replaceChildren();
     document.getElementById('loss-chart').replaceChildren();
+    legend(data);
     var width = Math.max(480, document.getElementById('charts').clientWidth - 8);
     if (data.runs.length === 0) return;
     charts.push(normChart(data, width));
     var loss = lossChart(data, width);
     if (loss) charts.push(loss);
     if (zoom) charts.forEach(function (u) { u.setScale('x', zoom); });
+    applyHidden();
     ready = true;
     window.gradpipeCharts = charts; // for the browser's devtools and the tests
   }

@@ -68,8 +68,11 @@ export function renderPage(data: ChartData, options: RenderPageOptions = {}): st
 <h2>Summary</h2>
 <div id="summary"></div>
 <div id="charts">
+<div class="legend-bar">
+<div class="legend" id="legend" aria-label="runs: click one to hide or show it"></div>
+<p class="key"><span><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="#6b7280" stroke-opacity="0.4" stroke-width="1.5"/></svg>before clipping</span><span><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="#6b7280" stroke-width="2"/></svg>after clipping</span><span><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="#6b7280" stroke-width="1.5" stroke-dasharray="5 3"/></svg>threshold</span><span class="sep">strips above the charts, one lane per run:</span><span><i class="bar" style="background:#f59e0b"></i>clipped</span><span><i class="bar thick" style="background:#7c3aed"></i>skipped</span><span><i class="bar thick" style="background:#7f1d1d"></i>non-finite (NaN/Inf: the line has a gap)</span><br><span class="sep">click a run to hide or show it (the y axes rescale) · drag to zoom, double-click to reset</span><span id="cursor-step" class="cursor-step"></span></p>
+</div>
 <h2>Gradient norm</h2>
-<p class="legend-help"><span>faint line: before clipping</span><span>solid line: after clipping</span><span>dashed: threshold</span><span><i class="dot" style="background:#f59e0b"></i>clipped</span><span><i class="dot" style="background:#7c3aed"></i>skipped</span><span><i class="dot" style="background:#b91c1c"></i>non-finite (NaN/Inf, drawn at the top; the line has a gap)</span><span>drag to zoom, double-click to reset</span></p>
 <div class="chart" id="norm-chart"></div>
 <h2>Loss <label class="toggle"><input type="checkbox" id="loss-log" checked> log scale (when every loss is positive)</label></h2>
 <div class="chart" id="loss-chart"></div>

@@ -31,7 +31,7 @@ export interface ReportResult {
 
 /**
  * Writes one self-contained HTML report for the given JSONL logs: gradient norms before and after clipping
- * (log scale) with the threshold and markers for clipped, skipped and non-finite steps, the loss, every run
+ * (log scale) with the threshold and an event strip marking clipped, skipped and non-finite steps, the loss, every run
  * overlaid, and a summary table per run. It opens offline from disk.
  *
  * @example

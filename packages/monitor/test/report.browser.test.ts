@@ -36,25 +36,51 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
   return { page, errors };
 }
 
-/** For each chart canvas: how many pixels are drawn in each run colour (uPlot draws on a transparent canvas). */
+/**
+ * For each chart canvas: how many pixels are drawn in each colour, counted in the plot area (where the lines
+ * are: uPlot's bbox) and in the event strip above it (uPlot draws on a transparent canvas).
+ */
 function colouredPixels(page: Page, colours: [number, number, number][]) {
-  return page.$$eval(
-    '.chart canvas',
-    (canvases, colours) =>
-      (canvases as HTMLCanvasElement[]).map((canvas) => {
-        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-        const counts = colours.map(() => 0);
-        let drawn = 0;
-        for (let i = 0; i < data.length; i += 4) {
-          if (data[i + 3]! === 0) continue;
-          drawn++;
-          colours.forEach(([r, g, b], k) => {
-            if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40 && data[i + 3]! > 200) counts[k]!++;
-          });
-        }
-        return { width: canvas.width, height: canvas.height, drawn, counts };
-      }),
-    colours,
+  return page.evaluate((colours) => {
+    type Chart = { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } };
+    const charts = (window as unknown as { gradpipeCharts: Chart[] }).gradpipeCharts;
+    const count = (data: Uint8ClampedArray) => {
+      const counts = colours.map(() => 0);
+      let drawn = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! === 0) continue;
+        drawn++;
+        colours.forEach(([r, g, b], k) => {
+          if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40 && data[i + 3]! > 200) counts[k]!++;
+        });
+      }
+      return { drawn, counts };
+    };
+    return charts.map((u) => {
+      const { left, top, width, height } = u.bbox;
+      const { canvas } = u.ctx;
+      // Read a copy: reading the page's own canvas more than once makes Chromium warn on the console.
+      const copy = document.createElement('canvas');
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      copy.getContext('2d')!.drawImage(canvas, 0, 0);
+      const all = copy.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const region = (x: number, y: number, w: number, h: number) => {
+        const out = new Uint8ClampedArray(w * h * 4);
+        for (let row = 0; row < h; row++) out.set(all.subarray(((y + row) * canvas.width + x) * 4, ((y + row) * canvas.width + x + w) * 4), row * w * 4);
+        return out;
+      };
+      const plot = count(region(left, top, width, height));
+      const strip = count(region(left, 0, width, top));
+      return { width: canvas.width, height: canvas.height, drawn: plot.drawn, counts: plot.counts, strip: strip.counts };
+    });
+  }, colours);
+}
+
+/** The y-axis tick labels uPlot drew on each chart (its own record of them). */
+function yLabels(page: Page) {
+  return page.evaluate(() =>
+    (window as unknown as { gradpipeCharts: { axes: { _values?: string[] }[] }[] }).gradpipeCharts.map((u) => (u.axes[1]!._values ?? []).filter((v) => v !== '')),
   );
 }
 
@@ -72,6 +98,8 @@ function table(page: Page) {
 
 const BLUE: [number, number, number] = [0x25, 0x63, 0xeb];
 const RED: [number, number, number] = [0xdc, 0x26, 0x26];
+const AMBER: [number, number, number] = [0xf5, 0x9e, 0x0b]; // clipped
+const DARK_RED: [number, number, number] = [0x7f, 0x1d, 0x1d]; // non-finite
 const six = (v: number) => String(Number(v.toPrecision(6)));
 
 describe('the report page in Chromium', () => {
@@ -85,8 +113,9 @@ describe('the report page in Chromium', () => {
     await page.waitForSelector('#loss-chart canvas');
     await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
 
+    expect(await page.$$('.chart canvas')).toHaveLength(2); // gradient norm and loss
     const canvases = await colouredPixels(page, [BLUE, RED]);
-    expect(canvases).toHaveLength(2); // gradient norm and loss
+    expect(canvases).toHaveLength(2);
     for (const c of canvases) {
       expect(c.width).toBeGreaterThan(400);
       expect(c.drawn).toBeGreaterThan(2000);
@@ -94,6 +123,14 @@ describe('the report page in Chromium', () => {
       expect(c.counts[1]).toBeGreaterThan(300); // run "clip" too
     }
     expect(await page.textContent('.u-title')).toBe('Gradient norm per step (log scale)');
+    // Both log axes are labelled, in order: norms lie around 0.2…20 (so 1, 2 and 5 times each decade),
+    // losses around 0.005…2.
+    const [normLabels, lossLabels] = await yLabels(page);
+    expect(normLabels).toEqual(expect.arrayContaining(['0.5', '1', '2', '5', '10']));
+    expect(lossLabels).toEqual(expect.arrayContaining(['0.01', '0.1', '1']));
+    for (const labels of [normLabels!, lossLabels!]) expect(labels.map(Number)).toEqual(labels.map(Number).sort((a, b) => a - b));
+    // One legend entry per run, in the table's order and colours.
+    expect(await page.$$eval('#legend button.run', (bs) => bs.map((b) => b.getAttribute('data-run')))).toEqual(['none', 'clip']);
 
     const rows = await table(page);
     const clip = result.runs.find((r) => r.run === 'clip')!;
@@ -111,6 +148,85 @@ describe('the report page in Chromium', () => {
     });
     expect(rows['none']).toMatchObject({ steps: '300', clipped: '0.0% (0)', skipped: '1', firstNonFiniteStep: '120' });
     expect(await page.isVisible('#downsampled')).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('stays legible with an exploding run and a run clipped on every step', async () => {
+    const dir = tmp();
+    const exploding: string[] = [];
+    const clipped: string[] = [];
+    for (let step = 0; step < 300; step++) {
+      // The norm grows tenfold every 5 steps to 3e37, then is NaN (null in the log) for good.
+      const norm = step <= 187 ? 3 * 10 ** (step / 5) : null;
+      exploding.push(JSON.stringify({ run: 'exploding', step, normBefore: norm, normAfter: norm, clipped: false, skipped: false, loss: norm === null ? null : Math.sqrt(norm) }));
+      clipped.push(JSON.stringify({ run: 'clipped', step, normBefore: 5 + Math.sin(step / 7), normAfter: 1, clipped: true, skipped: false, threshold: 1, loss: 4 / (1 + step / 30) }));
+    }
+    writeFileSync(join(dir, 'exploding.jsonl'), `${exploding.join('\n')}\n`);
+    writeFileSync(join(dir, 'clipped.jsonl'), `${clipped.join('\n')}\n`);
+    const out = join(artifacts, 'report-exploding.html');
+    await writeReport([join(dir, 'exploding.jsonl'), join(dir, 'clipped.jsonl')], out, { title: 'exploding vs clipped' });
+    const { page, errors } = await openPage(pathToFileURL(out).href);
+    await page.waitForSelector('#loss-chart canvas');
+    await page.screenshot({ path: join(artifacts, 'report-exploding.png'), fullPage: true });
+
+    // The table rounds every figure alike: 6 significant digits, exponent form for a huge norm.
+    const rows = await table(page);
+    expect(rows['exploding']).toMatchObject({ steps: '300', maxNorm: '7.53566e37', finalLoss: 'non-finite', firstNonFiniteStep: '188' });
+    expect(rows['clipped']).toMatchObject({ clipped: '100.0% (300)', maxNorm: six(Math.max(...Array.from({ length: 300 }, (_, step) => 5 + Math.sin(step / 7)))) });
+
+    // The norm axis is labelled in whole decades, up to the 1e30s, in order.
+    const [normLabels] = await yLabels(page);
+    expect(normLabels!.length).toBeGreaterThanOrEqual(5);
+    const values = normLabels!.map(Number);
+    for (const v of values) expect(Math.log10(v)).toBe(Math.round(Math.log10(v)));
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(Math.max(...values)).toBeGreaterThanOrEqual(1e30);
+    expect(normLabels).toContain('1');
+    // …and the labels are really drawn: dark text pixels in the column left of the plot.
+    const ink = await page.evaluate(() => {
+      const u = (window as unknown as { gradpipeCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; height: number } }[] }).gradpipeCharts[0]!;
+      const px = window.devicePixelRatio;
+      const copy = document.createElement('canvas'); // a copy, as in colouredPixels
+      copy.width = u.ctx.canvas.width;
+      copy.height = u.ctx.canvas.height;
+      copy.getContext('2d')!.drawImage(u.ctx.canvas, 0, 0);
+      const { data } = copy.getContext('2d')!.getImageData(u.bbox.left - 56 * px, u.bbox.top, 50 * px, u.bbox.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 200 && data[i]! < 120 && data[i + 1]! < 120 && data[i + 2]! < 120) n++;
+      return n;
+    });
+    expect(ink).toBeGreaterThan(200);
+
+    // Markers stay out of the plot: clipped and non-finite steps are bars in the strip above it, and the lines
+    // of both runs remain visible.
+    const canvases = await colouredPixels(page, [BLUE, RED, AMBER, DARK_RED]);
+    for (const c of canvases) {
+      expect(c.counts[2]).toBe(0); // no amber in the plot area
+      expect(c.counts[3]).toBe(0); // no dark red either
+      expect(c.counts[1]).toBeGreaterThan(300); // the clipped run's line
+      expect(c.counts[0]).toBeGreaterThan(50); // the exploding run's line, until it goes NaN
+      expect(c.strip[3]).toBeGreaterThan(300); // its non-finite steps, in the strip
+    }
+    expect(canvases[0]!.strip[2]).toBeGreaterThan(300); // every step clipped: an amber bar in the norm chart's strip
+    expect(canvases[1]!.strip[2]).toBe(0); // the loss chart marks only non-finite losses
+
+    // One legend entry per run; clicking one hides all its series on both charts and the y axis rescales.
+    expect(await page.$$eval('#legend button.run', (bs) => bs.map((b) => b.textContent))).toEqual(['exploding', 'clipped']);
+    const shown = () => page.evaluate(() =>
+      (window as unknown as { gradpipeCharts: { series: { label?: string; show: boolean }[] }[] }).gradpipeCharts.map((u) =>
+        u.series.slice(1).filter((s) => s.show).map((s) => s.label)));
+    await page.click('#legend button[data-run="exploding"]');
+    expect(await shown()).toEqual([['clipped · before', 'clipped · after', 'clipped · threshold'], ['clipped · loss']]);
+    expect(await page.getAttribute('#legend button[data-run="exploding"]', 'aria-pressed')).toBe('false');
+    const hiddenPixels = await colouredPixels(page, [BLUE, RED]);
+    for (const c of hiddenPixels) {
+      expect(c.counts[0]).toBe(0);
+      expect(c.counts[1]).toBeGreaterThan(300);
+    }
+    expect(Math.max(...(await yLabels(page))[0]!.map(Number))).toBeLessThan(100);
+    await page.click('#legend button[data-run="exploding"]');
+    expect((await shown())[0]).toHaveLength(6);
     expect(errors).toEqual([]);
     await page.close();
   });
