@@ -1,3 +1,8 @@
+import { uniformRandom } from './uniformRandom.js';
+
+/** The baseline of the typed-array and WASM rows: {@link GradientSet.copy}. */
+export const COPY_BASELINE = 'TypedArray.prototype.set of the same bytes';
+
 /** A benchmark's gradients: `count` tensors of `size` floats, a pristine copy to restore them, and a copy target. */
 export class GradientSet {
   /** The gradients the candidates work on (clipped in place). */
@@ -14,8 +19,7 @@ export class GradientSet {
     readonly size: number,
     allocate: (index: number) => Float32Array = () => new Float32Array(size),
   ) {
-    let seed = 2024;
-    const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const random = uniformRandom(2024);
     this.grads = {};
     this.pristine = [];
     this.scratch = [];

@@ -53,18 +53,13 @@ export function compare({ baseline, candidate, prepare, reps }: CompareOptions):
   prepare?.();
   candidate();
   baseline();
-  const ratios: number[] = [];
-  const base: number[] = [];
-  const cand: number[] = [];
+  const pairs: [number, number][] = [];
   for (let r = 0; r < reps; r++) {
     prepare?.();
     const b = timeMs(baseline);
-    const c = timeMs(candidate);
-    base.push(b);
-    cand.push(c);
-    ratios.push(c / b);
+    pairs.push([b, timeMs(candidate)]);
   }
-  return { ratio: median(ratios), baselineMs: median(base), candidateMs: median(cand), reps };
+  return summarize(pairs);
 }
 
 /** {@link compare} for async baseline and candidate (tfjs, ONNX Runtime). */
@@ -79,23 +74,26 @@ export async function compareAsync(options: {
     await baseline();
     await candidate();
   }
-  const ratios: number[] = [];
-  const base: number[] = [];
-  const cand: number[] = [];
+  const pairs: [number, number][] = [];
   for (let r = 0; r < reps; r++) {
     // Alternate which goes first, so that neither always runs on a warmer cache.
-    let b: number;
-    let c: number;
     if (r % 2 === 0) {
-      b = await timeMsAsync(baseline);
-      c = await timeMsAsync(candidate);
+      const b = await timeMsAsync(baseline);
+      pairs.push([b, await timeMsAsync(candidate)]);
     } else {
-      c = await timeMsAsync(candidate);
-      b = await timeMsAsync(baseline);
+      const c = await timeMsAsync(candidate);
+      pairs.push([await timeMsAsync(baseline), c]);
     }
-    base.push(b);
-    cand.push(c);
-    ratios.push(c / b);
   }
-  return { ratio: median(ratios), baselineMs: median(base), candidateMs: median(cand), reps };
+  return summarize(pairs);
+}
+
+/** The {@link Comparison} of (baseline ms, candidate ms) pairs: medians of the ratios and of each time. */
+function summarize(pairs: readonly [number, number][]): Comparison {
+  return {
+    ratio: median(pairs.map(([b, c]) => c / b)),
+    baselineMs: median(pairs.map(([b]) => b)),
+    candidateMs: median(pairs.map(([, c]) => c)),
+    reps: pairs.length,
+  };
 }

@@ -3,6 +3,7 @@ import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
 import { compareAsync } from './measure.js';
 import { OrtTrainer, adam, mlpModel } from '@gradpipe/onnxruntime';
 import type { Row } from './Row.js';
+import { uniformRandom } from './uniformRandom.js';
 
 /** One MLP of the ONNX benchmark. */
 export interface OnnxBench {
@@ -28,8 +29,7 @@ export async function onnxRows(benches: readonly OnnxBench[]): Promise<Row[]> {
     const group = `ONNX Runtime ${bench.label} (${bench.sizes.join('-')}, ${params.toLocaleString('en')} params, batch ${bench.batch})`;
     const model = mlpModel({ sizes: bench.sizes });
     const [inputs, outputs] = [bench.sizes[0]!, bench.sizes[bench.sizes.length - 1]!];
-    let seed = 7;
-    const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const random = uniformRandom(7);
     const x = new ort.Tensor('float32', Float32Array.from({ length: bench.batch * inputs }, () => random() * 2 - 1), [bench.batch, inputs]);
     const y = new ort.Tensor('float32', Float32Array.from({ length: bench.batch * outputs }, () => random()), [bench.batch, outputs]);
 

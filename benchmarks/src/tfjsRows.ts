@@ -1,4 +1,6 @@
-import type * as tfNs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm'; // registers the wasm backend
+import { withClipping } from '@gradpipe/tfjs';
 import { compareAsync } from './measure.js';
 import type { Row } from './Row.js';
 
@@ -22,22 +24,11 @@ const BARE = 'bare tf.train.adam step (optimizer.minimize)';
  * the optimizer's update.
  */
 export async function tfjsRows(bench: TfjsBench): Promise<Row[]> {
-  const tf: typeof tfNs = await import('@tensorflow/tfjs');
-  const adapter = (await import('@gradpipe/tfjs').catch(() => undefined)) as Record<string, unknown> | undefined;
-  const withClipping = adapter?.withClipping as ((o: tfNs.Optimizer, options: { globalClipnorm: number }) => tfNs.Optimizer) | undefined;
   const params = bench.variables * bench.rows * bench.cols;
   const rows: Row[] = [];
 
   for (const backend of ['cpu', 'wasm'] as const) {
     const group = `tfjs ${backend}, Adam on ${(params / 1e6).toFixed(1)}M params / ${bench.variables} variables`;
-    if (backend === 'wasm') {
-      try {
-        await import('@tensorflow/tfjs-backend-wasm');
-      } catch (error) {
-        rows.push({ group, name: 'wasm backend', baseline: BARE, note: `could not load @tensorflow/tfjs-backend-wasm: ${String(error)}` });
-        continue;
-      }
-    }
     if (!(await tf.setBackend(backend))) {
       rows.push({ group, name: `${backend} backend`, baseline: BARE, note: 'tf.setBackend failed' });
       continue;
@@ -52,7 +43,7 @@ export async function tfjsRows(bench: TfjsBench): Promise<Row[]> {
         tf.tidy(() => tf.variable(tf.randomNormal([bench.rows, bench.cols], 0, 0.05, 'float32', i + 1), true, `${backend}_w${i}_${Math.random()}`)),
       );
       const inputs = Array.from({ length: bench.variables }, (_, i) => tf.randomNormal([bench.batch, bench.rows], 0, 1, 'float32', 100 + i));
-      const loss = () => tf.addN(vars.map((v, i) => tf.mean(tf.square(tf.matMul(inputs[i]!, v))))) as tfNs.Scalar;
+      const loss = () => tf.addN(vars.map((v, i) => tf.mean(tf.square(tf.matMul(inputs[i]!, v))))) as tf.Scalar;
       return { vars, inputs, loss, dispose: () => tf.dispose([...vars, ...inputs]) };
     };
 
@@ -81,19 +72,15 @@ export async function tfjsRows(bench: TfjsBench): Promise<Row[]> {
     const reps = bench.reps;
     rows.push({ group, name: 'naive clipping: tf.norm per variable, then scale', baseline: BARE, ...(await compareAsync({ baseline: bareStep, candidate: naiveStep, reps })) });
 
-    if (withClipping) {
-      const wrapped = makeModel();
-      const wrappedOptimizer = withClipping(tf.train.adam(1e-3), { globalClipnorm: 1 });
-      const wrappedStep = async () => {
-        wrappedOptimizer.minimize(wrapped.loss);
-        await tf.nextFrame();
-      };
-      rows.push({ group, name: 'withClipping(adam, { globalClipnorm: 1 })', baseline: BARE, target: 1.1, ...(await compareAsync({ baseline: bareStep, candidate: wrappedStep, reps })) });
-      wrappedOptimizer.dispose();
-      wrapped.dispose();
-    } else {
-      rows.push({ group, name: 'withClipping(adam, { globalClipnorm: 1 })', baseline: BARE, target: 1.1, note: '@gradpipe/tfjs does not export withClipping yet: not measured' });
-    }
+    const wrapped = makeModel();
+    const wrappedOptimizer = withClipping(tf.train.adam(1e-3), { globalClipnorm: 1 });
+    const wrappedStep = async () => {
+      wrappedOptimizer.minimize(wrapped.loss);
+      await tf.nextFrame();
+    };
+    rows.push({ group, name: 'withClipping(adam, { globalClipnorm: 1 })', baseline: BARE, target: 1.1, ...(await compareAsync({ baseline: bareStep, candidate: wrappedStep, reps })) });
+    wrappedOptimizer.dispose();
+    wrapped.dispose();
 
     bareOptimizer.dispose();
     naiveOptimizer.dispose();

@@ -9,7 +9,7 @@ import {
   type FloatArray,
   type TensorOps,
 } from '@gradpipe/core';
-import { GradientSet } from './GradientSet.js';
+import { COPY_BASELINE, GradientSet } from './GradientSet.js';
 import { jsKernelOps } from './jsKernelOps.js';
 import { compare } from './measure.js';
 import { clipWithHypot, clipWithPow, clipWithReduce } from './naiveClipping.js';
@@ -28,8 +28,6 @@ export interface TypedArrayBench {
   targets?: { noClip: number; clips: number };
 }
 
-const COPY = 'TypedArray.prototype.set of the same bytes';
-
 /**
  * Typed-array rows: the pipeline (`pipe.step`) with clipByGlobalNorm when it does not clip and when it clips,
  * with nanGuard in front, clipByNorm, clipByValue, a bare read pass, and naive hand-written clipping — every one
@@ -38,9 +36,9 @@ const COPY = 'TypedArray.prototype.set of the same bytes';
 export function typedArrayRows(bench: TypedArrayBench): Row[] {
   const set = new GradientSet(bench.tensors, bench.size);
   const rows: Row[] = [];
-  const add = (name: string, candidate: () => unknown, options: { clips: boolean; target?: number; reps?: number }) => {
+  const add = (name: string, candidate: () => unknown, options: { target?: number | undefined; reps?: number } = {}) => {
     const result = compare({ baseline: set.copy, candidate, prepare: set.restore, reps: options.reps ?? bench.reps });
-    rows.push({ group: bench.group, name, baseline: COPY, ...result, ...(options.target === undefined ? {} : { target: options.target }) });
+    rows.push({ group: bench.group, name, baseline: COPY_BASELINE, ...result, ...(options.target === undefined ? {} : { target: options.target }) });
   };
   /** A pipeline step that must (or must not) clip: a benchmark that measured the wrong case would be worthless. */
   const stepOf = (transforms: AnyGradientTransform[], clips: boolean, ops: TensorOps<FloatArray, number> = typedArrayOps) => {
@@ -52,26 +50,26 @@ export function typedArrayRows(bench: TypedArrayBench): Row[] {
   };
   const norm = Math.sqrt(set.floats / 3);
 
-  add('pipeline clipByGlobalNorm, does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false), { clips: false, target: bench.targets?.noClip });
-  add('pipeline clipByGlobalNorm, clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true), { clips: true, target: bench.targets?.clips });
-  add('same, JS kernels only: does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false, jsKernelOps), { clips: false });
-  add('same, JS kernels only: clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true, jsKernelOps), { clips: true });
-  add('pipeline nanGuard + clipByGlobalNorm, does not clip', stepOf([nanGuard(), clipByGlobalNorm({ maxNorm: norm * 10 })], false), { clips: false });
-  add('pipeline nanGuard + clipByGlobalNorm, clips', stepOf([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })], true), { clips: true });
-  add('pipeline clipByNorm, clips every tensor', stepOf([clipByNorm({ maxNorm: 1 })], true), { clips: true });
-  add('pipeline clipByValue ±0.5, clamps half the values', stepOf([clipByValue(0.5)], true), { clips: true });
-  add('pipeline clipByValue ±2, changes nothing', stepOf([clipByValue(2)], false), { clips: false });
+  add('pipeline clipByGlobalNorm, does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false), { target: bench.targets?.noClip });
+  add('pipeline clipByGlobalNorm, clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true), { target: bench.targets?.clips });
+  add('same, JS kernels only: does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false, jsKernelOps));
+  add('same, JS kernels only: clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true, jsKernelOps));
+  add('pipeline nanGuard + clipByGlobalNorm, does not clip', stepOf([nanGuard(), clipByGlobalNorm({ maxNorm: norm * 10 })], false));
+  add('pipeline nanGuard + clipByGlobalNorm, clips', stepOf([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })], true));
+  add('pipeline clipByNorm, clips every tensor', stepOf([clipByNorm({ maxNorm: 1 })], true));
+  add('pipeline clipByValue ±0.5, clamps half the values', stepOf([clipByValue(0.5)], true));
+  add('pipeline clipByValue ±2, changes nothing', stepOf([clipByValue(2)], false));
   for (const [label, ops] of [['read pass alone: L2 norm of every tensor', typedArrayOps], ['same, JS kernels only: read pass', jsKernelOps]] as const) {
     add(label, () => {
       let s = 0;
       for (const g of Object.values(set.grads)) s += ops.norm(g, 2);
       return s;
-    }, { clips: false });
+    });
   }
   if (bench.naiveReps > 0) {
-    add('naive: Math.hypot fold, then forEach scale', () => clipWithHypot(set.grads, 1), { clips: true, reps: bench.naiveReps });
-    add('naive: reduce (one accumulator), then forEach scale', () => clipWithReduce(set.grads, 1), { clips: true, reps: bench.naiveReps });
-    add('naive: for loop of Math.pow(x, 2), then scale', () => clipWithPow(set.grads, 1), { clips: true, reps: bench.naiveReps });
+    add('naive: Math.hypot fold, then forEach scale', () => clipWithHypot(set.grads, 1), { reps: bench.naiveReps });
+    add('naive: reduce (one accumulator), then forEach scale', () => clipWithReduce(set.grads, 1), { reps: bench.naiveReps });
+    add('naive: for loop of Math.pow(x, 2), then scale', () => clipWithPow(set.grads, 1), { reps: bench.naiveReps });
   }
   return rows;
 }

@@ -1,10 +1,9 @@
 import { GradientPipeline, clipByGlobalNorm, typedArrayOps, wasmSimdOps, type WasmMemoryLike } from '@gradpipe/core';
-import { GradientSet } from './GradientSet.js';
+import { COPY_BASELINE, GradientSet } from './GradientSet.js';
 import { jsKernelOps } from './jsKernelOps.js';
 import { compare } from './measure.js';
 import type { Row } from './Row.js';
 
-const COPY = 'TypedArray.prototype.set of the same bytes';
 const PAGE = 65536;
 
 /** `new WebAssembly.Memory(…)` (the project's TypeScript libs do not declare WebAssembly). */
@@ -21,11 +20,11 @@ export function wasmMemory(bytes: number): WasmMemoryLike {
 export function wasmRows(group: string, tensors: number, size: number, reps: number): Row[] {
   const memory = wasmMemory(tensors * size * 4);
   const simd = wasmSimdOps(memory);
-  if (!simd) return [{ group, name: 'WASM SIMD kernels', baseline: COPY, note: 'this runtime has no WebAssembly SIMD: not measured' }];
+  if (!simd) return [{ group, name: 'WASM SIMD kernels', baseline: COPY_BASELINE, note: 'this runtime has no WebAssembly SIMD: not measured' }];
   const set = new GradientSet(tensors, size, (t) => new Float32Array(memory.buffer, t * size * 4, size));
   const rows: Row[] = [];
   const add = (name: string, candidate: () => unknown) =>
-    rows.push({ group, name, baseline: COPY, ...compare({ baseline: set.copy, candidate, prepare: set.restore, reps }) });
+    rows.push({ group, name, baseline: COPY_BASELINE, ...compare({ baseline: set.copy, candidate, prepare: set.restore, reps }) });
   const norm = Math.sqrt(set.floats / 3);
 
   for (const [label, ops] of [['wasmSimdOps (in place)', simd], ['typedArrayOps (staged)', typedArrayOps], ['JS kernels only', jsKernelOps]] as const) {

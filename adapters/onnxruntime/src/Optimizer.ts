@@ -1,4 +1,4 @@
-import { GradpipeError } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
 import type { JsonObject } from '@gradpipe/core';
 
 /**
@@ -44,13 +44,18 @@ export interface OptimizerJson {
   state: JsonObject;
 }
 
+/** The {@link OptimizerJson} of an optimizer of this kind, config and state. */
+export function optimizerJson(kind: string, config: JsonObject, state: JsonObject): OptimizerJson {
+  return { format: 'gradpipe.optimizer', version: 1, kind, config, state };
+}
+
 /** Float32Array ⇄ base64 of its bytes: exact, and compact for big buffers. */
-export function encodeBuffer(data: Float32Array): string {
+function encodeBuffer(data: Float32Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 }
 
-export function decodeBuffer(fn: string, text: unknown): Float32Array {
-  if (typeof text !== 'string') throw new GradpipeError(fn, `expected a base64 buffer, got ${typeof text}`);
+function decodeBuffer(fn: string, text: unknown): Float32Array {
+  if (typeof text !== 'string') throw new GradpipeError(fn, `expected a base64 buffer, got ${describeValue(text)}`);
   const bytes = Buffer.from(text, 'base64');
   const copy = new Uint8Array(bytes); // offset 0, so the float view is aligned
   return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
@@ -61,7 +66,7 @@ export function encodeBuffers(buffers: Map<string, Float32Array>): JsonObject {
 }
 
 export function decodeBuffers(fn: string, json: unknown): Map<string, Float32Array> {
-  if (typeof json !== 'object' || json === null) throw new GradpipeError(fn, 'state buffers must be an object');
+  if (typeof json !== 'object' || json === null) throw new GradpipeError(fn, `state buffers must be an object, got ${describeValue(json)}`);
   return new Map(Object.entries(json).map(([k, v]) => [k, decodeBuffer(fn, v)]));
 }
 

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKeys } from '@gradpipe/core';
+import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core';
 import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTrainingModel } from './buildTrainingModel.js';
 import type { LossKind, TrainingSignature } from './buildTrainingModel.js';
@@ -109,7 +109,7 @@ export class OrtTrainer {
   /** Builds the training graph of `model` and opens its session. */
   static async create(model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
     const fn = 'OrtTrainer.create';
-    if (typeof options !== 'object' || options === null) throw new GradpipeError(fn, `options must be an object, got ${show(options)}`);
+    requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, ['loss', 'optimizer', 'pipeline', 'trainable', 'output', 'state', 'transforms', 'sessionOptions']);
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;

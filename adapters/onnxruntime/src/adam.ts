@@ -1,6 +1,15 @@
-import { GradpipeError, rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from '@gradpipe/core';
+import {
+  GradpipeError,
+  describeValue,
+  rejectUnknownKeys,
+  requireInRange,
+  requireInteger,
+  requireNonNegativeFinite,
+  requireOptionsObject,
+  requirePositiveFinite,
+} from '@gradpipe/core';
 import type { Optimizer } from './Optimizer.js';
-import { checkUpdate, decodeBuffers, encodeBuffers } from './Optimizer.js';
+import { checkUpdate, decodeBuffers, encodeBuffers, optimizerJson } from './Optimizer.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {
@@ -32,11 +41,11 @@ export function adam(options: AdamOptions = {}): Optimizer {
 
 /** Adam and AdamW share everything but where the weight decay goes. */
 export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: boolean): Optimizer {
-  if (typeof options !== 'object' || options === null) throw new GradpipeError(fn, `options must be an object, got ${String(options)}`);
+  requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['lr', 'betas', 'eps', 'weightDecay']);
   const lr = requirePositiveFinite(fn, 'lr', options.lr ?? 1e-3);
   const betas = options.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new GradpipeError(fn, `betas must be [beta1, beta2], got ${String(betas)}`);
+  if (!Array.isArray(betas) || betas.length !== 2) throw new GradpipeError(fn, `betas must be [beta1, beta2], got ${describeValue(betas)}`);
   const beta1 = requireInRange(fn, 'betas[0]', betas[0], 0, 1, false, true);
   const beta2 = requireInRange(fn, 'betas[1]', betas[1], 0, 1, false, true);
   const eps = requirePositiveFinite(fn, 'eps', options.eps ?? 1e-8);
@@ -69,18 +78,9 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
         }
       }
     },
-    toJSON: () => ({
-      format: 'gradpipe.optimizer',
-      version: 1,
-      kind: fn,
-      config: { ...config, betas: [beta1, beta2] },
-      state: { step, m: encodeBuffers(m), v: encodeBuffers(v) },
-    }),
+    toJSON: () => optimizerJson(fn, { ...config, betas: [beta1, beta2] }, { step, m: encodeBuffers(m), v: encodeBuffers(v) }),
     loadState(state) {
-      if (typeof state.step !== 'number' || !Number.isInteger(state.step) || state.step < 0) {
-        throw new GradpipeError(`${fn}.loadState`, `step must be a non-negative integer, got ${String(state.step)}`);
-      }
-      step = state.step;
+      step = requireInteger(`${fn}.loadState`, 'step', state.step, 0);
       m = decodeBuffers(`${fn}.loadState`, state.m);
       v = decodeBuffers(`${fn}.loadState`, state.v);
     },

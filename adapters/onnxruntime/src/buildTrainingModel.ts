@@ -1,8 +1,8 @@
-import { GradpipeError } from '@gradpipe/core';
-import { GRADIENT_RULES, NON_DIFFERENTIABLE, nodeError } from './gradientRules.js';
+import { GradpipeError, requireOptionsObject } from '@gradpipe/core';
+import { GRADIENT_RULES, differentiableInputs, nodeError } from './gradientRules.js';
 import type { RuleContext } from './gradientRules.js';
 import { GraphBuilder } from './GraphBuilder.js';
-import { DataType, decodeModel, onnx, readFloatTensor, toNumber } from './onnxProto.js';
+import { DataType, cloneModel, decodeModel, onnx, readFloatTensor, toNumber } from './onnxProto.js';
 import type { OnnxNs } from './onnxProto.js';
 import { inferShapes } from './shapes.js';
 import type { Shape } from './shapes.js';
@@ -106,14 +106,13 @@ export const LOSS_OUTPUT = 'gradpipe/loss';
  * ```
  */
 export function buildTrainingModel(model: Uint8Array | OnnxNs.ModelProto, options: TrainingModelOptions): TrainingModel {
-  if (typeof options !== 'object' || options === null) throw new GradpipeError(FN, `options must be an object, got ${String(options)}`);
+  requireOptionsObject(FN, options);
   const { loss } = options;
   if (loss !== 'mse' && loss !== 'crossEntropy') {
     throw new GradpipeError(FN, `loss must be 'mse' or 'crossEntropy', got ${JSON.stringify(loss)}`);
   }
   // Work on a copy: the caller's model stays as it was.
-  const source = decodeModel(FN, model);
-  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(source).finish());
+  const copy = cloneModel(decodeModel(FN, model));
   // Decoded messages are class instances with every repeated field present; type them as such.
   const graph = copy.graph as DecodedGraph;
   const opset = toNumber((copy.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
@@ -229,11 +228,7 @@ function appendLoss(b: GraphBuilder, loss: LossKind, prediction: string, shape: 
  */
 function defaultTrainable(graph: DecodedGraph): string[] {
   const weights = new Set<string>();
-  for (const n of graph.node) {
-    if (NON_DIFFERENTIABLE.has(n.opType)) continue;
-    const rule = GRADIENT_RULES[n.opType];
-    (rule ? rule.inputs.map((i) => n.input[i]) : n.input).forEach((name) => name && weights.add(name));
-  }
+  for (const n of graph.node) differentiableInputs(n).forEach((name) => name && weights.add(name));
   return graph.initializer.filter((t) => t.dataType === DataType.FLOAT && weights.has(t.name)).map((t) => t.name);
 }
 
@@ -249,10 +244,7 @@ function differentiate(
   // Forward: which values depend on a trainable through differentiable inputs.
   const needs = new Set(trainable);
   for (const n of nodes) {
-    if (NON_DIFFERENTIABLE.has(n.opType)) continue;
-    const rule = GRADIENT_RULES[n.opType];
-    const diffInputs = rule ? rule.inputs.map((i) => n.input[i]) : n.input;
-    if (diffInputs.some((i) => i && needs.has(i))) n.output.forEach((o) => o && needs.add(o));
+    if (differentiableInputs(n).some((i) => i && needs.has(i))) n.output.forEach((o) => o && needs.add(o));
   }
   // Backward: accumulate gradient contributions, node by node in reverse topological order.
   const contributions = new Map<string, string[]>([[output, [outputGrad]]]);

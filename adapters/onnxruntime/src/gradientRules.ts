@@ -256,6 +256,17 @@ function requireRank(c: RuleContext, name: string): number {
   return s.length;
 }
 
+/**
+ * The inputs of `node` a gradient can flow into: none for {@link NON_DIFFERENTIABLE} operators, the rule's
+ * inputs for supported ones, and every input of an operator without a rule (so that using it on the gradient
+ * path is reported as unsupported rather than ignored).
+ */
+export function differentiableInputs(node: OnnxNs.NodeProto): (string | undefined)[] {
+  if (NON_DIFFERENTIABLE.has(node.opType)) return [];
+  const rule = GRADIENT_RULES[node.opType];
+  return rule ? rule.inputs.map((i) => node.input[i]) : node.input;
+}
+
 /** The clear error for a node the differentiator cannot handle. */
 export function nodeError(fn: string, node: OnnxNs.INodeProto, message: string): GradpipeError {
   return new GradpipeError(fn, `cannot differentiate node ${JSON.stringify(node.name || '(unnamed)')} (op ${node.opType}): ${message}`);

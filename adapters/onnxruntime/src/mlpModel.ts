@@ -1,9 +1,7 @@
-import onnxProto from 'onnx-proto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-
-// onnx-proto is CommonJS: take the schema from its default export.
-const { onnx } = onnxProto;
+import { makeAttribute } from './GraphBuilder.js';
+import { floatTensor, onnx } from './onnxProto.js';
 
 /** Options of {@link mlpModel}. */
 export interface MlpModelOptions {
@@ -41,7 +39,7 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
     const w = Float32Array.from({ length: fanOut * fanIn }, () => (2 * uniformFloat64(rng) - 1) * limit);
     const b = new Float32Array(fanOut).fill(bias);
     const name = `fc${l + 1}`;
-    initializers.push(tensor(`${name}.weight`, [fanOut, fanIn], w), tensor(`${name}.bias`, [fanOut], b));
+    initializers.push(floatTensor(`${name}.weight`, [fanOut, fanIn], w), floatTensor(`${name}.bias`, [fanOut], b));
     const last = l + 2 === sizes.length;
     const z = last ? 'output' : `${name}.out`;
     nodes.push(onnx.NodeProto.create({
@@ -49,7 +47,7 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
       name: `${name}.gemm`,
       input: [h, `${name}.weight`, `${name}.bias`],
       output: [z],
-      attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+      attribute: [makeAttribute('transB', 1)],
     }));
     h = z;
     if (!last) {
@@ -70,8 +68,4 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
   });
   const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'gradpipe', graph, opsetImport: [{ domain: '', version: 17 }] });
   return onnx.ModelProto.encode(model).finish();
-}
-
-function tensor(name: string, dims: number[], data: Float32Array) {
-  return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
 }

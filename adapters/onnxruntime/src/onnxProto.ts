@@ -1,7 +1,7 @@
 // onnx-proto is CommonJS: Node's ESM loader only sees its default export, so we take the namespace from there.
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { GradpipeError } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
 
 /** The ONNX protobuf schema (protobufjs classes generated from onnx.proto). */
 export const onnx: typeof OnnxTypes = onnxProto.onnx;
@@ -20,7 +20,7 @@ export function toNumber(value: number | { toNumber(): number } | null | undefin
 export function decodeModel(fn: string, model: Uint8Array | OnnxTypes.ModelProto): OnnxTypes.ModelProto {
   if (model instanceof onnx.ModelProto) return model;
   if (!(model instanceof Uint8Array)) {
-    throw new GradpipeError(fn, `model must be the bytes of an .onnx file (Uint8Array) or an onnx.ModelProto, got ${describe(model)}`);
+    throw new GradpipeError(fn, `model must be the bytes of an .onnx file (Uint8Array) or an onnx.ModelProto, got ${describeValue(model)}`);
   }
   let decoded: OnnxTypes.ModelProto;
   try {
@@ -32,10 +32,9 @@ export function decodeModel(fn: string, model: Uint8Array | OnnxTypes.ModelProto
   return decoded;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  return typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v;
+/** A deep copy of a model (encoded and decoded again), to change without touching the caller's. */
+export function cloneModel(model: OnnxTypes.ModelProto): OnnxTypes.ModelProto {
+  return onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
 }
 
 /** The float32 values of an initializer (raw little-endian bytes or `floatData`), as a fresh array. */

@@ -1,4 +1,4 @@
-import { decodeModel, onnx, toNumber } from './onnxProto.js';
+import { cloneModel, decodeModel, onnx, toNumber } from './onnxProto.js';
 import type { OnnxNs } from './onnxProto.js';
 
 /**
@@ -6,7 +6,7 @@ import type { OnnxNs } from './onnxProto.js';
  * model with weights that change between runs.
  */
 export function parametersAsInputs(model: Uint8Array | OnnxNs.ModelProto, names: readonly string[]): Uint8Array {
-  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(decodeModel('parametersAsInputs', model)).finish());
+  const copy = cloneModel(decodeModel('parametersAsInputs', model));
   const graph = copy.graph!;
   const wanted = new Set(names);
   const inputs = new Set((graph.input ?? []).map((i) => i.name));
@@ -27,7 +27,7 @@ export function parametersAsInputs(model: Uint8Array | OnnxNs.ModelProto, names:
 
 /** A copy of the model with these initializers' values replaced (float32, raw little-endian bytes). */
 export function withInitializers(model: OnnxNs.ModelProto, values: Record<string, Float32Array>): Uint8Array {
-  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
+  const copy = cloneModel(model);
   for (const t of copy.graph?.initializer ?? []) {
     const v = values[t.name ?? ''];
     if (!v) continue;

@@ -1,6 +1,14 @@
-import { GradpipeError, rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requirePositiveFinite } from '@gradpipe/core';
+import {
+  GradpipeError,
+  describeValue,
+  rejectUnknownKeys,
+  requireInRange,
+  requireNonNegativeFinite,
+  requireOptionsObject,
+  requirePositiveFinite,
+} from '@gradpipe/core';
 import type { Optimizer } from './Optimizer.js';
-import { checkUpdate, decodeBuffers, encodeBuffers } from './Optimizer.js';
+import { checkUpdate, decodeBuffers, encodeBuffers, optimizerJson } from './Optimizer.js';
 
 /** Options of {@link sgd}, as in `torch.optim.SGD`. */
 export interface SgdOptions {
@@ -30,14 +38,14 @@ export interface SgdOptions {
  */
 export function sgd(options: SgdOptions): Optimizer {
   const fn = 'sgd';
-  if (typeof options !== 'object' || options === null) throw new GradpipeError(fn, `options must be an object, got ${String(options)}`);
+  requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay']);
   const lr = requirePositiveFinite(fn, 'lr', options.lr);
   const momentum = requireNonNegativeFinite(fn, 'momentum', options.momentum ?? 0);
   const dampening = requireInRange(fn, 'dampening', options.dampening ?? 0, 0, 1);
   const weightDecay = requireNonNegativeFinite(fn, 'weightDecay', options.weightDecay ?? 0);
   const nesterov = options.nesterov ?? false;
-  if (typeof nesterov !== 'boolean') throw new GradpipeError(fn, `nesterov must be a boolean, got ${String(nesterov)}`);
+  if (typeof nesterov !== 'boolean') throw new GradpipeError(fn, `nesterov must be a boolean, got ${describeValue(nesterov)}`);
   if (nesterov && (momentum <= 0 || dampening !== 0)) throw new GradpipeError(fn, 'nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
   const config = { lr, momentum, dampening, nesterov, weightDecay };
   let buffers = new Map<string, Float32Array>();
@@ -50,11 +58,9 @@ export function sgd(options: SgdOptions): Optimizer {
       for (const [name, g] of Object.entries(grads)) {
         const p = params[name]!;
         let buf = buffers.get(name);
+        // PyTorch starts the momentum buffer as the first step's gradient.
         const first = momentum !== 0 && !buf;
-        if (momentum !== 0 && !buf) {
-          buf = new Float32Array(p.length);
-          buffers.set(name, buf);
-        }
+        if (first) buffers.set(name, (buf = new Float32Array(p.length)));
         for (let i = 0; i < p.length; i++) {
           let d = Math.fround(g[i]! + weightDecay * p[i]!);
           if (buf) {
@@ -65,7 +71,7 @@ export function sgd(options: SgdOptions): Optimizer {
         }
       }
     },
-    toJSON: () => ({ format: 'gradpipe.optimizer', version: 1, kind: fn, config: { ...config }, state: { momentumBuffers: encodeBuffers(buffers) } }),
+    toJSON: () => optimizerJson(fn, { ...config }, { momentumBuffers: encodeBuffers(buffers) }),
     loadState(state) {
       buffers = decodeBuffers('sgd.loadState', state.momentumBuffers);
     },

@@ -1,5 +1,5 @@
 import type { OnnxNs } from './onnxProto.js';
-import { attribute, intAttribute, intsAttribute, readInt64Tensor, toNumber } from './onnxProto.js';
+import { DataType, attribute, intAttribute, intsAttribute, readInt64Tensor, toNumber } from './onnxProto.js';
 
 /** A dimension: a number when static, a string when symbolic (e.g. `'batch'`), undefined when unknown. */
 export type Dim = number | string | undefined;
@@ -26,14 +26,14 @@ export function inferShapes(graph: OnnxNs.IGraphProto, opset: number): { shapes:
   for (const v of graph.valueInfo ?? []) fromValueInfo(v);
   for (const t of graph.initializer ?? []) {
     shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d)));
-    if (t.dataType === 7) ints.set(t.name!, readInt64Tensor(t));
+    if (t.dataType === DataType.INT64) ints.set(t.name!, readInt64Tensor(t));
   }
   for (const node of graph.node ?? []) {
     if (node.opType === 'Constant') {
       const value = attribute(node, 'value')?.t;
       if (value) {
         shapes.set(node.output![0]!, (value.dims ?? []).map((d) => toNumber(d)));
-        if (value.dataType === 7) ints.set(node.output![0]!, readInt64Tensor(value));
+        if (value.dataType === DataType.INT64) ints.set(node.output![0]!, readInt64Tensor(value));
       }
       continue;
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GradientPipeline, GradpipeError, describeValue, type PipelineJson, type StepStats } from '@gradpipe/core';
-import { paramsOption, requirePipeline } from './transformGradients.js';
+import { requirePipeline, stepOptions } from './transformGradients.js';
 import { tfjsOps } from './tfjsOps.js';
 
 /**
@@ -126,11 +126,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     tf.tidy(() => {
       const present: tf.NamedTensorMap = {};
       for (const [name, tensor] of entries) if (tensor != null) present[name] = tensor;
-      const result = this.pipeline.stepWith(tfjsOps, present, {
-        shapes: Object.fromEntries(Object.entries(present).map(([name, g]) => [name, g.shape])),
-        ...paramsOption(present, undefined),
-        ...(loss === undefined ? {} : { loss }),
-      });
+      const result = this.pipeline.stepWith(tfjsOps, present, stepOptions(present, undefined, loss));
       this.lastStats = result.stats;
       if (result.skipped) return;
       const pick = (name: string) => (name in present ? result.grads[name]! : (null as unknown as tf.Tensor));

@@ -17,8 +17,8 @@ const NORM = 'GradpipeNorm';
 const SCALE = 'GradpipeScale';
 const COMBINE = 'GradpipeCombineNorms';
 
-/** The largest float32: a norm of finite entries above it is reported as it (see tfjsOps' `saturate`). */
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** The largest float32: a norm of finite entries above it is reported as it (here and in tfjsOps' `saturate`). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** A finite norm stays finite in float32: above the largest float32 it is reported as that. */
 function saturate(norm: number): number {
@@ -68,53 +68,37 @@ const MEMORY: Record<'cpu' | 'wasm', (backend: unknown) => HostMemory> = {
   },
 };
 
-function register(): void {
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    const memory = MEMORY[backendName];
-    if (!tf.getKernel(NORM, backendName)) {
-      tf.registerKernel({
-        kernelName: NORM,
-        backendName,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const host = memory(backend);
-          return host.output([], (out) => {
-            out[0] = saturate(normOf(host.read(inputs.x!), (attrs as { p: number }).p));
-          });
-        },
-      });
-    }
-    if (!tf.getKernel(COMBINE, backendName)) {
-      tf.registerKernel({
-        kernelName: COMBINE,
-        backendName,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const host = memory(backend);
-          return host.output([], (out) => {
-            const norms = Object.values(inputs).map((n) => host.read(n!)[0]!);
-            out[0] = saturate(combineNorms(typedArrayOps, norms, (attrs as { p: number }).p));
-          });
-        },
-      });
-    }
-    if (!tf.getKernel(SCALE, backendName)) {
-      tf.registerKernel({
-        kernelName: SCALE,
-        backendName,
-        kernelFunc: ({ inputs, backend }) => {
-          const host = memory(backend);
-          return host.output([...inputs.x!.shape], (out) => {
-            const x = host.read(inputs.x!);
-            const factor = host.read(inputs.factor!)[0]!;
-            if (factor === 1) out.set(x);
-            else for (let i = 0; i < x.length; i++) out[i] = x[i]! * factor;
-          });
-        },
-      });
-    }
+/** What each kernel computes, given its backend's memory: one float32 output. */
+const KERNELS: Record<string, (host: HostMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined) => tf.TensorInfo> = {
+  [NORM]: (host, inputs, attrs) =>
+    host.output([], (out) => {
+      out[0] = saturate(normOf(host.read(inputs.x!), (attrs as { p: number }).p));
+    }),
+  [COMBINE]: (host, inputs, attrs) =>
+    host.output([], (out) => {
+      const norms = Object.values(inputs).map((n) => host.read(n!)[0]!);
+      out[0] = saturate(combineNorms(typedArrayOps, norms, (attrs as { p: number }).p));
+    }),
+  [SCALE]: (host, inputs) =>
+    host.output([...inputs.x!.shape], (out) => {
+      const x = host.read(inputs.x!);
+      const factor = host.read(inputs.factor!)[0]!;
+      if (factor === 1) out.set(x);
+      else for (let i = 0; i < x.length; i++) out[i] = x[i]! * factor;
+    }),
+};
+
+// Registered once, when this module loads (a second copy of it finds them registered).
+for (const backendName of ['cpu', 'wasm'] as const) {
+  for (const [kernelName, compute] of Object.entries(KERNELS)) {
+    if (tf.getKernel(kernelName, backendName)) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => compute(MEMORY[backendName](backend), inputs, attrs),
+    });
   }
 }
-
-register();
 
 /** True when the active backend has the one-pass kernels (`cpu`, `wasm`). */
 export function hasHostKernels(): boolean {

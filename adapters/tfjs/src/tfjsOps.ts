@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineNorms, describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
-import { hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';
+import { FLOAT32_MAX, hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';
 
 /**
  * Smallest divisor used when a tensor is scaled by its max-abs before squaring. Below it the data is scaled up by
@@ -62,31 +62,36 @@ function maxAbs(x: tf.Tensor): tf.Scalar {
   return tf.maximum(tf.max(x), tf.neg(tf.min(x))) as tf.Scalar;
 }
 
-/** Σ of a flat tensor, in rows of about {@link ROW} (see there). */
-function rowSum(x: tf.Tensor1D): tf.Scalar {
+/**
+ * A long flat tensor cut into rows of about {@link ROW} (see there): the first `rows × row` entries (`head`, the
+ * whole tensor when the rows divide it) and the rest (`tail`); undefined when the tensor is short enough to sum
+ * in one go.
+ */
+function inRows(x: tf.Tensor1D): { head: tf.Tensor1D; rows: number; row: number; tail: tf.Tensor1D | undefined } | undefined {
   const n = x.size;
-  if (n <= 2 * ROW) return tf.sum(x) as tf.Scalar;
+  if (n <= 2 * ROW) return undefined;
   const row = rowLength(n);
   const rows = Math.floor(n / row);
-  const head = rows * row === n ? x : tf.slice(x, 0, rows * row);
-  let sum: tf.Scalar = tf.sum(tf.sum(tf.reshape(head, [rows, row]), 1));
-  if (rows * row < n) sum = tf.add(sum, tf.sum(tf.slice(x, rows * row)));
-  return sum;
+  const exact = rows * row === n;
+  return { head: exact ? x : tf.slice(x, 0, rows * row), rows, row, tail: exact ? undefined : tf.slice(x, rows * row) };
+}
+
+/** Σ of a flat tensor, in rows of about {@link ROW}. */
+function rowSum(x: tf.Tensor1D): tf.Scalar {
+  const split = inRows(x);
+  if (!split) return tf.sum(x) as tf.Scalar;
+  const { head, rows, row, tail } = split;
+  const sum: tf.Scalar = tf.sum(tf.sum(tf.reshape(head, [rows, row]), 1));
+  return tail ? tf.add(sum, tf.sum(tail)) : sum;
 }
 
 /** Σ x² of a flat tensor in one pass: a batched dot product per row of about {@link ROW}, then the row sums. */
 function rowSumOfSquares(x: tf.Tensor1D): tf.Scalar {
-  const n = x.size;
-  if (n <= 2 * ROW) return tf.dot(x, x) as tf.Scalar;
-  const row = rowLength(n);
-  const rows = Math.floor(n / row);
-  const head = rows * row === n ? x : tf.slice(x, 0, rows * row);
-  let sum: tf.Scalar = tf.sum(tf.matMul(tf.reshape(head, [rows, 1, row]), tf.reshape(head, [rows, row, 1])));
-  if (rows * row < n) {
-    const tail = tf.slice(x, rows * row);
-    sum = tf.add(sum, tf.dot(tail, tail));
-  }
-  return sum;
+  const split = inRows(x);
+  if (!split) return tf.dot(x, x) as tf.Scalar;
+  const { head, rows, row, tail } = split;
+  const sum: tf.Scalar = tf.sum(tf.matMul(tf.reshape(head, [rows, 1, row]), tf.reshape(head, [rows, row, 1])));
+  return tail ? tf.add(sum, tf.dot(tail, tail)) : sum;
 }
 
 /**
@@ -107,9 +112,6 @@ function pNorm(t: tf.Tensor, p: number): tf.Scalar {
   // An infinite entry makes y hold Inf/Inf = NaN; report +Infinity as the typed-array backend does (NaN stays NaN).
   return tf.where(tf.isFinite(m), saturate(tf.mul(scaled, d)), m) as tf.Scalar;
 }
-
-/** The largest float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * A norm of finite entries stays finite: above the largest float32 (only entries near 1e38 get there) it is

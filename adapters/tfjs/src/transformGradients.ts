@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GradpipeError, describeValue, type GradientPipeline, type StepStats } from '@gradpipe/core';
+import { GradpipeError, describeValue, type GradientPipeline, type StepOptions, type StepStats } from '@gradpipe/core';
 import { tfjsOps } from './tfjsOps.js';
 
 /** Options of {@link transformGradients}. */
@@ -60,11 +60,7 @@ export function transformGradients(
   let skipped = false;
   let stats: StepStats | undefined;
   const out = tf.tidy(() => {
-    const result = pipe.stepWith(tfjsOps, grads, {
-      shapes: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g?.shape ?? []])),
-      ...paramsOption(grads, options.params),
-      ...(options.loss === undefined ? {} : { loss: options.loss }),
-    });
+    const result = pipe.stepWith(tfjsOps, grads, stepOptions(grads, options.params, options.loss));
     ({ skipped, stats } = result);
     // A transform may hand a caller's tensor through unchanged: clone it (shared data, no copy) so every output is new.
     const transformed: tf.NamedTensorMap = {};
@@ -81,15 +77,32 @@ export function requirePipeline(fn: string, pipe: unknown): asserts pipe is Grad
   }
 }
 
-/** `{ params }` for the step: given ones, or the registered variables of the same names when all exist. */
-export function paramsOption(grads: tf.NamedTensorMap, params: tf.NamedTensorMap | undefined): { params?: tf.NamedTensorMap } {
-  if (params !== undefined) return { params };
+/**
+ * The step options both entry points pass to the pipeline: the gradients' shapes, the parameters (given ones, or
+ * the registered variables of the same names when all exist, so unit-wise transforms such as `agc` work) and
+ * the loss when there is one.
+ */
+export function stepOptions(
+  grads: tf.NamedTensorMap,
+  params: tf.NamedTensorMap | undefined,
+  loss: number | tf.Scalar | undefined,
+): StepOptions<tf.Tensor, tf.Scalar> {
+  const found = params ?? registeredVariables(Object.keys(grads));
+  return {
+    shapes: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g?.shape ?? []])),
+    ...(found === undefined ? {} : { params: found }),
+    ...(loss === undefined ? {} : { loss }),
+  };
+}
+
+/** The registered `tf.Variable`s of these names, or undefined unless every name has one. */
+function registeredVariables(names: readonly string[]): tf.NamedTensorMap | undefined {
   const registered = tf.engine().registeredVariables;
   const found: tf.NamedTensorMap = {};
-  for (const name of Object.keys(grads)) {
+  for (const name of names) {
     const v = registered[name];
-    if (!v) return {};
+    if (!v) return undefined;
     found[name] = v;
   }
-  return { params: found };
+  return found;
 }

@@ -6,6 +6,7 @@ import {
   clipByNorm,
   clipByValue,
   describeValue,
+  requirePositiveFinite,
 } from '@gradpipe/core';
 import { type GradientPipelineOptimizer, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
 
@@ -65,10 +66,7 @@ export function withClipping(optimizer: tf.Optimizer, options: ClippingOptions):
     throw new GradpipeError(fn, `only one of clipnorm, clipvalue and globalClipnorm can be set, and one must be; ${what}`);
   }
   const key = given[0]!;
-  const value = options[key];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new GradpipeError(fn, `${key} must be a positive finite number, got ${describeValue(value)}`);
-  }
+  const value = requirePositiveFinite(fn, key, options[key]);
   const transform =
     key === 'clipnorm' ? clipByNorm({ maxNorm: value }) : key === 'clipvalue' ? clipByValue(value) : clipByGlobalNorm({ maxNorm: value });
   return withGradientPipeline(optimizer, new GradientPipeline([transform]));

@@ -1,4 +1,4 @@
-import { GradpipeError } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { permutation } from './permutation.js';
@@ -73,5 +73,5 @@ export function makeRegression(options: MakeRegressionOptions = {}): RegressionD
 }
 
 function check(name: string, value: unknown, ok: boolean, expected: string): void {
-  if (!ok) throw new GradpipeError('makeRegression', `${name} must be ${expected}, got ${String(value)}`);
+  if (!ok) throw new GradpipeError('makeRegression', `${name} must be ${expected}, got ${describeValue(value)}`);
 }

@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { recordJsonl, writeReport } from '@gradpipe/monitor';
 import type { JsonlRecorder } from '@gradpipe/monitor';
 import { checkExport } from './checkExport.js';
-import { runExperiment } from './runExperiment.js';
+import { SGD, runExperiment } from './runExperiment.js';
 import type { ExperimentResult, RunName } from './runExperiment.js';
 
 const { values } = parseArgs({
@@ -44,7 +44,7 @@ for (const run of ['none', 'value', 'global'] as const) {
     seed,
     epochs,
     // One JSON line per step: norms before/after clipping and the loss (the trainer passes it to the pipeline).
-    onPipeline: (pipe) => (recorder = recordJsonl(pipe.events$, log, { run, extra: { lr: 0.07, momentum: 0.8, seed } })),
+    onPipeline: (pipe) => (recorder = recordJsonl(pipe.events$, log, { run, extra: { ...SGD, seed } })),
     onEpoch: (epoch, loss) => bar?.update(epoch + 1, { loss: Number.isFinite(loss) ? loss.toFixed(3) : String(loss) }),
   });
   if (!interactive) console.log(`${labels[run]}: ${epochs} epochs, final loss ${result.epochLosses.at(-1)}`);

@@ -33,6 +33,9 @@ export interface ExperimentResult {
   trainer: OrtTrainer;
 }
 
+/** The seed's SGD settings, the same for every run. */
+export const SGD = { lr: 0.07, momentum: 0.8 } as const;
+
 /** The pipeline of each run: nothing, clip by value 1.0, clip by global norm 1.0. */
 export function pipelineFor(run: RunName): GradientPipeline {
   if (run === 'value') return new GradientPipeline([clipByValue({ min: -1, max: 1 })]);
@@ -58,7 +61,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   options.onPipeline?.(pipeline);
   const trainer = await OrtTrainer.create(mlpModel({ sizes: [20, 25, 1], seed }), {
     loss: 'mse',
-    optimizer: sgd({ lr: 0.07, momentum: 0.8 }),
+    optimizer: sgd({ ...SGD }),
     pipeline,
   });
   const rng = xoroshiro128plus(seed + 1000); // the epochs' sample order, apart from the data's stream

@@ -13,7 +13,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { makeRegression } from '@gradpipe/example-seed-data';
 import { regressionTensors } from './regressionTensors.js';
 import { resultsTable } from './resultsTable.js';
-import { runExperiment, type Clipping, type ExperimentResult } from './runExperiment.js';
+import { SGD, runExperiment, type Clipping, type ExperimentResult } from './runExperiment.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,11 +26,12 @@ const epochs = Number(args.epochs);
 const seeds = Array.from({ length: Number(args.seeds) }, (_, i) => i + 1);
 const outDir = args.out!;
 const RUNS: Clipping[] = ['none', 'clipvalue', 'globalNorm'];
+const SAMPLES = 1000;
 
 // Silences tfjs's "install tfjs-node" banner: the pure-JS cpu backend is what runs here, on purpose.
 tf.enableProdMode();
 
-const stepsPerRun = epochs * Math.ceil(1000 / 128);
+const stepsPerRun = epochs * Math.ceil(SAMPLES / SGD.batchSize);
 // A progress bar per run on a terminal; one line per finished run when the output is a file or a pipe.
 const bars = process.stdout.isTTY
   ? new MultiBar({ format: ' {run} |{bar}| {value}/{total} steps | ‖g‖ {norm} | loss {loss}', hideCursor: true }, Presets.shades_classic)
@@ -41,7 +42,7 @@ const started = performance.now();
 
 for (const seed of seeds) {
   // Like the PyTorch figures: each seed draws its own data set and initial weights.
-  const data = regressionTensors(makeRegression({ samples: 1000, features: 20, informative: 10, noise: 0.1, seed }));
+  const data = regressionTensors(makeRegression({ samples: SAMPLES, features: 20, informative: 10, noise: 0.1, seed }));
   for (const clipping of RUNS) {
     const run = `${clipping}-seed${seed}`;
     const bar = bars?.create(stepsPerRun, 0, { run: run.padEnd(16), norm: '-', loss: '-' });
@@ -55,7 +56,7 @@ for (const seed of seeds) {
         epochs,
         seed,
         onStart: (optimizer) => {
-          recorder = recordJsonl(optimizer.pipeline.events$, path, { run, extra: { seed, lr: 0.07, momentum: 0.8, batchSize: 128 } });
+          recorder = recordJsonl(optimizer.pipeline.events$, path, { run, extra: { seed, ...SGD } });
         },
         onStep: (e) => bar?.increment({ norm: e.normBefore.toPrecision(3), loss: (e.loss ?? NaN).toPrecision(3) }),
       }),

@@ -34,9 +34,12 @@ export interface ExperimentResult {
   steps: { normBefore: number; normAfter: number; loss: number }[];
 }
 
-/** The optimizer of each run: SGD lr 0.07 momentum 0.8, clipped as the run says. */
+/** The seed's optimizer settings (SGD with momentum) and batch size, the same for every run. */
+export const SGD = { lr: 0.07, momentum: 0.8, batchSize: 128 } as const;
+
+/** The optimizer of each run: {@link SGD}, clipped as the run says. */
 function optimizerFor(clipping: Clipping): GradientPipelineOptimizer {
-  const sgd = tf.train.momentum(0.07, 0.8);
+  const sgd = tf.train.momentum(SGD.lr, SGD.momentum);
   if (clipping === 'clipvalue') return withClipping(sgd, { clipvalue: 1 });
   if (clipping === 'globalNorm') return withClipping(sgd, { globalClipnorm: 1 });
   // No clipping: an empty pipeline changes nothing but still measures and reports every step's norm.
@@ -53,7 +56,7 @@ function optimizerFor(clipping: Clipping): GradientPipelineOptimizer {
  * ```
  */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
-  const { clipping, data, epochs = 50, batchSize = 128, seed = 1 } = options;
+  const { clipping, data, epochs = 50, batchSize = SGD.batchSize, seed = 1 } = options;
   const model = buildModel({ inputs: data.x.shape[1], seed });
   const optimizer = optimizerFor(clipping);
   model.compile({ optimizer, loss: 'meanSquaredError' });
