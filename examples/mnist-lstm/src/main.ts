@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { recordJsonl, writeReport, type JsonlRecorder } from '@gradpipe/monitor';
 import type { ClippingOptions } from '@gradpipe/tfjs';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -38,6 +39,7 @@ const program = new Command('mnist-lstm')
   .option('--per-digit <n>', 'use only the first n images of each digit (default: all, ~1,000)', integer('--per-digit'))
   .option('--test-fraction <f>', 'share of each digit held out for testing', positive('--test-fraction'), 0.2)
   .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
+  .option('--out <dir>', 'where the JSONL logs and the HTML report go', 'runs/mnist-lstm')
   .parse();
 const opts = program.opts<{
   clip: 'clipvalue' | 'clipnorm' | 'both';
@@ -49,6 +51,7 @@ const opts = program.opts<{
   perDigit?: number;
   testFraction: number;
   backend: 'wasm' | 'cpu';
+  out: string;
 }>();
 
 // The wasm backend's binaries ship in its package; tfjs-node (native) is not used.
@@ -69,8 +72,11 @@ const bars = process.stdout.isTTY
   ? new MultiBar({ format: ' {run} |{bar}| {value}/{total} steps | loss {loss} | {eta_formatted} left', hideCursor: true }, Presets.shades_classic)
   : undefined;
 const results: (LstmResult & { name: string })[] = [];
+const logs: string[] = [];
 for (const { name, clipping } of runs) {
   const bar = bars?.create(stepsPerRun, 0, { run: name.padEnd(12), loss: '-' });
+  const log = join(opts.out, `${name.replace(' ', '-')}.jsonl`);
+  let recorder: JsonlRecorder | undefined;
   const result = await trainLstm({
     train,
     test,
@@ -79,7 +85,10 @@ for (const { name, clipping } of runs) {
     batchSize: opts.batchSize,
     units: opts.units,
     onStep: (e) => bar?.increment({ loss: (e.loss ?? NaN).toFixed(3) }),
+    onPipeline: (pipe) => (recorder = recordJsonl(pipe.events$, log, { run: name, extra: { ...clipping, units: opts.units, batchSize: opts.batchSize } })),
   });
+  await recorder?.close();
+  logs.push(log);
   results.push({ name, ...result });
   if (!bars) console.log(`${name}: ${result.steps} steps in ${result.seconds.toFixed(0)} s, test accuracy ${(100 * result.testAccuracy).toFixed(1)}%`);
 }
@@ -93,3 +102,6 @@ console.log(
   ])}`,
 );
 console.log(`Held-out test set: ${test.labels.length} digits never seen in training.`);
+const report = join(opts.out, 'report.html');
+await writeReport(logs, report, { title: 'MNIST LSTM: clipvalue vs clipnorm' });
+console.log(`Every step's norms (before/after clipping) and loss: ${logs.join(', ')}; report: ${report}`);

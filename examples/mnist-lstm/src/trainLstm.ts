@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StepEvent } from '@gradpipe/core';
+import type { GradientPipeline, StepEvent } from '@gradpipe/core';
 import { withClipping, type ClippingOptions } from '@gradpipe/tfjs';
 import { buildLstm } from './buildLstm.js';
 import type { DigitSet } from './loadDigits.js';
@@ -16,6 +16,8 @@ export interface TrainLstmOptions {
   learningRate?: number;
   /** Called after every step with its event (norms before and after clipping, loss). */
   onStep?: (event: StepEvent) => void;
+  /** Called once with the run's pipeline before training, e.g. to record its events with `@gradpipe/monitor`. */
+  onPipeline?: (pipe: GradientPipeline) => void;
 }
 
 /** What one training run measured. */
@@ -46,6 +48,7 @@ export async function trainLstm(options: TrainLstmOptions): Promise<LstmResult> 
   const model = buildLstm({ units });
   const optimizer = withClipping(tf.train.adam(learningRate), clipping);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  options.onPipeline?.(optimizer.pipeline);
   let steps = 0;
   let clippedSteps = 0;
   const subscription = optimizer.pipeline.events$.subscribe((e) => {

@@ -24,10 +24,22 @@ describe('the MNIST LSTM example', () => {
     const { train, test } = loadDigits({ perDigit: 60, testFraction: 0.2 });
     const before = tf.memory().numTensors;
     const losses: number[] = [];
-    const result = await trainLstm({ train, test, clipping, epochs: 2, batchSize: 32, units: 16, learningRate: 1e-2, onStep: (e) => losses.push(e.loss!) });
+    let recorded = 0;
+    const result = await trainLstm({
+      train,
+      test,
+      clipping,
+      epochs: 2,
+      batchSize: 32,
+      units: 16,
+      learningRate: 1e-2,
+      onStep: (e) => losses.push(e.loss!),
+      onPipeline: (pipe) => pipe.events$.subscribe(() => recorded++),
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(result.steps).toBe(2 * Math.ceil(480 / 32));
     expect(losses).toHaveLength(result.steps);
+    expect(recorded).toBe(result.steps); // what a recorder given the pipeline (as main.ts does) would log
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(result.testAccuracy).toBeLessThanOrEqual(1);
