@@ -391,7 +391,7 @@ function validateStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T
   }
   const { params, shapes, loss } = options;
   if (params !== undefined) {
-    const gradKeys = Object.keys(grads).sort();
+    const gradKeys = [...names].sort();
     const paramKeys = Object.keys(params).sort();
     const missing = gradKeys.filter((k) => !(k in params));
     const extra = paramKeys.filter((k) => !(k in grads));

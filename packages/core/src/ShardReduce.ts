@@ -8,7 +8,7 @@ export type ReduceOp = 'sum' | 'max';
  * resolves with the element-wise combination of all shards' vectors (the same vector on every shard), the way
  * `MPI_Allreduce` with `MPI_SUM` / `MPI_MAX` on doubles does. Shards that hold no tensors still take part.
  *
- * The vectors are short (at most 5 numbers) and hold only integers below 2^53 for `'sum'`, so any all-reduce
+ * The vectors are short (at most 6 numbers) and hold only integers below 2^53 for `'sum'`, so any all-reduce
  * that adds doubles is exact whatever its order of addition: every shard computes the same norm, bit for bit,
  * as one process clipping all tensors would.
  *

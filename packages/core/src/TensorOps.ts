@@ -82,7 +82,9 @@ export interface TensorOps<T, S> {
   zeroNonFinite(t: T, isFinite: S): T;
   /**
    * Scales unit `u` of `t` by `limits[u] / norms[u] * boundSafety` where `norms[u] > limits[u]`,
-   * leaving other units (and units with a non-finite norm) untouched.
+   * leaving other units (and units with a non-finite norm) untouched. A backend may lower the target a little,
+   * as `clipFactor` does (the typed-array backend does), so that rounding float32 subnormals up cannot lift a
+   * unit above its limit.
    */
   clipUnits(t: T, layout: UnitLayout, norms: T, limits: T): T;
   /** `max(v, floor) * factor` element-wise, for a small vector such as unit norms. */

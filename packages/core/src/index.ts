@@ -33,10 +33,12 @@ export type {
   ZScoreClipOptions,
   ZScoreClipState,
 } from './transforms/adaptiveClip.js';
-export { agc, unitLayout } from './transforms/agc.js';
+export { agc } from './transforms/agc.js';
 export type { AgcOptions } from './transforms/agc.js';
-export { clipFactor, scaleAll } from './transforms/clipFactor.js';
+export { unitLayout } from './transforms/unitLayout.js';
+export { clipFactor } from './transforms/clipFactor.js';
 export type { ClipFactorOptions } from './transforms/clipFactor.js';
+export { scaleAll } from './transforms/scaleAll.js';
 
 // Sharded clipping: a global norm across workers
 export type { ReduceOp, ShardReduce } from './ShardReduce.js';
@@ -55,11 +57,12 @@ export type {
   TransformUpdate,
 } from './GradientTransform.js';
 export type { TensorOps, UnitLayout } from './TensorOps.js';
-export { typedArrayOps, normOf } from './typedArrayOps.js';
-export { wasmSimdOps } from './wasmSimdOps.js';
-export type { WasmMemoryLike } from './wasmSimdOps.js';
+export { typedArrayOps } from './typedArrayOps.js';
 export type { FloatArray } from './typedArrayOps.js';
-export { combineNorms } from './NormMemo.js';
+export { normOf } from './normOf.js';
+export { wasmSimdOps } from './wasmSimdOps.js';
+export type { WasmMemoryLike } from './wasmSimd.js';
+export { combineNorms } from './combineNorms.js';
 export type { NormType } from './normType.js';
 
 // Events

@@ -40,6 +40,18 @@ function useStage(x: Float32Array): Stage | null {
   return x.length >= MIN_LENGTH && x instanceof Float32Array ? getStage() : null;
 }
 
+/**
+ * Feeds `x` through the stage piece by piece: each piece is copied into the buffer, `work(length)` runs the
+ * kernels on the buffer's first `length` floats, and the piece is copied back when `work` says it changed.
+ */
+function throughStage(x: Float32Array, buffer: Float32Array, work: (length: number) => boolean): void {
+  for (let start = 0; start < x.length; start += PIECE) {
+    const length = Math.min(PIECE, x.length - start);
+    buffer.set(x.subarray(start, start + length));
+    if (work(length)) x.set(length === PIECE ? buffer : buffer.subarray(0, length), start);
+  }
+}
+
 /** Σ x² in float64, bit-identical to {@link sumOfSquares}. */
 export function stagedSumOfSquares(x: Float32Array): number {
   const s = useStage(x);
@@ -47,11 +59,10 @@ export function stagedSumOfSquares(x: Float32Array): number {
   const { kernels, buffer } = s;
   kernels.reset();
   let total = 0;
-  for (let start = 0; start < x.length; start += PIECE) {
-    const piece = x.subarray(start, Math.min(start + PIECE, x.length));
-    buffer.set(piece);
-    total = kernels.sumOfSquares(0, piece.length);
-  }
+  throughStage(x, buffer, (length) => {
+    total = kernels.sumOfSquares(0, length);
+    return false;
+  });
   return total;
 }
 
@@ -62,12 +73,10 @@ export function stagedScaleInPlaceSumOfSquares(x: Float32Array, factor: number):
   const { kernels, buffer } = s;
   kernels.reset();
   let total = 0;
-  for (let start = 0; start < x.length; start += PIECE) {
-    const length = Math.min(PIECE, x.length - start);
-    buffer.set(x.subarray(start, start + length));
+  throughStage(x, buffer, (length) => {
     total = kernels.scaleSumOfSquares(0, length, factor);
-    x.set(length === PIECE ? buffer : buffer.subarray(0, length), start);
-  }
+    return true;
+  });
   return total;
 }
 
@@ -81,13 +90,10 @@ export function stagedClampInPlace(x: Float32Array, min: number, max: number): n
   const { kernels, buffer } = s;
   const { above, below, hi, lo } = clampBounds(min, max);
   let changed = 0;
-  for (let start = 0; start < x.length; start += PIECE) {
-    const length = Math.min(PIECE, x.length - start);
-    buffer.set(x.subarray(start, start + length));
-    if (kernels.clamp(0, length, above, below, hi, lo) !== 0) {
-      changed = 1;
-      x.set(length === PIECE ? buffer : buffer.subarray(0, length), start);
-    }
-  }
+  throughStage(x, buffer, (length) => {
+    if (kernels.clamp(0, length, above, below, hi, lo) === 0) return false;
+    changed = 1;
+    return true;
+  });
   return changed;
 }

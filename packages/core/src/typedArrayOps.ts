@@ -1,12 +1,7 @@
 import { describeValue } from './errors.js';
-import {
-  maxAbs,
-  scaleInPlace,
-  sumOfAbs,
-  sumOfScaledPowers,
-  zeroNonFiniteInPlace,
-} from './kernels.js';
-import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares, stagedSumOfSquares } from './stagedKernels.js';
+import { scaleInPlace, zeroNonFiniteInPlace } from './kernels.js';
+import { normOf } from './normOf.js';
+import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares } from './stagedKernels.js';
 import type { TensorOps, UnitLayout } from './TensorOps.js';
 
 /**
@@ -14,25 +9,6 @@ import type { TensorOps, UnitLayout } from './TensorOps.js';
  * vectors it derives (unit norms), which must not overflow where float32 would.
  */
 export type FloatArray = Float32Array | Float64Array;
-
-/**
- * The p-norm of a float array, computed in float64 without overflow or underflow for any finite input.
- *
- * @example
- * ```ts
- * import { normOf } from '@gradpipe/core';
- * normOf(new Float32Array([3, 4]));            // 5
- * normOf(new Float32Array([3, -4]), 1);        // 7
- * normOf(new Float32Array([1e30, 1e30]), 2);  // 1.414…e30, no overflow
- * ```
- */
-export function normOf(x: Float32Array, p = 2): number {
-  if (p === 2) return Math.sqrt(stagedSumOfSquares(x));
-  if (p === 1) return sumOfAbs(x);
-  const m = maxAbs(x);
-  if (p === Infinity || m === 0 || !Number.isFinite(m)) return m;
-  return m * Math.pow(sumOfScaledPowers(x, p, m), 1 / p);
-}
 
 /** Rows and columns of a unit layout: `'first'` → unit u is row u; `'last'` → unit u is column u. */
 function unitShape(length: number, layout: UnitLayout): { units: number; per: number } {

@@ -1,6 +1,6 @@
 /**
- * The bytes of a small WebAssembly SIMD module holding the two L2 kernels of the typed-array backend, assembled
- * here (the build has no .wat compiler). It imports its memory as `env.memory` and exports:
+ * The bytes of a small WebAssembly SIMD module holding the two L2 kernels and the clamp of the typed-array
+ * backend, assembled here (the build has no .wat compiler). It imports its memory as `env.memory` and exports:
  *
  * - `sumOfSquares(ptr, n) → f64`: Σ x² over n float32 values at byte offset `ptr`.
  * - `scaleSumOfSquares(ptr, n, factor) → f64`: x ← float32(x · factor) in place, returning Σ y² of the stored values.
@@ -13,8 +13,9 @@
  * fed in pieces (whose lengths are multiples of 4, except the last) with the same result, bit for bit, as in one
  * call; each call returns the total so far.
  *
- * Both are bit-identical to `kernels.ts`: four float64 accumulators a0…a3 fed with x[i], x[i+1], x[i+2], x[i+3]
- * (two f64x2 vectors, lanes in the same order), the tail added into a0, and the result (a0 + a1) + (a2 + a3).
+ * The two L2 kernels are bit-identical to `kernels.ts`: four float64 accumulators a0…a3 fed with x[i], x[i+1],
+ * x[i+2], x[i+3] (two f64x2 vectors, lanes in the same order), the tail added into a0, and the result
+ * (a0 + a1) + (a2 + a3).
  * `f64x2.mul` then `f32x4.demote_f64x2_zero` rounds once from float64 to float32, as `x[i] = x[i] * factor` does
  * in JavaScript, and WebAssembly never fuses a multiply-add. Each iteration loads two pairs of floats with
  * `v128.load64_zero` and widens them with `f64x2.promote_low_f32x4`.
@@ -106,6 +107,26 @@ const op = {
   else: [0x05],
 };
 
+/** `while (ptr < limit) { body; ptr += step }`, for locals `ptr` and `limit`. */
+function whileBelow(ptr: number, limit: number, step: number, body: number[]): number[] {
+  return [
+    ...op.block, ...op.loop,
+    ...op.get(ptr), ...op.get(limit), ...op.i32GeU, ...op.brIf(1),
+    ...body,
+    ...op.get(ptr), ...op.i32Const(step), ...op.i32Add, ...op.set(ptr),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ];
+}
+
+/** `end = ptr + (n & ~3) * 4; stop = ptr + n * 4`: where the groups of four floats end, and where all do. */
+function setEnds(ptr: number, n: number, end: number, stop: number): number[] {
+  return [
+    ...op.get(ptr), ...op.get(n), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(end),
+    ...op.get(ptr), ...op.get(n), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(stop),
+  ];
+}
+
 /** One kernel's code entry. Params: ptr, n (, factor). */
 function kernel(fused: boolean): number[] {
   const [PTR, N, FACTOR] = [0, 1, 2];
@@ -141,29 +162,17 @@ function kernel(fused: boolean): number[] {
     ...op.get(A0), ...op.f64Add, ...op.set(A0),
   ];
 
-  /** while (PTR < limit) { body; PTR += step } */
-  const loop = (limit: number, step: number, body: number[]): number[] => [
-    ...op.block, ...op.loop,
-    ...op.get(PTR), ...op.get(limit), ...op.i32GeU, ...op.brIf(1),
-    ...body,
-    ...op.get(PTR), ...op.i32Const(step), ...op.i32Add, ...op.set(PTR),
-    ...op.br(0),
-    ...op.end, ...op.end,
-  ];
-
   const code = [
     ...vector([[2, I32], [5, V128], [1, F64]]),
-    // END = PTR + (n & ~3) * 4; STOP = PTR + n * 4
-    ...op.get(PTR), ...op.get(N), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(END),
-    ...op.get(PTR), ...op.get(N), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(STOP),
+    ...setEnds(PTR, N, END, STOP),
     // Start from the accumulators a0…a3 left by the previous call (globals 0…3).
     ...op.globalGet(0), ...op.f64x2Splat, ...op.globalGet(1), ...op.f64x2ReplaceLane(1), ...op.set(ACC01),
     ...op.globalGet(2), ...op.f64x2Splat, ...op.globalGet(3), ...op.f64x2ReplaceLane(1), ...op.set(ACC23),
     ...(fused ? [...op.get(FACTOR), ...op.f64x2Splat, ...op.set(FACTORS)] : []),
-    ...loop(END, 16, [...pair(0, ACC01), ...pair(8, ACC23)]),
+    ...whileBelow(PTR, END, 16, [...pair(0, ACC01), ...pair(8, ACC23)]),
     // The tail goes into a0, as in the JS kernels.
     ...op.get(ACC01), ...op.f64x2ExtractLane(0), ...op.set(A0),
-    ...loop(STOP, 4, single),
+    ...whileBelow(PTR, STOP, 4, single),
     // Keep the accumulators for the next call, and return (a0 + a1) + (a2 + a3).
     ...op.get(A0), ...op.globalSet(0),
     ...op.get(ACC01), ...op.f64x2ExtractLane(1), ...op.globalSet(1),
@@ -190,40 +199,33 @@ function clamp(): number[] {
   const [END, STOP, CHANGED, ABOVE4, BELOW4, HI4, LO4, V, GT, LT, ANY] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const code = [
     ...vector([[3, I32], [8, V128]]),
-    ...op.get(PTR), ...op.get(N), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(END),
-    ...op.get(PTR), ...op.get(N), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.set(STOP),
+    ...setEnds(PTR, N, END, STOP),
     ...op.get(ABOVE), ...op.f32x4Splat, ...op.set(ABOVE4),
     ...op.get(BELOW), ...op.f32x4Splat, ...op.set(BELOW4),
     ...op.get(HI), ...op.f32x4Splat, ...op.set(HI4),
     ...op.get(LO), ...op.f32x4Splat, ...op.set(LO4),
     // Four floats at a time: x > above → hi, x < below → lo, else x (its bits untouched).
-    ...op.block, ...op.loop,
-    ...op.get(PTR), ...op.get(END), ...op.i32GeU, ...op.brIf(1),
-    ...op.get(PTR), ...op.v128Load(0), ...op.set(V),
-    ...op.get(V), ...op.get(ABOVE4), ...op.f32x4Gt, ...op.set(GT),
-    ...op.get(V), ...op.get(BELOW4), ...op.f32x4Lt, ...op.set(LT),
-    ...op.get(ANY), ...op.get(GT), ...op.get(LT), ...op.v128Or, ...op.v128Or, ...op.set(ANY),
-    ...op.get(PTR),
-    ...op.get(HI4), ...op.get(LO4), ...op.get(V), ...op.get(LT), ...op.v128Bitselect, ...op.get(GT), ...op.v128Bitselect,
-    ...op.v128Store(0),
-    ...op.get(PTR), ...op.i32Const(16), ...op.i32Add, ...op.set(PTR),
-    ...op.br(0),
-    ...op.end, ...op.end,
+    ...whileBelow(PTR, END, 16, [
+      ...op.get(PTR), ...op.v128Load(0), ...op.set(V),
+      ...op.get(V), ...op.get(ABOVE4), ...op.f32x4Gt, ...op.set(GT),
+      ...op.get(V), ...op.get(BELOW4), ...op.f32x4Lt, ...op.set(LT),
+      ...op.get(ANY), ...op.get(GT), ...op.get(LT), ...op.v128Or, ...op.v128Or, ...op.set(ANY),
+      ...op.get(PTR),
+      ...op.get(HI4), ...op.get(LO4), ...op.get(V), ...op.get(LT), ...op.v128Bitselect, ...op.get(GT), ...op.v128Bitselect,
+      ...op.v128Store(0),
+    ]),
     // The tail, one float at a time.
-    ...op.block, ...op.loop,
-    ...op.get(PTR), ...op.get(STOP), ...op.i32GeU, ...op.brIf(1),
-    ...op.get(PTR), ...op.f32Load, ...op.get(ABOVE), ...op.f32Gt,
-    ...op.if,
-    ...op.get(PTR), ...op.get(HI), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
-    ...op.else,
-    ...op.get(PTR), ...op.f32Load, ...op.get(BELOW), ...op.f32Lt,
-    ...op.if,
-    ...op.get(PTR), ...op.get(LO), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
-    ...op.end,
-    ...op.end,
-    ...op.get(PTR), ...op.i32Const(4), ...op.i32Add, ...op.set(PTR),
-    ...op.br(0),
-    ...op.end, ...op.end,
+    ...whileBelow(PTR, STOP, 4, [
+      ...op.get(PTR), ...op.f32Load, ...op.get(ABOVE), ...op.f32Gt,
+      ...op.if,
+      ...op.get(PTR), ...op.get(HI), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
+      ...op.else,
+      ...op.get(PTR), ...op.f32Load, ...op.get(BELOW), ...op.f32Lt,
+      ...op.if,
+      ...op.get(PTR), ...op.get(LO), ...op.f32Store, ...op.i32Const(1), ...op.set(CHANGED),
+      ...op.end,
+      ...op.end,
+    ]),
     ...op.get(ANY), ...op.v128AnyTrue, ...op.get(CHANGED), ...op.i32Or,
     ...op.end,
   ];

@@ -4,8 +4,6 @@ import { type FloatArray, typedArrayOps } from './typedArrayOps.js';
 import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimd.js';
 import { clampBounds } from './wasmSimdModule.js';
 
-export type { WasmMemoryLike } from './wasmSimd.js';
-
 /**
  * The typed-array backend for gradients that live in WebAssembly memory (`Float32Array` views of a
  * `WebAssembly.Memory`, as a WASM runtime's own buffers are): its L2 passes — the norm, and the fused

@@ -103,6 +103,8 @@ describe('options of the transforms', () => {
   it('options that are not an object', () => {
     expectRefusal(() => clipByGlobalNorm(unsafe(1)), 'clipByGlobalNorm: options must be an object, got 1');
     expectRefusal(() => nanGuard(unsafe(null)), 'nanGuard: options must be an object, got null');
+    expectRefusal(() => nanGuard(unsafe([])), 'nanGuard: options must be an object, got Array(0)');
+    expectRefusal(() => agc(unsafe(['w'])), 'agc: options must be an object, got Array(1)');
   });
 
   it('everyNthStep needs an integer n >= 1', () => {

@@ -1,7 +1,8 @@
 import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors.js';
 import type { GradientTransform, JsonObject } from '../GradientTransform.js';
 import type { TensorOps } from '../TensorOps.js';
-import { clipFactor, countElements, scaleAll } from './clipFactor.js';
+import { clipFactor, countElements } from './clipFactor.js';
+import { scaleAll } from './scaleAll.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
 export interface PercentileClipOptions {
@@ -115,7 +116,7 @@ function percentileClip(fn: string, options: PercentileClipOptions): GradientTra
  * The q-th percentile (numpy 'linear') of `sorted ∪ {x}` for a backend scalar `x`, without reading `x` back:
  * the k-th smallest of `sorted ∪ {x}` is `clamp(x, sorted[k-1], sorted[k])` (with ±∞ beyond the ends).
  */
-export function percentileWith<T, S>(ops: TensorOps<T, S>, sorted: readonly number[], x: S, q: number): S {
+function percentileWith<T, S>(ops: TensorOps<T, S>, sorted: readonly number[], x: S, q: number): S {
   const n = sorted.length; // n + 1 values in all
   const rank = (q / 100) * n;
   const lo = Math.floor(rank);
@@ -132,25 +133,26 @@ export function percentileWith<T, S>(ops: TensorOps<T, S>, sorted: readonly numb
 }
 
 function insertSorted(sorted: number[], value: number): void {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  sorted.splice(lo, 0, value);
+  sorted.splice(searchSorted(sorted, value, true), 0, value);
 }
 
 function removeSorted(sorted: number[], value: number): void {
+  sorted.splice(searchSorted(sorted, value, false), 1);
+}
+
+/**
+ * Binary search in an ascending array: the first index whose value is > `value` (`after`, where an equal value
+ * goes to keep insertion stable) or ≥ `value` (else: where an equal value already is).
+ */
+function searchSorted(sorted: readonly number[], value: number, after: boolean): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
+    if (after ? sorted[mid]! <= value : sorted[mid]! < value) lo = mid + 1;
     else hi = mid;
   }
-  sorted.splice(lo, 1);
+  return lo;
 }
 
 function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<ZScoreClipState> {

@@ -1,7 +1,7 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requirePositiveFinite } from '../errors.js';
+import { GradpipeError, describeValue, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
 import type { GradientTransform, Gradients, JsonObject } from '../GradientTransform.js';
-import type { UnitLayout } from '../TensorOps.js';
-import { anyOf } from './clipFactor.js';
+import { anyOf } from './anyOf.js';
+import { unitLayout } from './unitLayout.js';
 
 /** Options of {@link agc}. */
 export interface AgcOptions {
@@ -37,9 +37,7 @@ export interface AgcOptions {
  */
 export function agc(options: AgcOptions = {}): GradientTransform<null> {
   const fn = 'agc';
-  if (typeof options !== 'object' || options === null) {
-    throw new GradpipeError(fn, `options must be an object, got ${describeValue(options)}`);
-  }
+  requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['clipping', 'eps', 'unitAxis', 'exclude']);
   const clipping = requirePositiveFinite(fn, 'clipping', options.clipping ?? 0.01);
   const eps = requirePositiveFinite(fn, 'eps', options.eps ?? 1e-3);
@@ -77,20 +75,4 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
       return { grads: out, figures: { clipped: anyOf(ops, flags) } };
     },
   };
-}
-
-/**
- * The unit layout of a tensor of this shape: one unit unless it has at least two dimensions.
- *
- * @example
- * ```ts
- * import { unitLayout } from '@gradpipe/core';
- * unitLayout([64, 3, 3, 3], 'first'); // { units: 64, axis: 'first' }: a PyTorch conv weight [out, in, kh, kw]
- * unitLayout([784, 128], 'last');     // { units: 128, axis: 'last' }: a TensorFlow dense kernel [in, out]
- * unitLayout([128], 'first');         // { units: 1, axis: 'first' }: a bias is one unit
- * ```
- */
-export function unitLayout(shape: readonly number[] | undefined, axis: 'first' | 'last'): UnitLayout {
-  if (!shape || shape.length < 2) return { units: 1, axis };
-  return { units: axis === 'first' ? shape[0]! : shape[shape.length - 1]!, axis };
 }

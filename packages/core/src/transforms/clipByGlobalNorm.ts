@@ -3,7 +3,8 @@ import { shardedGlobalNormOfNorms } from '../exactGlobalNorm.js';
 import type { AsyncGradientTransform, GradientTransform, Gradients, TransformContext, TransformUpdate } from '../GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../normType.js';
 import type { ShardReduce } from '../ShardReduce.js';
-import { clipFactor, countElements, scaleAll } from './clipFactor.js';
+import { clipFactor, countElements } from './clipFactor.js';
+import { scaleAll } from './scaleAll.js';
 
 /** Options of {@link clipByGlobalNorm}. */
 export interface ClipByGlobalNormOptions {
@@ -93,9 +94,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
     const { ops } = ctx;
     const threshold = ops.scalar(maxNorm);
     const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p });
-    // A host factor of exactly 1 changes nothing: return the gradients without a walk over every tensor.
-    const out = (factor as unknown) === 1 ? grads : scaleAll(ops, grads, factor);
-    return { grads: out, figures: { norm, threshold, clipped, factor } };
+    return { grads: scaleAll(ops, grads, factor), figures: { norm, threshold, clipped, factor } };
   }
 
   if (!reduce) {

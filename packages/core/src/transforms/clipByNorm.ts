@@ -1,7 +1,8 @@
 import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
 import type { GradientTransform, Gradients } from '../GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../normType.js';
-import { anyOf, clipFactor } from './clipFactor.js';
+import { anyOf } from './anyOf.js';
+import { clipFactor } from './clipFactor.js';
 
 /** Options of {@link clipByNorm}. */
 export interface ClipByNormOptions {

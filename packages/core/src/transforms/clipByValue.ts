@@ -1,6 +1,6 @@
 import { GradpipeError, describeValue, rejectUnknownKeys, requirePositiveFinite } from '../errors.js';
 import type { GradientTransform, Gradients } from '../GradientTransform.js';
-import { anyOf } from './clipFactor.js';
+import { anyOf } from './anyOf.js';
 
 /** Options of {@link clipByValue}: the interval every gradient element is clamped into. */
 export interface ClipByValueOptions {

@@ -64,25 +64,3 @@ export function countElements<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>): 
   for (const g of Object.values(grads)) n += ops.size(g);
   return n;
 }
-
-/**
- * Every tensor of `grads` multiplied by the same `factor` (a backend scalar).
- *
- * @example
- * ```ts
- * import { scaleAll, typedArrayOps } from '@gradpipe/core';
- * scaleAll(typedArrayOps, { w: new Float32Array([2, 4]) }, 0.5).w; // Float32Array [1, 2], scaled in place
- * ```
- */
-export function scaleAll<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, factor: S): Gradients<T> {
-  const out: Gradients<T> = {};
-  for (const name of Object.keys(grads)) out[name] = ops.scale(grads[name]!, factor);
-  return out;
-}
-
-/** 1 when any flag is 1. */
-export function anyOf<T, S>(ops: TensorOps<T, S>, flags: readonly S[]): S {
-  let any = ops.scalar(0);
-  for (const f of flags) any = ops.max(any, f);
-  return any;
-}

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger } from '../errors.js';
+import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors.js';
 import type { GradientTransform, Gradients } from '../GradientTransform.js';
 
 /** What {@link nanGuard} does with a step that has a NaN or ±Infinity gradient. */
@@ -26,6 +26,7 @@ export interface NanGuardState {
 }
 
 const POLICIES: readonly NanPolicy[] = ['skip', 'zero', 'throw'];
+const isPolicy = (value: unknown): value is NanPolicy => POLICIES.includes(value as NanPolicy);
 
 /**
  * Guards against NaN and ±Infinity gradients. It costs no extra pass: a tensor has a non-finite entry exactly
@@ -43,12 +44,10 @@ const POLICIES: readonly NanPolicy[] = ['skip', 'zero', 'throw'];
  */
 export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGuardState> {
   const fn = 'nanGuard';
-  if (typeof options !== 'object' || options === null) {
-    throw new GradpipeError(fn, `options must be an object, got ${describeValue(options)}`);
-  }
+  requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['policy', 'maxConsecutive']);
-  const policy = options.policy ?? 'skip';
-  if (!POLICIES.includes(policy)) {
+  const policy: unknown = options.policy ?? 'skip';
+  if (!isPolicy(policy)) {
     throw new GradpipeError(fn, `policy must be one of 'skip', 'zero', 'throw', got ${describeValue(policy)}`);
   }
   const maxConsecutive = options.maxConsecutive === undefined ? Infinity : requireInteger(fn, 'maxConsecutive', options.maxConsecutive, 0);

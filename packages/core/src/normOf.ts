@@ -1,0 +1,21 @@
+import { maxAbs, sumOfAbs, sumOfScaledPowers } from './kernels.js';
+import { stagedSumOfSquares } from './stagedKernels.js';
+
+/**
+ * The p-norm of a float array, computed in float64 without overflow or underflow for any finite input.
+ *
+ * @example
+ * ```ts
+ * import { normOf } from '@gradpipe/core';
+ * normOf(new Float32Array([3, 4]));            // 5
+ * normOf(new Float32Array([3, -4]), 1);        // 7
+ * normOf(new Float32Array([1e30, 1e30]), 2);  // 1.414…e30, no overflow
+ * ```
+ */
+export function normOf(x: Float32Array, p = 2): number {
+  if (p === 2) return Math.sqrt(stagedSumOfSquares(x));
+  if (p === 1) return sumOfAbs(x);
+  const m = maxAbs(x);
+  if (p === Infinity || m === 0 || !Number.isFinite(m)) return m;
+  return m * Math.pow(sumOfScaledPowers(x, p, m), 1 / p);
+}
