@@ -88,7 +88,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       io.out(`wrote ${result.path} (${kB(result.bytes)}) in ${seconds} s${result.bucketSize > 1 ? `, charts downsampled to buckets of ${result.bucketSize} steps` : ''}\n`);
       for (const r of result.runs) {
-        io.out(`  ${r.run}: ${r.steps} steps, ${(100 * r.clippedFraction).toFixed(1)}% clipped, ${r.skipped} skipped, max norm ${r.maxNorm ?? 'n/a'}\n`);
+        io.out(`  ${r.run}: ${r.steps} steps, ${(100 * r.clippedFraction).toFixed(1)}% clipped, ${r.skipped} skipped, max norm ${r.maxNorm === null ? 'n/a' : formatFigure(r.maxNorm)}\n`);
       }
     });
 
@@ -123,4 +123,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     }
     throw error;
   }
+}
+
+/** A figure as the report page shows it: 6 significant digits, exponent form when very large or small. */
+function formatFigure(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) {
+    const [mantissa, exponent] = v.toExponential(5).split('e');
+    return `${Number(mantissa)}e${Number(exponent)}`;
+  }
+  return String(Number(v.toPrecision(6)));
 }
