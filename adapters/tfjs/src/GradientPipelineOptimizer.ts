@@ -186,8 +186,8 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
   }
 }
 
-// Registered on import so that tf.loadLayersModel finds the class in a saved training config. This is the
-// package's one side effect, declared in package.json's "sideEffects" so that bundlers keep it.
+// Registered on import so that tf.loadLayersModel finds the class in a saved training config. Declared in
+// package.json's "sideEffects" (with hostKernels.ts' kernel registration) so that bundlers keep it.
 tf.serialization.registerClass(GradientPipelineOptimizer);
 
 /** The (name, gradient) pairs of either form of `applyGradients` input, checked. */
