@@ -1,20 +1,22 @@
 // Training
-export { OrtTrainer } from './OrtTrainer.js';
-export type { OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrainerState } from './OrtTrainer.js';
+export { OrtTrainer } from './trainer/OrtTrainer.js';
+export type { OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrainerState } from './trainer/OrtTrainer.js';
 
 // The gradient graph
-export { buildTrainingModel, TARGET_INPUT, LOSS_OUTPUT } from './buildTrainingModel.js';
-export type { LossKind, TrainingModel, TrainingModelOptions, TrainingSignature } from './buildTrainingModel.js';
+export { buildTrainingModel, LOSS_OUTPUT } from './training/buildTrainingModel.js';
+export { TARGET_INPUT } from './training/losses.js';
+export type { LossKind } from './training/losses.js';
+export type { TrainingModel, TrainingModelOptions, TrainingSignature } from './training/buildTrainingModel.js';
 
 // Optimizers
-export { sgd } from './sgd.js';
-export type { SgdOptions } from './sgd.js';
-export { adam } from './adam.js';
-export { adamw } from './adamw.js';
-export type { AdamOptions } from './adam.js';
-export { optimizerFromJSON } from './optimizerFromJSON.js';
-export type { Optimizer, OptimizerJson } from './Optimizer.js';
+export { sgd } from './optimizers/sgd.js';
+export type { SgdOptions } from './optimizers/sgd.js';
+export { adam } from './optimizers/adam.js';
+export { adamw } from './optimizers/adamw.js';
+export type { AdamOptions } from './optimizers/adam.js';
+export { optimizerFromJSON } from './optimizers/optimizerFromJSON.js';
+export type { Optimizer, OptimizerJson } from './optimizers/Optimizer.js';
 
 // Models to start from
-export { mlpModel } from './mlpModel.js';
-export type { MlpModelOptions } from './mlpModel.js';
+export { mlpModel } from './models/mlpModel.js';
+export type { MlpModelOptions } from './models/mlpModel.js';

@@ -100,10 +100,12 @@ describe('OrtTrainer.step', () => {
 describe('bad input', () => {
   test('clear errors for options, feeds and targets, naming the function and value', async () => {
     const { bytes, fixture } = loadFixture('mlp_relu_opset10');
-    await expect(OrtTrainer.create(bytes, { loss: 'mae' as never, optimizer: sgd({ lr: 1 }) })).rejects.toThrow(`buildTrainingModel: loss must be 'mse' or 'crossEntropy', got "mae"`);
+    await expect(OrtTrainer.create(bytes, { loss: 'mae' as never, optimizer: sgd({ lr: 1 }) })).rejects.toThrow(
+      `OrtTrainer.create: loss must be 'mse', 'crossEntropy' or { output: '<scalar loss output>' }, got "mae"`,
+    );
     await expect(OrtTrainer.create(bytes, { loss: 'mse' } as never)).rejects.toThrow('OrtTrainer.create: optimizer must be an optimizer such as sgd({ lr: 0.01 }), got undefined');
     await expect(OrtTrainer.create(new Uint8Array([1, 2, 3]), { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow('OrtTrainer.create: model bytes are not an ONNX model');
-    await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }), trainable: ['nope'] })).rejects.toThrow('buildTrainingModel: trainable "nope" is not an initializer of the model');
+    await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }), trainable: ['nope'] })).rejects.toThrow('OrtTrainer.create: trainable "nope" is not an initializer of the model');
     expect(() => buildTrainingModel(bytes, { loss: 'mse', trainable: '0.weight' as never })).toThrow('buildTrainingModel: trainable must be an array of initializer names, got "0.weight"');
     const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }) });
     const { feeds, target } = fixtureTensors(fixture);
@@ -119,21 +121,29 @@ describe('bad input', () => {
     await trainer.release();
   });
 
-  test('an operator the differentiator does not know is named with its node', () => {
+  test('every operator without a gradient rule on the path is named with its nodes, before anything is built', async () => {
+    const node = (opType: string, name: string, input: string[], output: string[]) => onnx.NodeProto.create({ opType, name, input, output });
     const graph = onnx.GraphProto.create({
-      name: 'cosine',
+      name: 'gaps',
       node: [
-        onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['x', 'W'], output: ['h'] }),
-        onnx.NodeProto.create({ opType: 'Cos', name: 'the_cosine', input: ['h'], output: ['y'] }),
+        node('MatMul', 'mm', ['x', 'W'], ['h']),
+        node('Det', 'first_det', ['h'], ['d1']),
+        node('Det', 'second_det', ['h'], ['d2']),
+        node('Add', 'sum', ['d1', 'd2'], ['s']),
+        node('Unique', 'unique', ['s'], ['u']),
+        node('Gemm', 'last', ['u', 'W'], ['y']),
+        // off the gradient path: no rule needed
+        node('Det', 'unused_det', ['x'], ['z']),
       ],
       initializer: [onnx.TensorProto.create({ name: 'W', dims: [2, 2], dataType: 1, floatData: [1, 2, 3, 4] })],
-      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'n' }, { dimValue: 2 }] } } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 2 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }, { name: 'z', type: { tensorType: { elemType: 1 } } }],
     });
-    const model = onnx.ModelProto.create({ irVersion: 7, graph, opsetImport: [{ domain: '', version: 13 }] });
-    expect(() => buildTrainingModel(onnx.ModelProto.encode(model).finish(), { loss: 'mse' })).toThrow(
-      'buildTrainingModel: cannot differentiate node "the_cosine" (op Cos): operator Cos is not supported by the differentiator',
-    );
+    const model = onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: 14 }] });
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const message = 'no gradient rule for Det (nodes "first_det", "second_det"), Unique (node "unique")';
+    expect(() => buildTrainingModel(bytes, { loss: 'mse' })).toThrow(`buildTrainingModel: ${message}`);
+    await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow(`OrtTrainer.create: ${message}`);
     const old = onnx.ModelProto.create({ irVersion: 3, graph, opsetImport: [{ domain: '', version: 7 }] });
     expect(() => buildTrainingModel(old, { loss: 'mse' })).toThrow('buildTrainingModel: needs an ai.onnx opset of at least 9, the model has 7');
   });

@@ -1,12 +1,12 @@
 import * as ort from 'onnxruntime-node';
 import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core';
 import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
-import { buildTrainingModel } from './buildTrainingModel.js';
-import type { LossKind, TrainingSignature } from './buildTrainingModel.js';
-import { decodeModel } from './onnxProto.js';
-import type { OnnxNs } from './onnxProto.js';
-import type { Optimizer, OptimizerJson } from './Optimizer.js';
-import { optimizerFromJSON } from './optimizerFromJSON.js';
+import { buildTraining } from '../training/buildTrainingModel.js';
+import type { LossKind, TrainingSignature } from '../training/buildTrainingModel.js';
+import { decodeModel } from '../onnx/onnxProto.js';
+import type { OnnxNs } from '../onnx/onnxProto.js';
+import type { Optimizer, OptimizerJson } from '../optimizers/Optimizer.js';
+import { optimizerFromJSON } from '../optimizers/optimizerFromJSON.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
 
 /** Options of {@link OrtTrainer.create}. */
@@ -133,7 +133,7 @@ export class OrtTrainer {
       pipeline = options.pipeline ?? new GradientPipeline([]);
     }
     const source = decodeModel(fn, model);
-    const training = buildTrainingModel(source, {
+    const training = buildTraining(fn, source, {
       loss: options.loss,
       ...(options.trainable ? { trainable: options.trainable } : {}),
       ...(options.output ? { output: options.output } : {}),
@@ -146,7 +146,7 @@ export class OrtTrainer {
   /** Runs the training graph on one batch: the loss and the gradient of every trainable parameter (fresh arrays). */
   async gradients(
     feeds: OrtFeeds,
-    target: ort.Tensor,
+    target?: ort.Tensor,
   ): Promise<{
     /** The batch loss at the current weights. */
     loss: number;
@@ -156,7 +156,7 @@ export class OrtTrainer {
     const fn = 'OrtTrainer.gradients';
     this.checkFeeds(fn, feeds);
     this.checkTarget(fn, target);
-    const out = await this.session.run({ ...feeds, ...this.paramFeeds, [this.signature.target]: target });
+    const out = await this.session.run({ ...feeds, ...this.paramFeeds, ...(this.signature.target ? { [this.signature.target]: target! } : {}) });
     const grads: Record<string, Float32Array> = {};
     for (const [name, output] of Object.entries(this.signature.gradients)) grads[name] = out[output]!.data as Float32Array;
     return { loss: Number(out[this.signature.loss]!.data[0]), grads };
@@ -166,7 +166,7 @@ export class OrtTrainer {
    * One training step: gradients, the pipeline (with the parameters and their shapes, so AGC works), then the
    * optimizer — unless the pipeline skips the step, in which case nothing changes.
    */
-  async step(feeds: OrtFeeds, target: ort.Tensor): Promise<OrtStepResult> {
+  async step(feeds: OrtFeeds, target?: ort.Tensor): Promise<OrtStepResult> {
     if (this.busy) throw new GradpipeError('OrtTrainer.step', 'the previous step is still running: await it before the next');
     this.busy = true;
     try {
@@ -221,7 +221,11 @@ export class OrtTrainer {
     }
   }
 
-  private checkTarget(fn: string, target: ort.Tensor): void {
+  private checkTarget(fn: string, target: ort.Tensor | undefined): void {
+    if (typeof this.loss === 'object') {
+      if (target !== undefined) throw new GradpipeError(fn, `the model computes its own loss (${JSON.stringify(this.loss.output)}): give the targets in feeds, not as target`);
+      return;
+    }
     const want = this.loss === 'mse' ? 'float32' : 'int64';
     if (!(target instanceof ort.Tensor) || target.type !== want) {
       throw new GradpipeError(fn, `target must be a ${want} ort.Tensor for loss '${this.loss}', got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : show(target)}`);

@@ -1,7 +1,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { makeAttribute } from './GraphBuilder.js';
-import { floatTensor, onnx } from './onnxProto.js';
+import { makeAttribute } from '../onnx/GraphBuilder.js';
+import { floatTensor, onnx } from '../onnx/onnxProto.js';
 
 /** Options of {@link mlpModel}. */
 export interface MlpModelOptions {
