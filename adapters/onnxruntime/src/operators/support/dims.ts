@@ -11,7 +11,7 @@ export function dimsOf(c: GradientContext, name: string): string {
 
 /** `dy` reshaped back to the shape of `x` (the gradient of every operator that only moves elements around). */
 export function reshapeLike(c: GradientContext, dy: string, x: string): string {
-  return c.b.op('Reshape', [dy, dimsOf(c, x)], {}, 'reshape_grad');
+  return c.b.reshape(dy, dimsOf(c, x));
 }
 
 /** Dim `axis` of a value as a 1-element int64 vector (a constant when static). */

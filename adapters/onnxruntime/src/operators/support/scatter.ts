@@ -1,6 +1,6 @@
 import type { GradientContext } from '../../autodiff/OperatorRule.js';
 import { DataType, floatTensor } from '../../onnx/onnxProto.js';
-import { dimOf, dimsOf } from './dims.js';
+import { dimsOf } from './dims.js';
 
 /**
  * The gradient of an operator that only picks elements of `x` by position — Slice with any starts, ends and
@@ -28,6 +28,8 @@ export function nonNegativeIndices(c: GradientContext, indices: string, data: st
   const info = c.info(indices);
   const idx = info.type === DataType.INT64 ? indices : b.cast(indices, DataType.INT64);
   if (info.value && info.value.every((v) => typeof v === 'number' && v >= 0)) return idx;
-  const dim = dimOf(b, data, c.shape(data), axis);
+  // The axis size as a 0-D value, so that adding it keeps the indices' own shape.
+  const size = c.shape(data)?.[axis];
+  const dim = typeof size === 'number' ? b.int64(size) : b.reshape(b.shapeOf(data, axis, axis + 1), []);
   return b.op('Where', [b.op('Less', [idx, b.int64(0)]), b.op('Add', [idx, dim]), idx], {}, 'indices');
 }
