@@ -62,7 +62,7 @@ describe('the training model', () => {
     expect(Object.keys(tm.signature.gradients)).toEqual(['W2', 'b1']);
     const session = await ort.InferenceSession.create(tm.bytes);
     const { feeds, target } = fixtureTensors(fixture);
-    const run: Record<string, ort.Tensor> = { ...feeds, [tm.signature.target]: target };
+    const run: Record<string, ort.Tensor> = { ...feeds, [tm.signature.target!]: target };
     for (const [n, w] of Object.entries(tm.initialParameters)) run[n] = new ort.Tensor('float32', w, tm.signature.shapes[n]);
     const out = await session.run(run);
     expect(relativeError(out[tm.signature.gradients.W2!]!.data as Float32Array, fixture.grads.W2!.data)).toBeLessThan(TOLERANCE);

@@ -34,7 +34,7 @@ describe('broadcasting arithmetic: gradients summed back to each input shape', (
   });
   // A third operand that broadcasts against anything: a scalar or [1].
   describe.each(['Sum', 'Mean', 'Max', 'Min'])('variadic %s', (op) => {
-  test.prop([broadcastPairArb, fc.constantFrom([], [1]), seedArb], RUNS)('gradient = finite differences', async ([a, b], c, seed) => {
+  test.prop([broadcastPairArb, fc.constantFrom<number[]>([], [1]), seedArb], RUNS)('gradient = finite differences', async ([a, b], c, seed) => {
     const values = distinctValues(size(a) + size(b) + size(c), seed);
     const check = await checkRule({
       op,

@@ -26,7 +26,7 @@ describe('moving elements around', () => {
   test.prop([shapeArb(1, 3), fc.constantFrom(11, 13, 17), seedArb], RUNS)('Unsqueeze then Squeeze, axes as attribute (opset 11) or input', async (dims, opset, seed) => {
     const axes = [0, dims.length + 1];
     const inputs = opset >= 13 ? [{ dims }, ints(axes)] : [{ dims }];
-    const attributes = opset >= 13 ? {} : { axes };
+    const attributes: Record<string, number[]> = opset >= 13 ? {} : { axes };
     const check = await checkRule({ op: 'Unsqueeze', attributes, inputs, seed, opset, then: [{ op: 'Squeeze', attributes: opset >= 13 ? {} : { axes: [0] } }] });
     expect(worstError(check)).toBeLessThan(TOLERANCE);
     recordWorst('Unsqueeze', check);
