@@ -1,10 +1,13 @@
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import { activationRules } from '../operators/activations.js';
+import { convolutionRules } from '../operators/convolution.js';
 import { dropoutRules } from '../operators/dropout.js';
 import { elementwiseRules } from '../operators/elementwise.js';
 import { indexingRules } from '../operators/indexing.js';
 import { linearAlgebraRules } from '../operators/linearAlgebra.js';
 import { nonDifferentiableRules } from '../operators/nonDifferentiable.js';
+import { normalizationRules } from '../operators/normalization.js';
+import { poolingRules } from '../operators/pooling.js';
 import { reductionRules } from '../operators/reductions.js';
 import { shapeOpRules } from '../operators/shapeOps.js';
 import { softmaxRules } from '../operators/softmax.js';
@@ -13,6 +16,9 @@ import type { OperatorRule } from './OperatorRule.js';
 /** The operator families, as the docs list them. */
 export const OPERATOR_FAMILIES: Readonly<Record<string, Readonly<Record<string, OperatorRule>>>> = {
   'linear algebra': linearAlgebraRules,
+  convolution: convolutionRules,
+  pooling: poolingRules,
+  normalization: normalizationRules,
   'element-wise math': elementwiseRules,
   activations: activationRules,
   'softmax': softmaxRules,
