@@ -8,6 +8,7 @@ import { linearAlgebraRules } from '../operators/linearAlgebra.js';
 import { nonDifferentiableRules } from '../operators/nonDifferentiable.js';
 import { normalizationRules } from '../operators/normalization.js';
 import { poolingRules } from '../operators/pooling.js';
+import { recurrentRules } from '../operators/recurrent/recurrentRules.js';
 import { reductionRules } from '../operators/reductions.js';
 import { shapeOpRules } from '../operators/shapeOps.js';
 import { softmaxRules } from '../operators/softmax.js';
@@ -19,6 +20,7 @@ export const OPERATOR_FAMILIES: Readonly<Record<string, Readonly<Record<string, 
   convolution: convolutionRules,
   pooling: poolingRules,
   normalization: normalizationRules,
+  recurrent: recurrentRules,
   'element-wise math': elementwiseRules,
   activations: activationRules,
   'softmax': softmaxRules,

@@ -158,6 +158,11 @@ export class GraphBuilder {
     return this.op('Unsqueeze', [x, this.int64s(axes)]);
   }
 
+  /** `Split(x)` into `parts` equal parts along `axis` (num_outputs is an attribute only from opset 18). */
+  split(x: string, axis: number, parts: number, hint = 'split'): string[] {
+    return this.ops('Split', [x], parts, { axis, ...(this.opset >= 18 ? { num_outputs: parts } : {}) }, hint);
+  }
+
   /** `Shape(x)`, or the dims `[start, end)` of it. */
   shapeOf(x: string, start?: number, end?: number): string {
     const attributes: Record<string, AttributeValue> = {};
@@ -224,11 +229,14 @@ export class GraphBuilder {
   ): OnnxNs.GraphProto {
     const sub = new GraphBuilder(this.opset, this);
     const outputs = body(sub);
-    // A subgraph output must be produced inside the subgraph: outer values and inputs pass through an Identity.
+    // A subgraph output must be produced inside the subgraph, and each output is its own value: outer values,
+    // inputs and a value returned twice (a Scan's state that is also its output) pass through an Identity.
     const produced = new Set(sub.nodes.flatMap((n) => n.output));
+    const returned = new Set<string>();
     const finalOutputs = outputs.map((o) => {
-      if (produced.has(o.name)) return o;
-      return { name: sub.op('Identity', [o.name], {}, 'passthrough'), type: o.type };
+      const own = produced.has(o.name) && !returned.has(o.name);
+      returned.add(o.name);
+      return own ? o : { name: sub.op('Identity', [o.name], {}, 'passthrough'), type: o.type };
     });
     return onnx.GraphProto.create({
       name: this.fresh(hint),

@@ -44,6 +44,8 @@ export interface RuleCase {
   outputs?: number;
   /** Which outputs enter the loss (default: output 0). */
   lossOn?: number[];
+  /** Optional outputs the node leaves out (listed as ''), e.g. an LSTM's Y when only Y_h is read. */
+  omit?: number[];
   /** ai.onnx opset of the test model (default 17). */
   opset?: number;
   /** Seed of the random values and directions. */
@@ -126,7 +128,7 @@ export async function checkRule(c: RuleCase): Promise<RuleCheck> {
   );
   const fedInfos = fed.map((i) => ({ name: names[i]!, dims: c.inputs[i]!.dims, elemType: ELEM[c.inputs[i]!.type ?? 'int64'] }));
   const outCount = c.outputs ?? 1;
-  const nodeOuts = Array.from({ length: outCount }, (_, k) => `out${k}`);
+  const nodeOuts = Array.from({ length: outCount }, (_, k) => (c.omit?.includes(k) ? '' : `out${k}`));
   // A chain after the node replaces output 0 by the chain's end.
   const chain = (c.then ?? []).map((t, j) =>
     onnx.NodeProto.create({
