@@ -110,9 +110,9 @@ describe('bad input', () => {
     const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }) });
     const { feeds, target } = fixtureTensors(fixture);
     const weights = trainer.parameters();
-    await expect(trainer.step({ x: feeds.input! }, target)).rejects.toThrow('OrtTrainer.gradients: feeds has no ort.Tensor for the model input "input"');
-    await expect(trainer.step(feeds, new ort.Tensor('int64', new BigInt64Array(16), [16]))).rejects.toThrow("OrtTrainer.gradients: target must be a float32 ort.Tensor for loss 'mse', got a int64 tensor");
-    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow("OrtTrainer.gradients: target must have shape [?, 3] for loss 'mse', got [48]");
+    await expect(trainer.step({ x: feeds.input! }, target)).rejects.toThrow('OrtTrainer.step: feeds has no ort.Tensor for the model input "input"');
+    await expect(trainer.step(feeds, new ort.Tensor('int64', new BigInt64Array(16), [16]))).rejects.toThrow("OrtTrainer.step: target must be a float32 ort.Tensor for loss 'mse', got a int64 tensor");
+    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow("OrtTrainer.step: target must have shape [?, 3] for loss 'mse', got [48]");
     expect(trainer.parameters()).toEqual(weights);
     const running = trainer.step(feeds, target);
     await expect(trainer.step(feeds, target)).rejects.toThrow('OrtTrainer.step: the previous step is still running');

@@ -11,7 +11,11 @@ import { inferShapes } from '../shapes/inferShapes.js';
 import { UNKNOWN } from '../shapes/TensorInfo.js';
 import type { LossKind } from './losses.js';
 import { TARGET_INPUT, appendLoss, checkLoss } from './losses.js';
+import type { DropoutMask, RunningStatistics } from './lowerTrainingForms.js';
+import { lowerTrainingForms } from './lowerTrainingForms.js';
 import { sharedInitializers } from './sharedInitializers.js';
+import { dimSymbols } from '../shapes/Dim.js';
+import { fromValueInfo } from '../shapes/inferShapes.js';
 
 export type { LossKind } from './losses.js';
 export { TARGET_INPUT } from './losses.js';
@@ -53,6 +57,15 @@ export interface TrainingSignature {
    * is where two LayerNorm weights that PyTorch trains apart would show up.
    */
   shared: Record<string, string[]>;
+  /**
+   * The model inputs' dims: numbers, or the names of dynamic dims (`dim_param`, e.g. `'batch'`), null where a
+   * dim has neither. Dropout masks and batch statistics are sized from these.
+   */
+  inputDims: Record<string, (number | string | null)[] | null>;
+  /** Training-mode BatchNormalization nodes: their running statistics and the outputs that update them. */
+  runningStatistics: RunningStatistics[];
+  /** Training-mode Dropout nodes: the inputs that take their masks (the trainer feeds them; see OrtTrainer). */
+  dropout: DropoutMask[];
 }
 
 /** What {@link buildTrainingModel} returns. */
@@ -121,14 +134,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   if (options.trainable !== undefined && (!Array.isArray(options.trainable) || options.trainable.some((n) => typeof n !== 'string'))) {
     throw new GradpipeError(fn, `trainable must be an array of initializer names, got ${describeValue(options.trainable)}`);
   }
-  const trainable = options.trainable ? [...options.trainable] : defaultTrainable(graph);
-  for (const name of trainable) {
-    const init = initializers.get(name);
-    if (!init) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not an initializer of the model (initializers: ${[...initializers.keys()].join(', ')})`);
-    if (init.dataType !== DataType.FLOAT) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not float32`);
-  }
-  if (new Set(trainable).size !== trainable.length) throw new GradpipeError(fn, 'trainable lists a name twice');
-
+  const trainableGiven = options.trainable ? [...options.trainable] : undefined;
   const outputs = graph.output.map((o) => o.name);
   const lossOutput = typeof loss === 'object' ? loss.output : undefined;
   if (lossOutput !== undefined && !outputs.includes(lossOutput)) {
@@ -144,10 +150,30 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   taken.add(TARGET_INPUT);
   taken.add(LOSS_OUTPUT);
 
-  const known = inferShapes(graph, opset, (op) => operatorRule({ opType: op }));
-  const infoOf = (name: string) => known.get(name) ?? UNKNOWN;
+  const ruleOf = (op: string) => operatorRule({ opType: op });
+  const dataInputs = graph.input.filter((i) => !initializers.has(i.name));
+  const inputDims = Object.fromEntries(dataInputs.map((i) => [i.name, fromValueInfo(i).shape?.map((d) => d ?? null) ?? null]));
+  const boundSymbols = new Set(Object.values(inputDims).flatMap((dims) => (dims ?? []).flatMap((d) => (d === null ? [] : dimSymbols(d)))));
+
+  // Training forms first (batch statistics, dropout masks), then the shapes of the graph as it will run.
   const b = new GraphBuilder(opset, taken);
+  const before = inferShapes(graph, opset, ruleOf);
+  const used = new Set([...graph.node.flatMap((n) => n.input), ...graph.output.map((o) => o.name)]);
+  const lowered = lowerTrainingForms(fn, graph.node, b, (n) => before.get(n) ?? UNKNOWN, new Set(initializers.keys()), boundSymbols, used);
+  graph.node = lowered.nodes;
+  graph.input.push(...lowered.inputs);
+  const known = inferShapes(graph, opset, ruleOf);
+  const infoOf = (name: string) => known.get(name) ?? UNKNOWN;
   const lossOn = lossOutput ?? prediction;
+  const buffers = new Set(lowered.forms.runningStatistics.flatMap((r) => [r.mean, r.variance]));
+  const trainable = trainableGiven ?? defaultTrainable(graph).filter((name) => !buffers.has(name));
+  for (const name of trainable) {
+    const init = initializers.get(name);
+    if (!init) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not an initializer of the model (initializers: ${[...initializers.keys()].join(', ')})`);
+    if (init.dataType !== DataType.FLOAT) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not float32`);
+  }
+  if (new Set(trainable).size !== trainable.length) throw new GradpipeError(fn, 'trainable lists a name twice');
+
   const appended = appendLoss(fn, b, loss, lossOn, infoOf(lossOn).shape);
 
   const path = gradientPath(graph.node, new Set(trainable), lossOn, (n) => operatorRule(n), infoOf);
@@ -166,7 +192,6 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   // Trainables become graph inputs (weights are fed at every run) instead of baked-in initializers.
   const trainableSet = new Set(trainable);
   const inputNames = new Set(graph.input.map((i) => i.name));
-  const dataInputs = graph.input.filter((i) => !initializers.has(i.name)).map((i) => i.name);
   const initialParameters: Record<string, Float32Array> = {};
   for (const name of trainable) {
     initialParameters[name] = readFloatTensor(fn, initializers.get(name)!);
@@ -178,6 +203,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   graph.output = [
     valueInfo(LOSS_OUTPUT, DataType.FLOAT, []),
     ...trainable.map((name) => valueInfo(gradients[name]!, DataType.FLOAT, paramShapes[name])),
+    ...lowered.outputs,
   ];
   graph.initializer = usedInitializers(graph, [...graph.initializer.filter((t) => !trainableSet.has(t.name)), ...b.initializers]);
   graph.valueInfo = [];
@@ -188,7 +214,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
     bytes,
     model: copy,
     signature: {
-      inputs: dataInputs,
+      inputs: dataInputs.map((i) => i.name),
       target: appended.target ? TARGET_INPUT : undefined,
       loss: LOSS_OUTPUT,
       prediction,
@@ -196,6 +222,9 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
       gradients,
       shapes: paramShapes,
       shared,
+      inputDims,
+      runningStatistics: lowered.forms.runningStatistics,
+      dropout: lowered.forms.dropout,
     },
     initialParameters,
   };

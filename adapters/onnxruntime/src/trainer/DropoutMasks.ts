@@ -1,0 +1,75 @@
+import * as ort from 'onnxruntime-node';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
+import { evaluateDim } from '../shapes/Dim.js';
+import type { DropoutMask } from '../training/lowerTrainingForms.js';
+
+/**
+ * Draws the masks of training-mode Dropout nodes, a fresh one per node and step, from a seeded xoroshiro128+
+ * generator whose state is saved with the trainer: a run reproduces from its seed, and a resumed run continues
+ * the same stream. Each element is kept with probability 1 − ratio and then scaled by 1/(1 − ratio), as in
+ * PyTorch's `nn.Dropout` (a ratio of 1 drops everything).
+ */
+export class DropoutMasks {
+  private generator: JumpableRandomGenerator;
+
+  constructor(
+    private readonly masks: readonly DropoutMask[],
+    private readonly inputDims: Readonly<Record<string, readonly (number | string | null)[] | null>>,
+    seed: number,
+  ) {
+    this.generator = xoroshiro128plus(seed);
+    // The first draws after seeding from a small integer are poorly mixed (seed 0 starts with −1, −65537, …).
+    for (let i = 0; i < 32; i++) this.generator.next();
+  }
+
+  /** The generator's state, for saving. */
+  state(): number[] {
+    return [...this.generator.getState()];
+  }
+
+  /** Restores a saved state (checked: four 32-bit integers). */
+  restore(fn: string, state: unknown): void {
+    if (!Array.isArray(state) || state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)) {
+      throw new GradpipeError(fn, `state.rng must be the four 32-bit integers of a saved generator state, got ${describeValue(state)}`);
+    }
+    this.generator = xoroshiro128plusFromState(state as number[]);
+  }
+
+  /** The masks for one step, as feeds, sized from the model inputs' dims in `feeds`. */
+  draw(fn: string, feeds: Readonly<Record<string, ort.Tensor>>): Record<string, ort.Tensor> {
+    if (this.masks.length === 0) return {};
+    const sizes = this.bindDims(fn, feeds);
+    const out: Record<string, ort.Tensor> = {};
+    for (const mask of this.masks) {
+      const dims = mask.dims.map((d) => evaluateDim(d, sizes)!);
+      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      if (mask.ratio < 1) {
+        const scale = Math.fround(1 / (1 - mask.ratio));
+        // Kept when a uniform 32-bit draw is at or above ratio·2³².
+        const threshold = mask.ratio * 2 ** 32;
+        for (let i = 0; i < data.length; i++) data[i] = this.generator.next() + 2 ** 31 >= threshold ? scale : 0;
+      }
+      out[mask.input] = new ort.Tensor('float32', data, dims);
+    }
+    return out;
+  }
+
+  /** The sizes of the model's named dims in these feeds; the same name must have one size in every input. */
+  private bindDims(fn: string, feeds: Readonly<Record<string, ort.Tensor>>): Map<string, number> {
+    const sizes = new Map<string, number>();
+    for (const [input, dims] of Object.entries(this.inputDims)) {
+      const tensor = feeds[input];
+      if (!dims || !tensor) continue;
+      dims.forEach((d, i) => {
+        if (typeof d !== 'string') return;
+        const size = tensor.dims[i];
+        const known = sizes.get(d);
+        if (known !== undefined && known !== size) throw new GradpipeError(fn, `feeds disagree on the size of dim ${JSON.stringify(d)}: ${known} and ${size} (input ${JSON.stringify(input)})`);
+        if (size !== undefined) sizes.set(d, size);
+      });
+    }
+    return sizes;
+  }
+}
