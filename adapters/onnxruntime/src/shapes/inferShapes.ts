@@ -36,12 +36,14 @@ export function inferShapes(
   graph: OnnxNs.IGraphProto,
   opset: number,
   ruleOf: (opType: string) => OperatorRule | undefined,
+  /** Constants not yet in the graph's initializers (a builder's). */
+  constants: readonly OnnxNs.ITensorProto[] = [],
 ): Map<string, TensorInfo> {
   const known = new Map<string, TensorInfo>();
   const stated = new Map<string, TensorInfo>();
   for (const v of [...(graph.valueInfo ?? []), ...(graph.output ?? [])]) if (v.name) stated.set(v.name, fromValueInfo(v));
   for (const v of graph.input ?? []) if (v.name) known.set(v.name, fromValueInfo(v));
-  for (const t of graph.initializer ?? []) if (t.name) known.set(t.name, fromTensor(t));
+  for (const t of [...(graph.initializer ?? []), ...constants]) if (t.name) known.set(t.name, fromTensor(t));
   for (const node of graph.node ?? []) {
     const outputs = node.output ?? [];
     const rule = ruleOf(node.opType ?? '');

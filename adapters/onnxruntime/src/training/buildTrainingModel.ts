@@ -162,7 +162,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   const lowered = lowerTrainingForms(fn, graph.node, b, (n) => before.get(n) ?? UNKNOWN, new Set(initializers.keys()), boundSymbols, used);
   graph.node = lowered.nodes;
   graph.input.push(...lowered.inputs);
-  const known = inferShapes(graph, opset, ruleOf);
+  const known = inferShapes(graph, opset, ruleOf, b.initializers);
   const infoOf = (name: string) => known.get(name) ?? UNKNOWN;
   const lossOn = lossOutput ?? prediction;
   const buffers = new Set(lowered.forms.runningStatistics.flatMap((r) => [r.mean, r.variance]));
