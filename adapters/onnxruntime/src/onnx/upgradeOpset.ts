@@ -25,7 +25,8 @@ export function upgradeOpset(fn: string, model: OnnxNs.ModelProto): number {
   if (from < OLDEST_OPSET) throw new GradpipeError(fn, `needs an ai.onnx opset of at least ${OLDEST_OPSET}, the model has ${from}`);
   if (from >= TARGET_OPSET) return from;
   const root = new GraphBuilder(TARGET_OPSET, namesIn(model.graph!), 'gradpipe/upgrade');
-  upgradeGraph(fn, model.graph!, from, root, root);
+  const consumed = consumedNames(model.graph!);
+  upgradeGraph(fn, model.graph!, from, root, root, consumed);
   model.graph!.initializer = [...(model.graph!.initializer ?? []), ...root.initializers];
   model.opsetImport = [
     ...(model.opsetImport ?? []).filter((o) => o.domain && o.domain !== 'ai.onnx'),
@@ -36,11 +37,21 @@ export function upgradeOpset(fn: string, model: OnnxNs.ModelProto): number {
   return TARGET_OPSET;
 }
 
-function upgradeGraph(fn: string, graph: OnnxNs.IGraphProto, from: number, b: GraphBuilder, root: GraphBuilder): void {
+/** The values some node (or subgraph) reads, or the graph returns. */
+function consumedNames(graph: OnnxNs.IGraphProto, into = new Set<string>()): Set<string> {
+  for (const o of graph.output ?? []) if (o.name) into.add(o.name);
+  for (const n of graph.node ?? []) {
+    for (const i of n.input ?? []) if (i) into.add(i);
+    for (const g of subgraphsOf(n)) consumedNames(g, into);
+  }
+  return into;
+}
+
+function upgradeGraph(fn: string, graph: OnnxNs.IGraphProto, from: number, b: GraphBuilder, root: GraphBuilder, consumed: ReadonlySet<string>): void {
   const before = b.nodes.length;
   for (const node of graph.node ?? []) {
-    for (const g of subgraphsOf(node)) upgradeGraph(fn, g, from, new GraphBuilder(TARGET_OPSET, root), root);
-    upgradeNode(fn, node as OnnxNs.NodeProto, from, b);
+    for (const g of subgraphsOf(node)) upgradeGraph(fn, g, from, new GraphBuilder(TARGET_OPSET, root), root, consumed);
+    upgradeNode(fn, node as OnnxNs.NodeProto, from, b, consumed);
   }
   graph.node = b.nodes.slice(before);
 }
@@ -70,14 +81,14 @@ function attributeToInput(node: OnnxNs.NodeProto, name: string, index: number, b
   node.input[index] = b.int64s(values);
 }
 
-function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphBuilder): void {
+function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphBuilder, consumed: ReadonlySet<string>): void {
   const op = node.opType;
   if (node.domain && node.domain !== 'ai.onnx') {
     b.nodes.push(node);
     return;
   }
   const refuse = (why: string): never => {
-    throw new GradpipeError(fn, `node ${JSON.stringify(node.name || node.output[0])} (${op}): ${why}; re-export the model with opset 11 or later`);
+    throw new GradpipeError(fn, `node ${JSON.stringify(node.name || node.output[0])} (${op}): ${why}`);
   };
   if (from < 10 && op === 'Slice') {
     // Slice-1: starts, ends, axes attributes → inputs
@@ -91,7 +102,7 @@ function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphB
     node.attribute = node.attribute.filter((a) => a.name !== 'k');
     node.input = [node.input[0]!, b.int64s([toNumber(k?.i)])];
   }
-  if (from < 10 && op === 'Upsample') refuse('Upsample was deprecated in opset 10');
+  if (from < 10 && op === 'Upsample') refuse('Upsample was deprecated in opset 10; re-export the model with opset 11 or later (Resize)');
   if (from < 11 && op === 'Scatter') node.opType = 'ScatterElements';
   if (from < 11 && op === 'Clip') {
     const min = takeFloat(node, 'min');
@@ -129,7 +140,9 @@ function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphB
     // Before 14 training was told by the optional outputs: running mean and var, then the saved statistics.
     const used = node.output.filter(Boolean).length;
     if (used > 1) {
-      if (node.output[3] || node.output[4]) refuse('the saved_mean and saved_var outputs of BatchNormalization are not supported');
+      if (consumed.has(node.output[3] ?? '') || consumed.has(node.output[4] ?? '')) {
+        refuse('a model that reads the saved_mean or saved_var outputs of BatchNormalization is not supported (they are gone from opset 14)');
+      }
       setAttribute(node, 'training_mode', 1);
       node.output = node.output.slice(0, 3);
     } else {

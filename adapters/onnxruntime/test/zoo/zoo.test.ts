@@ -43,6 +43,11 @@ const ZOO = [
   'transformer_eval',
   'conv1d_sequence',
   'vector_matmul',
+  'lenet_opset11',
+  'lstm_rows_opset11',
+  'resnet_block_train_opset12',
+  'layernorm_mlp_train_opset12',
+  'transformer_train_opset13',
 ] as const;
 
 const dir = (file: string) => fileURLToPath(new URL(`../fixtures/zoo/${file}`, import.meta.url));
