@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@gradpipe\/onnxruntime$/, replacement: src('./adapters/onnxruntime/src/index.ts') },
       { find: /^@gradpipe\/monitor$/, replacement: src('./packages/monitor/src/index.ts') },
       { find: /^@gradpipe\/example-seed-data$/, replacement: src('./examples/seed-data/src/index.ts') },
+      { find: /^@gradpipe\/example-mnist-data$/, replacement: src('./examples/mnist-data/src/index.ts') },
     ],
   },
   test: {

@@ -1,0 +1,2 @@
+export { loadDigits } from './loadDigits.js';
+export type { DigitArrays, LoadDigitsOptions } from './loadDigits.js';
