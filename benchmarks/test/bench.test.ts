@@ -14,6 +14,7 @@ import { writeResults } from '../src/report.js';
 import { verdict } from '../src/Row.js';
 import { typedArrayRows } from '../src/typedArrayRows.js';
 import { wasmRows } from '../src/wasmRows.js';
+import { zooRows } from '../src/zooRows.js';
 
 describe('the naive implementations', () => {
   it('measure the same norm as core and clip to maxNorm', () => {
@@ -37,6 +38,15 @@ describe('a quick run', () => {
       expect(Number.isFinite(row.ratio)).toBe(true);
     }
     expect(rows.filter((r) => r.target !== undefined).map(verdict)).toEqual(['met', 'met']);
+  });
+
+  it('times a training step of every zoo model and of an LSTM by sequence length', async () => {
+    const rows = await zooRows({ batch: 2, reps: 1, lengths: [3] });
+    expect(rows.length).toBe(12);
+    for (const row of rows) {
+      expect(row.ratio, row.name).toBeGreaterThan(0);
+      expect(Number.isFinite(row.ratio)).toBe(true);
+    }
   });
 
   it('writes results.json with a verdict per row', () => {
