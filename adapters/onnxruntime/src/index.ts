@@ -1,12 +1,13 @@
 // Training
 export { OrtTrainer } from './trainer/OrtTrainer.js';
-export type { OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrainerState } from './trainer/OrtTrainer.js';
+export type { ExportOptions, OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrainerState } from './trainer/OrtTrainer.js';
 
 // The gradient graph
 export { buildTrainingModel, LOSS_OUTPUT } from './training/buildTrainingModel.js';
 export { TARGET_INPUT } from './training/losses.js';
 export type { LossKind } from './training/losses.js';
 export type { TrainingModel, TrainingModelOptions, TrainingSignature } from './training/buildTrainingModel.js';
+export type { DropoutMask, RunningStatistics } from './training/lowerTrainingForms.js';
 
 // Optimizers
 export { sgd } from './optimizers/sgd.js';

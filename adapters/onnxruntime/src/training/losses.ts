@@ -7,7 +7,13 @@ import type { Dim } from '../shapes/Dim.js';
  * The loss a training model computes: `'mse'` and `'crossEntropy'` against a target the trainer feeds, or
  * `{ output }`, a scalar the model itself computes (your own loss, exported with the targets as extra inputs).
  */
-export type LossKind = 'mse' | 'crossEntropy' | { output: string };
+export type LossKind =
+  | 'mse'
+  | 'crossEntropy'
+  | {
+      /** The model output that holds the scalar loss. */
+      output: string;
+    };
 
 /**
  * The reserved graph-input name of the training target (`signature.target`); a model that already uses it is

@@ -13,13 +13,15 @@ import { UNKNOWN } from '../shapes/TensorInfo.js';
 export interface RunningStatistics {
   /** The BatchNormalization node. */
   node: string;
-  /** The initializers holding the running mean and variance (updated by the trainer, read by predict and export). */
+  /** The initializer holding the running mean (updated by the trainer, read by predict and export). */
   mean: string;
+  /** The initializer holding the running variance. */
   variance: string;
   /** PyTorch's momentum: `running ← (1 − momentum)·running + momentum·batch` (ONNX's attribute is 1 − this). */
   momentum: number;
-  /** Training-graph outputs: the batch mean, and the batch variance unbiased (n/(n−1)), as PyTorch updates with. */
+  /** The training-graph output with the batch's mean per channel. */
   batchMean: string;
+  /** The training-graph output with the batch's variance per channel, unbiased (n/(n−1)), as PyTorch updates with. */
   batchVariance: string;
 }
 
