@@ -83,6 +83,12 @@ describe('moving elements around', () => {
     expect(worstError(check)).toBeLessThan(TOLERANCE);
     recordWorst('Cast', check);
   });
+  test.prop([shapeArb(0, 3), seedArb], RUNS)('CastLike to float64 and back', async (dims, seed) => {
+    const like = { dims: [1], values: [0], type: 'float32' as const, constant: true };
+    const check = await checkRule({ op: 'CastLike', inputs: [{ dims }, like], seed, then: [{ op: 'Cast', attributes: { to: 11 } }, { op: 'Cast', attributes: { to: 1 } }] });
+    expect(worstError(check)).toBeLessThan(TOLERANCE);
+    recordWorst('CastLike', check);
+  });
   test.prop([shapeArb(0, 3), seedArb], RUNS)('Identity', async (dims, seed) => {
     const check = await checkRule({ op: 'Identity', inputs: [{ dims }], seed });
     expect(worstError(check)).toBeLessThan(TOLERANCE);
