@@ -35,6 +35,8 @@ export interface StepOptions<T, S = number> {
    * on a device backend) is read back together with the step's other figures, so reporting it costs no extra sync.
    */
   loss?: number | S;
+  /** The learning rate this step's update will use, passed through to the stats and events for loggers. */
+  lr?: number;
 }
 
 /** What a step returns. */
@@ -309,6 +311,7 @@ export class GradientPipeline {
       ...(threshold === undefined ? {} : { threshold }),
       nonFinite,
       ...(loss === undefined ? {} : { loss }),
+      ...(options.lr === undefined ? {} : { lr: options.lr }),
       transforms: transformStats,
     };
     this.stepIndex++;
@@ -389,7 +392,10 @@ function validateStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T
   if (typeof options !== 'object' || options === null) {
     throw new GradpipeError(fn, `options must be an object, got ${describeValue(options)}`);
   }
-  const { params, shapes, loss } = options;
+  const { params, shapes, loss, lr } = options;
+  if (lr !== undefined && (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)) {
+    throw new GradpipeError(fn, `lr must be a finite number >= 0, got ${describeValue(lr)}`);
+  }
   if (params !== undefined) {
     const gradKeys = [...names].sort();
     const paramKeys = Object.keys(params).sort();

@@ -37,6 +37,8 @@ export interface StepStats {
   readonly nonFinite: readonly string[];
   /** The loss of this step, when the caller passed one to `step`. */
   readonly loss?: number;
+  /** The learning rate the step's update uses, when the caller passed one to `step` (a schedule's value). */
+  readonly lr?: number;
   /** Every transform's own figures, in pipeline order. */
   readonly transforms: readonly TransformStats[];
 }
