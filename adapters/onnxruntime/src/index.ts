@@ -5,7 +5,7 @@ export type { ExportOptions, OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrai
 // The gradient graph
 export { buildTrainingModel, LOSS_OUTPUT } from './training/buildTrainingModel.js';
 export { TARGET_INPUT } from './training/losses.js';
-export type { LossKind } from './training/losses.js';
+export type { LossKind, LossName, LossOptions, TargetSpec } from './training/losses.js';
 export type { TrainingModel, TrainingModelOptions, TrainingSignature } from './training/buildTrainingModel.js';
 export type { DropoutMask, RunningStatistics } from './training/lowerTrainingForms.js';
 

@@ -101,7 +101,7 @@ describe('bad input', () => {
   test('clear errors for options, feeds and targets, naming the function and value', async () => {
     const { bytes, fixture } = loadFixture('mlp_relu_opset10');
     await expect(OrtTrainer.create(bytes, { loss: 'mae' as never, optimizer: sgd({ lr: 1 }) })).rejects.toThrow(
-      `OrtTrainer.create: loss must be 'mse', 'crossEntropy' or { output: '<scalar loss output>' }, got "mae"`,
+      `OrtTrainer.create: loss must be one of 'mse', 'crossEntropy', 'nll', 'bceWithLogits', 'l1', 'huber' or { output: '<scalar loss output>' }, got "mae"`,
     );
     await expect(OrtTrainer.create(bytes, { loss: 'mse' } as never)).rejects.toThrow('OrtTrainer.create: optimizer must be an optimizer such as sgd({ lr: 0.01 }), got undefined');
     await expect(OrtTrainer.create(new Uint8Array([1, 2, 3]), { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow('OrtTrainer.create: model bytes are not an ONNX model');
@@ -112,7 +112,7 @@ describe('bad input', () => {
     const weights = trainer.parameters();
     await expect(trainer.step({ x: feeds.input! }, target)).rejects.toThrow('OrtTrainer.step: feeds has no ort.Tensor for the model input "input"');
     await expect(trainer.step(feeds, new ort.Tensor('int64', new BigInt64Array(16), [16]))).rejects.toThrow("OrtTrainer.step: target must be a float32 ort.Tensor for loss 'mse', got a int64 tensor");
-    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow("OrtTrainer.step: target must have shape [?, 3] for loss 'mse', got [48]");
+    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow("OrtTrainer.step: target must have shape [16, 3] for loss 'mse' and these feeds, got [48]");
     expect(trainer.parameters()).toEqual(weights);
     const running = trainer.step(feeds, target);
     await expect(trainer.step(feeds, target)).rejects.toThrow('OrtTrainer.step: the previous step is still running');

@@ -40,7 +40,7 @@ describe('training-mode Dropout', () => {
     expect(mask!.ratio).toBeCloseTo(0.25, 6);
     expect(mask!.dims).toEqual(['batch', 16]);
     // The masks the trainer feeds, drawn the way step() draws them.
-    const draw = (trainer as unknown as { masks: { draw(fn: string, f: object): Record<string, ort.Tensor> } }).masks.draw('test', batchOf(2000));
+    const draw = (trainer as unknown as { masks: { draw(sizes: Map<string, number>): Record<string, ort.Tensor> } }).masks.draw(new Map([['batch', 2000]]));
     const values = draw[mask!.input]!.data as Float32Array;
     expect(values.length).toBe(2000 * 16);
     const kept = values.filter((v) => v !== 0);

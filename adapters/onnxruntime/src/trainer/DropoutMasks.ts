@@ -16,7 +16,6 @@ export class DropoutMasks {
 
   constructor(
     private readonly masks: readonly DropoutMask[],
-    private readonly inputDims: Readonly<Record<string, readonly (number | string | null)[] | null>>,
     seed: number,
   ) {
     this.generator = xoroshiro128plus(seed);
@@ -37,10 +36,9 @@ export class DropoutMasks {
     this.generator = xoroshiro128plusFromState(state as number[]);
   }
 
-  /** The masks for one step, as feeds, sized from the model inputs' dims in `feeds`. */
-  draw(fn: string, feeds: Readonly<Record<string, ort.Tensor>>): Record<string, ort.Tensor> {
+  /** The masks for one step, as feeds, sized from the sizes of the model's named dims in this step's feeds. */
+  draw(sizes: ReadonlyMap<string, number>): Record<string, ort.Tensor> {
     if (this.masks.length === 0) return {};
-    const sizes = this.bindDims(fn, feeds);
     const out: Record<string, ort.Tensor> = {};
     for (const mask of this.masks) {
       const dims = mask.dims.map((d) => evaluateDim(d, sizes)!);
@@ -54,22 +52,5 @@ export class DropoutMasks {
       out[mask.input] = new ort.Tensor('float32', data, dims);
     }
     return out;
-  }
-
-  /** The sizes of the model's named dims in these feeds; the same name must have one size in every input. */
-  private bindDims(fn: string, feeds: Readonly<Record<string, ort.Tensor>>): Map<string, number> {
-    const sizes = new Map<string, number>();
-    for (const [input, dims] of Object.entries(this.inputDims)) {
-      const tensor = feeds[input];
-      if (!dims || !tensor) continue;
-      dims.forEach((d, i) => {
-        if (typeof d !== 'string') return;
-        const size = tensor.dims[i];
-        const known = sizes.get(d);
-        if (known !== undefined && known !== size) throw new GradpipeError(fn, `feeds disagree on the size of dim ${JSON.stringify(d)}: ${known} and ${size} (input ${JSON.stringify(input)})`);
-        if (size !== undefined) sizes.set(d, size);
-      });
-    }
-    return sizes;
   }
 }

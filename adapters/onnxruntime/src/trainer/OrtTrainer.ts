@@ -3,7 +3,9 @@ import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKe
 import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
-import type { LossKind } from '../training/losses.js';
+import type { LossKind, LossOptions } from '../training/losses.js';
+import { evaluateDim } from '../shapes/Dim.js';
+import { inputSizes } from './inputSizes.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
 import { cloneModel, decodeModel, readFloatTensor } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
@@ -20,6 +22,8 @@ export interface OrtTrainerOptions {
    * or `{ output }` for a model that computes its own scalar loss (targets are then ordinary model inputs).
    */
   loss: LossKind;
+  /** The loss's options, as in PyTorch: `reduction`, `ignoreIndex`, `labelSmoothing`, `weight`, `posWeight`, `delta`. */
+  lossOptions?: LossOptions;
   /** The optimizer that applies the (transformed) gradients. Required unless `state` is given. */
   optimizer?: Optimizer;
   /** The gradient pipeline run on every step. Default: an empty pipeline (stats only). Not with `state`. */
@@ -134,7 +138,7 @@ export class OrtTrainer {
     this.signature = parts.signature;
     this.params = parts.params;
     this.source = parts.source;
-    this.masks = new DropoutMasks(this.signature.dropout, this.signature.inputDims, parts.seed);
+    this.masks = new DropoutMasks(this.signature.dropout, parts.seed);
     // BatchNorm's running statistics: model state the trainer updates, not trained by the optimizer.
     const initializers = new Map((this.source.graph!.initializer ?? []).map((t) => [t.name!, t]));
     this.stats = {};
@@ -150,7 +154,7 @@ export class OrtTrainer {
   static async create(model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
     const fn = 'OrtTrainer.create';
     requireOptionsObject(fn, options);
-    rejectUnknownKeys(fn, options, ['loss', 'optimizer', 'pipeline', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions']);
+    rejectUnknownKeys(fn, options, ['loss', 'lossOptions', 'optimizer', 'pipeline', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions']);
     const seed = requireInteger(fn, 'seed', options.seed ?? 0, -(2 ** 31), 2 ** 31 - 1);
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;
@@ -177,6 +181,7 @@ export class OrtTrainer {
     const source = decodeModel(fn, model);
     const training = buildTraining(fn, source, {
       loss: options.loss,
+      ...(options.lossOptions !== undefined ? { lossOptions: options.lossOptions } : {}),
       ...(options.trainable ? { trainable: options.trainable } : {}),
       ...(options.output ? { output: options.output } : {}),
     });
@@ -285,8 +290,9 @@ export class OrtTrainer {
   /** One run of the training graph, with the weights and this step's Dropout masks fed. */
   private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined) {
     this.checkFeeds(fn, feeds);
-    this.checkTarget(fn, target);
-    const masks = this.masks.draw(fn, feeds);
+    const sizes = inputSizes(fn, this.signature.inputDims, feeds);
+    this.checkTarget(fn, target, sizes);
+    const masks = this.masks.draw(sizes);
     const targetFeed = this.signature.target ? { [this.signature.target]: target! } : {};
     const outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed });
     const grads: Record<string, Float32Array> = {};
@@ -306,20 +312,32 @@ export class OrtTrainer {
     }
   }
 
-  private checkTarget(fn: string, target: ort.Tensor | undefined): void {
-    if (typeof this.loss === 'object') {
-      if (target !== undefined) throw new GradpipeError(fn, `the model computes its own loss (${JSON.stringify(this.loss.output)}): give the targets in feeds, not as target`);
+  /** The target must be what the loss needs: type, shape (batch from the feeds), labels in range. */
+  private checkTarget(fn: string, target: ort.Tensor | undefined, sizes: ReadonlyMap<string, number>): void {
+    const spec = this.signature.targetSpec;
+    if (!spec) {
+      if (target !== undefined) throw new GradpipeError(fn, `the model computes its own loss: give the targets in feeds, not as target`);
       return;
     }
-    const want = this.loss === 'mse' ? 'float32' : 'int64';
-    if (!(target instanceof ort.Tensor) || target.type !== want) {
-      throw new GradpipeError(fn, `target must be a ${want} ort.Tensor for loss '${this.loss}', got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : show(target)}`);
+    const lossName = `loss '${String(this.loss)}'`;
+    if (!(target instanceof ort.Tensor) || target.type !== spec.type) {
+      throw new GradpipeError(fn, `target must be a ${spec.type} ort.Tensor for ${lossName}, got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : show(target)}`);
     }
     // A target of another shape would broadcast silently ([n] against [n, 1] gives [n, n]): refuse it.
-    const dims = this.loss === 'mse' ? this.signature.predictionDims : [null];
-    if (dims && (target.dims.length !== dims.length || dims.some((d, i) => d !== null && d !== target.dims[i]))) {
-      const expected = `[${dims.map((d) => d ?? '?').join(', ')}]`;
-      throw new GradpipeError(fn, `target must have shape ${expected} for loss '${this.loss}', got [${target.dims.join(', ')}]`);
+    const expected = spec.dims?.map((d) => (typeof d === 'string' ? (evaluateDim(d, sizes) ?? null) : d));
+    if (expected && (target.dims.length !== expected.length || expected.some((d, i) => d !== null && d !== target.dims[i]))) {
+      throw new GradpipeError(fn, `target must have shape [${expected.map((d) => d ?? '?').join(', ')}] for ${lossName} and these feeds, got [${target.dims.join(', ')}]`);
+    }
+    if (spec.type === 'int64') {
+      const labels = target.data as BigInt64Array;
+      const ignore = BigInt(spec.ignoreIndex ?? -100);
+      const classes = spec.classes === undefined ? undefined : BigInt(spec.classes);
+      for (let i = 0; i < labels.length; i++) {
+        const v = labels[i]!;
+        if (v !== ignore && (v < 0n || (classes !== undefined && v >= classes))) {
+          throw new GradpipeError(fn, `target labels must be in [0, ${spec.classes ?? '∞'}) or the ignoreIndex ${ignore}, got ${v} at index ${i}`);
+        }
+      }
     }
   }
 }

@@ -9,8 +9,8 @@ import type { OnnxNs } from '../onnx/onnxProto.js';
 import { upgradeOpset } from '../onnx/upgradeOpset.js';
 import { inferShapes } from '../shapes/inferShapes.js';
 import { UNKNOWN } from '../shapes/TensorInfo.js';
-import type { LossKind } from './losses.js';
-import { TARGET_INPUT, appendLoss, checkLoss } from './losses.js';
+import type { LossKind, LossOptions, TargetSpec } from './losses.js';
+import { TARGET_INPUT, appendLoss, resolveLoss } from './losses.js';
 import type { DropoutMask, RunningStatistics } from './lowerTrainingForms.js';
 import { lowerTrainingForms } from './lowerTrainingForms.js';
 import { sharedInitializers } from './sharedInitializers.js';
@@ -29,6 +29,8 @@ export interface TrainingModelOptions {
    * `{ output }`: the model computes its scalar loss itself, in that output (targets are ordinary model inputs).
    */
   loss: LossKind;
+  /** The loss's options (`reduction`, `ignoreIndex`, `labelSmoothing`, `weight`, `posWeight`, `delta`), as in PyTorch. */
+  lossOptions?: LossOptions;
   /** Names of the float initializers to train. Default: every float32 initializer used as a weight (not Dropout's ratio). */
   trainable?: readonly string[];
   /** Which model output the loss is computed on. Default: the first output. */
@@ -41,6 +43,8 @@ export interface TrainingSignature {
   inputs: string[];
   /** The graph input that takes the target (`mse`: float, output-shaped; `crossEntropy`: int64 `[batch]`); none for `{ output }` losses. */
   target: string | undefined;
+  /** What the target must be: type, shape (named dims of the inputs where dynamic), classes and ignored label. */
+  targetSpec: TargetSpec | undefined;
   /** The scalar loss output. */
   loss: string;
   /** The model output the loss is computed on (for `{ output }` losses, the model output `predict()` returns). */
@@ -124,7 +128,7 @@ export function buildTrainingModel(model: Uint8Array | OnnxNs.ModelProto, option
 /** {@link buildTrainingModel}, reporting errors under the name of the public function that called it. */
 export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto, options: TrainingModelOptions): TrainingModel {
   requireOptionsObject(fn, options);
-  const loss = checkLoss(fn, options.loss);
+  const loss = resolveLoss(fn, options.loss, options.lossOptions);
   // Work on a copy: the caller's model stays as it was.
   const copy = cloneModel(decodeModel(fn, model));
   const graph = copy.graph as DecodedGraph;
@@ -136,7 +140,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   }
   const trainableGiven = options.trainable ? [...options.trainable] : undefined;
   const outputs = graph.output.map((o) => o.name);
-  const lossOutput = typeof loss === 'object' ? loss.output : undefined;
+  const lossOutput = typeof loss.kind === 'object' ? loss.kind.output : undefined;
   if (lossOutput !== undefined && !outputs.includes(lossOutput)) {
     throw new GradpipeError(fn, `loss.output ${JSON.stringify(lossOutput)} is not an output of the model (outputs: ${outputs.join(', ')})`);
   }
@@ -162,9 +166,13 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   const lowered = lowerTrainingForms(fn, graph.node, b, (n) => before.get(n) ?? UNKNOWN, new Set(initializers.keys()), boundSymbols, used);
   graph.node = lowered.nodes;
   graph.input.push(...lowered.inputs);
+  const lossOn = lossOutput ?? prediction;
+  const appended = appendLoss(fn, b, loss, lossOn, inferShapes(graph, opset, ruleOf, b.initializers).get(lossOn)?.shape);
+  // The loss is forward operators too: differentiated by the same rules, from d(loss)/d(loss) = 1.
+  graph.node = [...graph.node, ...b.nodes.splice(0)];
+  if (appended.target) graph.input.push(valueInfo(TARGET_INPUT, appended.target.type === 'int64' ? DataType.INT64 : DataType.FLOAT, appended.target.dims?.map((d) => d ?? undefined)));
   const known = inferShapes(graph, opset, ruleOf, b.initializers);
   const infoOf = (name: string) => known.get(name) ?? UNKNOWN;
-  const lossOn = lossOutput ?? prediction;
   const buffers = new Set(lowered.forms.runningStatistics.flatMap((r) => [r.mean, r.variance]));
   const trainable = trainableGiven ?? defaultTrainable(graph).filter((name) => !buffers.has(name));
   for (const name of trainable) {
@@ -174,11 +182,9 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   }
   if (new Set(trainable).size !== trainable.length) throw new GradpipeError(fn, 'trainable lists a name twice');
 
-  const appended = appendLoss(fn, b, loss, lossOn, infoOf(lossOn).shape);
-
-  const path = gradientPath(graph.node, new Set(trainable), lossOn, (n) => operatorRule(n), infoOf);
+  const path = gradientPath(graph.node, new Set(trainable), appended.value, (n) => operatorRule(n), infoOf);
   if (path.missing.length) throw new GradpipeError(fn, missingRulesMessage(path.missing));
-  const grads = differentiate(fn, b, path, (n) => operatorRule(n)!, infoOf, appended.seed, trainable);
+  const grads = differentiate(fn, b, path, (n) => operatorRule(n)!, infoOf, { value: appended.value, grad: b.scalar(1) }, trainable);
 
   // A graph output must be produced by a node, so every gradient gets its own Identity (named after its parameter).
   const gradients: Record<string, string> = {};
@@ -197,7 +203,6 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
     initialParameters[name] = readFloatTensor(fn, initializers.get(name)!);
     if (!inputNames.has(name)) graph.input.push(valueInfo(name, DataType.FLOAT, paramShapes[name]));
   }
-  if (appended.target) graph.input.push(valueInfo(TARGET_INPUT, appended.target.type, appended.target.dims));
   const shared = sharedInitializers(graph.node, trainable);
   graph.node = [...graph.node, ...b.nodes];
   graph.output = [
@@ -216,6 +221,7 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
     signature: {
       inputs: dataInputs.map((i) => i.name),
       target: appended.target ? TARGET_INPUT : undefined,
+      targetSpec: appended.target,
       loss: LOSS_OUTPUT,
       prediction,
       predictionDims: infoOf(prediction).shape?.map((d) => (typeof d === 'number' ? d : null)),
