@@ -40,6 +40,25 @@ export { clipFactor } from './transforms/clipFactor.js';
 export type { ClipFactorOptions } from './transforms/clipFactor.js';
 export { scaleAll } from './transforms/scaleAll.js';
 
+// Learning-rate schedules: plain functions of the step
+export type { Schedule, ScheduleJson } from './schedules/Schedule.js';
+export { requireSchedule } from './schedules/Schedule.js';
+export { constant } from './schedules/constant.js';
+export { linearWarmup } from './schedules/linearWarmup.js';
+export type { LinearWarmupOptions } from './schedules/linearWarmup.js';
+export { cosineDecay } from './schedules/cosineDecay.js';
+export type { CosineDecayOptions } from './schedules/cosineDecay.js';
+export { stepDecay } from './schedules/stepDecay.js';
+export type { StepDecayOptions } from './schedules/stepDecay.js';
+export { exponentialDecay } from './schedules/exponentialDecay.js';
+export type { ExponentialDecayOptions } from './schedules/exponentialDecay.js';
+export { polynomialDecay } from './schedules/polynomialDecay.js';
+export type { PolynomialDecayOptions } from './schedules/polynomialDecay.js';
+export { oneCycle } from './schedules/oneCycle.js';
+export type { OneCycleOptions } from './schedules/oneCycle.js';
+export { chainSchedules } from './schedules/chainSchedules.js';
+export { scheduleFromJSON } from './schedules/scheduleFromJSON.js';
+
 // Sharded clipping: a global norm across workers
 export type { ReduceOp, ShardReduce } from './ShardReduce.js';
 export { inProcessAllReduce } from './inProcessAllReduce.js';
