@@ -46,7 +46,11 @@ describe.each(fixture.runs.map((r) => [`${r.optimizer} ${JSON.stringify(r.option
 
 describe('optimizer options', () => {
   test.each([
-    [() => sgd({ lr: -1 }), 'sgd: lr must be a positive finite number, got -1'],
+    [() => sgd({ lr: -1 }), 'sgd: lr must be a finite number >= 0, got -1'],
+    [() => adamw({ groups: [{ params: 'bias' as never }] }), 'adamw: groups[0].params must be a RegExp, an array of parameter names or a predicate, got "bias"'],
+    [() => adamw({ groups: [{ params: /bias/, weightDecy: 0 } as never] }), 'adamw: unknown option "weightDecy"'],
+    [() => adam({ groups: [{ params: /bias/, eps: -1 }] }), 'adam (groups[0]): eps must be a positive finite number, got -1'],
+    [() => sgd({ lr: 0, groups: [{ params: /head/, lr: 0.1 }] }), 'sgd: groups[0].lr needs a base lr > 0 (a group keeps its ratio to it)'],
     [() => sgd({ lr: 0.1, nesterov: true }), 'sgd: nesterov needs momentum > 0 and dampening 0 (as in PyTorch)'],
     [() => sgd({ lr: 0.1, momentun: 0.9 } as never), 'sgd: unknown option "momentun"'],
     [() => adam({ betas: [1, 0.999] }), 'adam: betas[0] must be a number in [0, 1), got 1'],
@@ -63,8 +67,65 @@ describe('optimizer options', () => {
     expect(params.a).toEqual(new Float32Array([1, 2]));
   });
 
+  test('lr is readable and settable between steps; 0 moves nothing; a bad value is refused', () => {
+    const opt = sgd({ lr: 0.5 });
+    const params = { w: new Float32Array([1, 2]) };
+    expect(opt.lr).toBe(0.5);
+    opt.lr = 0;
+    opt.update(params, { w: new Float32Array([1, 1]) });
+    expect(params.w).toEqual(new Float32Array([1, 2]));
+    opt.lr = 0.25;
+    opt.update(params, { w: new Float32Array([1, 1]) });
+    expect(params.w).toEqual(new Float32Array([0.75, 1.75]));
+    expect(() => (opt.lr = Number.NaN)).toThrow('sgd.lr: lr must be a finite number >= 0, got NaN');
+    expect(opt.lr).toBe(0.25);
+  });
+
+  test('a saved state whose buffers do not fit the parameters is refused before any weight changes', () => {
+    const opt = adam({ lr: 0.1 });
+    opt.update({ w: new Float32Array(3) }, { w: new Float32Array([1, 2, 3]) });
+    const saved = JSON.parse(JSON.stringify(opt.toJSON()));
+    const params = { w: new Float32Array([1, 2]) };
+    expect(() => optimizerFromJSON(saved).update(params, { w: new Float32Array([1, 1]) })).toThrow('adam.bind: the saved buffer of "w" has 3 values, the parameter 2');
+    expect(params.w).toEqual(new Float32Array([1, 2]));
+    const corrupt = { ...saved, state: { ...saved.state, m: { w: 'not base64!' } } };
+    expect(() => optimizerFromJSON(corrupt)).toThrow('adam.loadState: buffer "w" must be base64 of float32 bytes, got "not base64!"');
+    const truncated = { ...saved, state: { ...saved.state, m: { w: Buffer.from([1, 2, 3]).toString('base64') } } };
+    expect(() => optimizerFromJSON(truncated)).toThrow('adam.loadState: buffer "w" has 3 bytes, not a whole number of float32 values');
+  });
+
   test('AdamW defaults to weight decay 0.01 like torch, Adam to 0', () => {
     expect(adamw().config.weightDecay).toBe(0.01);
     expect(adam().config.weightDecay).toBe(0);
+  });
+});
+
+interface GroupsFixture {
+  initial: Record<string, number[]>;
+  grads: Record<string, number[]>[];
+  factors: number[];
+  adamw: { trajectory: Record<string, number[]>[]; lrs: number[] };
+  sgd: { trajectory: Record<string, number[]>[]; lrs: number[] };
+}
+
+describe('param groups and a changing lr follow torch.optim param groups under LambdaLR', () => {
+  const f = loadJson<GroupsFixture>('param_groups.json');
+  test.each([
+    ['adamw', () => adamw({ lr: 1e-3, weightDecay: 0.1, groups: [{ params: /bias$/, weightDecay: 0 }, { params: ['head'], lr: 1e-2 }] })],
+    ['sgd', () => sgd({ lr: 0.05, momentum: 0.9, weightDecay: 0.01, groups: [{ params: (n) => n === 'bias', weightDecay: 0 }, { params: /^head/, lr: 0.5, momentum: 0.5 }] })],
+  ] as const)('%s: no weight decay on the bias, 10x lr for the head, warm-up + cosine', (kind, make) => {
+    const run = f[kind];
+    let opt = make();
+    const base = opt.lr;
+    const params = Object.fromEntries(Object.entries(f.initial).map(([n, v]) => [n, Float32Array.from(v)]));
+    let worst = 0;
+    f.grads.forEach((g, t) => {
+      if (t === 4) opt = optimizerFromJSON(JSON.parse(JSON.stringify(opt.toJSON()))); // resumed halfway
+      opt.lr = base * f.factors[t]!;
+      expect(opt.lr).toBeCloseTo(run.lrs[t]!, 12);
+      opt.update(params, Object.fromEntries(Object.entries(g).map(([n, v]) => [n, Float32Array.from(v)])));
+      for (const [n, expected] of Object.entries(run.trajectory[t]!)) worst = Math.max(worst, relativeError(params[n]!, expected));
+    });
+    expect(worst).toBeLessThan(1e-6);
   });
 });

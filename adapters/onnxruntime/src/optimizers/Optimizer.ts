@@ -17,8 +17,19 @@ import type { JsonObject } from '@gradpipe/core';
 export interface Optimizer {
   /** `'sgd'`, `'adam'` or `'adamw'`. */
   readonly kind: string;
-  /** The options, complete with defaults. */
+  /** The options, complete with defaults (param groups by the names they matched). */
   readonly config: JsonObject;
+  /**
+   * The learning rate of the next update: readable, and settable between steps (a finite number >= 0), as a
+   * schedule does. Param groups with their own lr keep their ratio to it.
+   */
+  lr: number;
+  /**
+   * Binds the optimizer to its parameters ahead of the first update: matches param groups to their names (so
+   * that the state can be saved) and checks a loaded state's buffers against them (a state from another model
+   * is refused here, before any weight changes). `OrtTrainer.create` calls it.
+   */
+  bind?(params: Record<string, Float32Array>): void;
   /** Applies one step: changes `params` in place from `grads` (same keys). Call it only for applied steps. */
   update(params: Record<string, Float32Array>, grads: Record<string, Float32Array>): void;
   /** Config and state (step count, moment buffers) as JSON, exactly: buffers are base64 float32 bytes. */
@@ -54,9 +65,13 @@ function encodeBuffer(data: Float32Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 }
 
-function decodeBuffer(fn: string, text: unknown): Float32Array {
-  if (typeof text !== 'string') throw new GradpipeError(fn, `expected a base64 buffer, got ${describeValue(text)}`);
+function decodeBuffer(fn: string, name: string, text: unknown): Float32Array {
+  // Base64 of float32 bytes: a whole number of floats, nothing else (Buffer.from would skip bad characters).
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {
+    throw new GradpipeError(fn, `buffer ${JSON.stringify(name)} must be base64 of float32 bytes, got ${describeValue(text)}`);
+  }
   const bytes = Buffer.from(text, 'base64');
+  if (bytes.byteLength % 4 !== 0) throw new GradpipeError(fn, `buffer ${JSON.stringify(name)} has ${bytes.byteLength} bytes, not a whole number of float32 values`);
   const copy = new Uint8Array(bytes); // offset 0, so the float view is aligned
   return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
 }
@@ -67,7 +82,24 @@ export function encodeBuffers(buffers: Map<string, Float32Array>): JsonObject {
 
 export function decodeBuffers(fn: string, json: unknown): Map<string, Float32Array> {
   if (typeof json !== 'object' || json === null) throw new GradpipeError(fn, `state buffers must be an object, got ${describeValue(json)}`);
-  return new Map(Object.entries(json).map(([k, v]) => [k, decodeBuffer(fn, v)]));
+  return new Map(Object.entries(json).map(([k, v]) => [k, decodeBuffer(fn, k, v)]));
+}
+
+/** A learning rate: a finite number >= 0 (0 allowed, as warm-ups start there). */
+export function requireLearningRate(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new GradpipeError(fn, `${name} must be a finite number >= 0, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless every saved buffer belongs to a parameter and has its length (a state from another model). */
+export function checkBuffers(fn: string, buffers: ReadonlyMap<string, Float32Array>, params: Record<string, Float32Array>): void {
+  for (const [name, buffer] of buffers) {
+    const p = params[name];
+    if (!p) throw new GradpipeError(fn, `the saved state has a buffer for ${JSON.stringify(name)}, which is not a parameter`);
+    if (buffer.length !== p.length) throw new GradpipeError(fn, `the saved buffer of ${JSON.stringify(name)} has ${buffer.length} values, the parameter ${p.length}`);
+  }
 }
 
 /** Throws unless `params` and `grads` have the same keys and lengths. */

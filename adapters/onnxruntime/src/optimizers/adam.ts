@@ -9,11 +9,13 @@ import {
   requirePositiveFinite,
 } from '@gradpipe/core';
 import type { Optimizer } from './Optimizer.js';
-import { checkUpdate, decodeBuffers, encodeBuffers, optimizerJson } from './Optimizer.js';
+import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
+import type { ParamSelector } from './paramGroups.js';
+import { ParamGroups } from './paramGroups.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {
-  /** Learning rate. Default 1e-3. */
+  /** Learning rate (0 allowed: schedules may start there). Default 1e-3. */
   lr?: number;
   /** Decay rates of the first and second moments. Default [0.9, 0.999]. */
   betas?: [number, number];
@@ -21,11 +23,41 @@ export interface AdamOptions {
   eps?: number;
   /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay `p ← p·(1 − lr·wd)` (default 1e-2). */
   weightDecay?: number;
+  /** Other options for some parameters, like torch's param groups (first match wins), e.g. no decay on biases. */
+  groups?: readonly AdamGroup[];
+}
+
+/** A param group of {@link adam} / {@link adamw}: the parameters, and the options that differ for them. */
+export interface AdamGroup extends Omit<AdamOptions, 'groups'> {
+  /** Which parameters. */
+  params: ParamSelector;
+}
+
+interface AdamSettings {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+function settings(fn: string, o: Record<string, unknown>, defaults: AdamSettings): AdamSettings {
+  const lr = requireLearningRate(fn, 'lr', o.lr ?? defaults.lr);
+  const betas = o.betas ?? [defaults.beta1, defaults.beta2];
+  if (!Array.isArray(betas) || betas.length !== 2) throw new GradpipeError(fn, `betas must be [beta1, beta2], got ${describeValue(betas)}`);
+  return {
+    lr,
+    beta1: requireInRange(fn, 'betas[0]', betas[0], 0, 1, false, true),
+    beta2: requireInRange(fn, 'betas[1]', betas[1], 0, 1, false, true),
+    eps: requirePositiveFinite(fn, 'eps', o.eps ?? defaults.eps),
+    weightDecay: requireNonNegativeFinite(fn, 'weightDecay', o.weightDecay ?? defaults.weightDecay),
+  };
 }
 
 /**
  * Adam with `torch.optim.Adam`'s update: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
  * `p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`; `weightDecay` adds `wd·p` to the gradient first.
+ * `optimizer.lr` can be read and changed between steps; param groups keep their ratio to it.
  *
  * @example
  * ```ts
@@ -42,35 +74,52 @@ export function adam(options: AdamOptions = {}): Optimizer {
 /** Adam and AdamW share everything but where the weight decay goes. */
 export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: boolean): Optimizer {
   requireOptionsObject(fn, options);
-  rejectUnknownKeys(fn, options, ['lr', 'betas', 'eps', 'weightDecay']);
-  const lr = requirePositiveFinite(fn, 'lr', options.lr ?? 1e-3);
-  const betas = options.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new GradpipeError(fn, `betas must be [beta1, beta2], got ${describeValue(betas)}`);
-  const beta1 = requireInRange(fn, 'betas[0]', betas[0], 0, 1, false, true);
-  const beta2 = requireInRange(fn, 'betas[1]', betas[1], 0, 1, false, true);
-  const eps = requirePositiveFinite(fn, 'eps', options.eps ?? 1e-8);
-  const weightDecay = requireNonNegativeFinite(fn, 'weightDecay', options.weightDecay ?? (decoupled ? 1e-2 : 0));
-  const config = { lr, betas: [beta1, beta2], eps, weightDecay };
+  rejectUnknownKeys(fn, options, ['lr', 'betas', 'eps', 'weightDecay', 'groups']);
+  const base = settings(fn, options as Record<string, unknown>, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0 });
+  const groups = new ParamGroups(fn, options.groups, ['lr', 'betas', 'eps', 'weightDecay'], (o, i) => {
+    if (o.lr !== undefined && base.lr === 0) throw new GradpipeError(fn, `groups[${i}].lr needs a base lr > 0 (a group keeps its ratio to it)`);
+    return settings(`${fn} (groups[${i}])`, o, base);
+  });
+  const baseConfig = { lr: base.lr, betas: [base.beta1, base.beta2], eps: base.eps, weightDecay: base.weightDecay };
+  let lr = base.lr;
   let step = 0;
   let m = new Map<string, Float32Array>();
   let v = new Map<string, Float32Array>();
 
   const optimizer: Optimizer = {
     kind: fn,
-    config,
+    get config() {
+      return { ...baseConfig, groups: groups.toJSON() };
+    },
+    get lr() {
+      return lr;
+    },
+    set lr(value: number) {
+      lr = requireLearningRate(`${fn}.lr`, 'lr', value);
+    },
+    bind(params) {
+      groups.resolve(Object.keys(params));
+      checkBuffers(`${fn}.bind`, m, params);
+      checkBuffers(`${fn}.bind`, v, params);
+    },
     update(params, grads) {
       checkUpdate(`${fn}.update`, params, grads);
+      optimizer.bind!(params);
       step++;
-      const bc1 = 1 - beta1 ** step;
-      const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-      const stepSize = lr / bc1;
       for (const [name, g] of Object.entries(grads)) {
+        const s = groups.of(name) ?? base;
+        // A group's own lr keeps its ratio to the optimizer's lr as that changes (a schedule).
+        const stepLr = s.lr === base.lr ? lr : (s.lr * lr) / base.lr;
+        const bc1 = 1 - s.beta1 ** step;
+        const bc2Sqrt = Math.sqrt(1 - s.beta2 ** step);
+        const stepSize = stepLr / bc1;
         const p = params[name]!;
         const mb = m.get(name) ?? m.set(name, new Float32Array(p.length)).get(name)!;
         const vb = v.get(name) ?? v.set(name, new Float32Array(p.length)).get(name)!;
+        const { beta1, beta2, eps, weightDecay } = s;
         for (let i = 0; i < p.length; i++) {
           let gi = g[i]!;
-          if (decoupled) p[i] = p[i]! * (1 - lr * weightDecay);
+          if (decoupled) p[i] = p[i]! * (1 - stepLr * weightDecay);
           else if (weightDecay !== 0) gi = Math.fround(gi + weightDecay * p[i]!);
           mb[i] = beta1 * mb[i]! + (1 - beta1) * gi;
           vb[i] = beta2 * vb[i]! + (1 - beta2) * gi * gi;
@@ -78,11 +127,12 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
         }
       }
     },
-    toJSON: () => optimizerJson(fn, { ...config, betas: [beta1, beta2] }, { step, m: encodeBuffers(m), v: encodeBuffers(v) }),
+    toJSON: () => optimizerJson(fn, optimizer.config, { lr, step, m: encodeBuffers(m), v: encodeBuffers(v) }),
     loadState(state) {
       step = requireInteger(`${fn}.loadState`, 'step', state.step, 0);
       m = decodeBuffers(`${fn}.loadState`, state.m);
       v = decodeBuffers(`${fn}.loadState`, state.v);
+      if (state.lr !== undefined) optimizer.lr = state.lr as number;
     },
   };
   return optimizer;

@@ -2,6 +2,7 @@ import { describeValue as show, GradpipeError } from '@gradpipe/core';
 import { adam } from './adam.js';
 import { adamw } from './adamw.js';
 import type { Optimizer, OptimizerJson } from './Optimizer.js';
+import { groupsFromJSON } from './paramGroups.js';
 import { sgd } from './sgd.js';
 
 /**
@@ -23,7 +24,10 @@ export function optimizerFromJSON(json: OptimizerJson): Optimizer {
   if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${show(json.version)}`);
   const make = { sgd, adam, adamw }[json.kind as 'sgd' | 'adam' | 'adamw'] as ((c: never) => Optimizer) | undefined;
   if (!make) throw new GradpipeError(fn, `unknown optimizer kind ${show(json.kind)} (known: sgd, adam, adamw)`);
-  const optimizer = make(structuredClone(json.config) as never);
+  const config = structuredClone(json.config) as Record<string, unknown>;
+  // Saved param groups carry the names they matched; the factory takes them as `names`.
+  if (config.groups !== undefined) config.groups = groupsFromJSON(config.groups) as never;
+  const optimizer = make(config as never);
   optimizer.loadState(json.state);
   return optimizer;
 }

@@ -1,0 +1,94 @@
+import { GradpipeError, describeValue, rejectUnknownKeys } from '@gradpipe/core';
+import type { JsonObject, JsonValue } from '@gradpipe/core';
+
+/**
+ * Which parameters a param group is for: a RegExp tested on the initializer name, the names themselves, or a
+ * predicate. (Groups are matched once, to the names; a saved optimizer keeps the names.)
+ */
+export type ParamSelector = RegExp | readonly string[] | ((name: string) => boolean);
+
+/** A param group as it is saved: the names it resolved to, and its options. */
+interface SavedGroup {
+  names: string[];
+  options: JsonObject;
+}
+
+/**
+ * The param groups of an optimizer: checked at creation, matched to parameter names on the first update (or
+ * `resolve`), saved by name.
+ */
+export class ParamGroups<Resolved extends { lr: number }> {
+  private readonly groups: { params: ParamSelector; options: Record<string, unknown> }[];
+  private assignment: Map<string, number> | undefined;
+  private readonly resolvedOptions: Resolved[];
+
+  constructor(
+    private readonly fn: string,
+    given: unknown,
+    /** The option keys a group may set (besides `params`). */
+    keys: readonly string[],
+    /** Completes a group's options with the optimizer's own, checking the values. */
+    complete: (options: Record<string, unknown>, index: number) => Resolved,
+  ) {
+    if (given === undefined) given = [];
+    if (!Array.isArray(given)) throw new GradpipeError(fn, `groups must be an array of { params, …options }, got ${describeValue(given)}`);
+    this.groups = given.map((g, i) => {
+      if (typeof g !== 'object' || g === null) throw new GradpipeError(fn, `groups[${i}] must be an object, got ${describeValue(g)}`);
+      rejectUnknownKeys(fn, g, ['params', 'names', ...keys]);
+      const { params, names, ...options } = g as { params?: unknown; names?: unknown };
+      const selector = params ?? names;
+      const ok = selector instanceof RegExp || typeof selector === 'function' || (Array.isArray(selector) && selector.every((n) => typeof n === 'string'));
+      if (!ok) throw new GradpipeError(fn, `groups[${i}].params must be a RegExp, an array of parameter names or a predicate, got ${describeValue(selector)}`);
+      return { params: selector as ParamSelector, options };
+    });
+    this.resolvedOptions = this.groups.map((g, i) => complete(g.options, i));
+    const saved = given.every((g) => Array.isArray((g as { names?: unknown }).names));
+    if (saved) this.assignment = new Map(this.groups.flatMap((g, i) => (g.params as string[]).map((n) => [n, i] as const)));
+  }
+
+  /** Matches the groups to these parameter names (once; later calls check nothing new). */
+  resolve(names: readonly string[]): void {
+    if (this.assignment) return;
+    const assignment = new Map<string, number>();
+    for (const name of names) {
+      const i = this.groups.findIndex(({ params }) =>
+        params instanceof RegExp ? new RegExp(params.source, params.flags.replace('g', '')).test(name) : typeof params === 'function' ? params(name) === true : params.includes(name),
+      );
+      if (i >= 0) assignment.set(name, i);
+    }
+    this.groups.forEach((g, i) => {
+      if (Array.isArray(g.params)) {
+        const unknown = g.params.find((n) => !names.includes(n));
+        if (unknown !== undefined) throw new GradpipeError(this.fn, `groups[${i}] names ${JSON.stringify(unknown)}, which is not a parameter (${names.join(', ')})`);
+      }
+    });
+    this.assignment = assignment;
+  }
+
+  /** The options of a parameter's group, or undefined for the optimizer's own. */
+  of(name: string): Resolved | undefined {
+    const i = this.assignment?.get(name);
+    return i === undefined ? undefined : this.resolvedOptions[i];
+  }
+
+  /** Every group's resolved options (to rescale learning rates). */
+  get all(): readonly Resolved[] {
+    return this.resolvedOptions;
+  }
+
+  /** The groups by name, for saving; a group that was never matched to names keeps its list or RegExp source. */
+  toJSON(): JsonValue {
+    if (this.groups.length === 0) return [];
+    if (!this.assignment) throw new GradpipeError(`${this.fn}.toJSON`, 'param groups are matched to parameters on the first update: save after it (OrtTrainer does this at create)');
+    return this.groups.map((g, i): SavedGroup => ({
+      names: [...this.assignment!].filter(([, k]) => k === i).map(([n]) => n),
+      options: g.options as JsonObject,
+    })) as unknown as JsonValue;
+  }
+}
+
+/** Saved groups back into the `groups` option form. */
+export function groupsFromJSON(json: unknown): unknown {
+  if (!Array.isArray(json)) return json;
+  return json.map((g: { names?: unknown; options?: object }) => ({ names: g?.names, ...(g?.options ?? {}) }));
+}
