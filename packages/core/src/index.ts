@@ -40,6 +40,10 @@ export { clipFactor } from './transforms/clipFactor.js';
 export type { ClipFactorOptions } from './transforms/clipFactor.js';
 export { scaleAll } from './transforms/scaleAll.js';
 
+// Gradient accumulation: k micro-batches, one clipped update
+export { GradientAccumulator } from './accumulation/GradientAccumulator.js';
+export type { AccumulatorJson, AccumulatorOptions } from './accumulation/GradientAccumulator.js';
+
 // Learning-rate schedules: plain functions of the step
 export type { Schedule, ScheduleJson } from './schedules/Schedule.js';
 export { requireSchedule } from './schedules/Schedule.js';
