@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import { GradpipeError, describeValue } from './errors.js';
-import type { AnyGradientTransform, Gradients, JsonObject, JsonValue, TransformContext, TransformUpdate } from './GradientTransform.js';
+import type { AnyGradientTransform, GradientTransform, Gradients, JsonObject, JsonValue, TransformContext, TransformUpdate } from './GradientTransform.js';
 import { GuardedObservable } from './GuardedObservable.js';
 import { NormMemo } from './NormMemo.js';
 import type { StepEvent, StepStats, TransformStats } from './StepStats.js';
@@ -49,6 +49,29 @@ export interface StepResult<T> {
   readonly stats: StepStats;
 }
 
+/**
+ * What {@link GradientPipeline.stepWithDeferred} returns: the gradients at once, the figures when the device has
+ * them.
+ */
+export interface DeferredStepResult<T, S> {
+  /** The transformed gradients, same keys, as {@link GradientPipeline.stepWith} gives them. */
+  readonly grads: Gradients<T>;
+  /** This step's index (`stats.step`). */
+  readonly step: number;
+  /**
+   * 1 when a guard decided that the step must not be applied, else 0, as a backend scalar: apply the update and
+   * keep the previous weights where it is 1, as optax's `apply_if_finite` does, without asking the host.
+   * `undefined` when no transform of the pipeline can skip a step.
+   */
+  readonly skip: S | undefined;
+  /**
+   * The step's figures, once read back — the object `events$` emits at the same moment. Steps settle in order.
+   * Rejects when a transform's commit refuses the step (nanGuard's `'throw'` policy); the pipeline then refuses
+   * every further step with the same error.
+   */
+  readonly stats: Promise<StepStats>;
+}
+
 /** The JSON form of a pipeline: every transform's kind, config and state, and the step counter. */
 export interface PipelineJson {
   /** Marks the object as a saved pipeline. */
@@ -92,6 +115,13 @@ interface StepRun<T, S> {
   readonly ctx: TransformContext<T, S>;
   current: Gradients<T>;
   readonly updates: TransformUpdate<T, S, unknown>[];
+}
+
+/** The scalars a step reads back, and where each transform's figures are among them. */
+interface ReadPlan<S> {
+  readonly scalars: S[];
+  readonly figureNames: string[][];
+  readonly lossOnBackend: boolean;
 }
 
 const ignore = (): void => {};
@@ -139,6 +169,14 @@ export class GradientPipeline {
   private stepIndex = 0;
   /** True while a stepAsync awaits its transforms: no other step may start meanwhile. */
   private inFlight = false;
+  /** Deferred steps whose figures are not committed yet. */
+  private pending = 0;
+  /** Settles after the last deferred step issued: the next one settles after it, so events keep step order. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Why a deferred step was refused (a commit threw): every later step is refused with it. */
+  private failure: { error: unknown } | undefined;
+  /** The first transform that keeps a step from beginning before the figures of the one before are in, if any. */
+  private readonly needsPreviousFigures: number;
 
   constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
     const fn = 'GradientPipeline';
@@ -153,6 +191,9 @@ export class GradientPipeline {
     this.transforms = [...transforms];
     this.options = { tensorNorms: options.tensorNorms ?? false };
     this.states = this.transforms.map((t) => t.init());
+    this.needsPreviousFigures = this.transforms.findIndex(
+      (t, i) => ('async' in t && t.async === true) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null),
+    );
     const onError = options.onSubscriberError ?? defaultSubscriberError;
     const subject = this.subject;
     this.events$ = new GuardedObservable<StepEvent>(onError, (subscriber) => {
@@ -164,6 +205,15 @@ export class GradientPipeline {
   /** How many steps this pipeline has processed (applied and skipped). */
   get stepCount(): number {
     return this.stepIndex;
+  }
+
+  /**
+   * True when a step may begin before the figures of the step before are read back: no transform's `update`
+   * reads state that a commit changes (see `updateUsesState`) and none is asynchronous. Then
+   * {@link GradientPipeline.stepWithDeferred} can run step after step without waiting for the device.
+   */
+  get canDefer(): boolean {
+    return this.needsPreviousFigures < 0;
   }
 
   /** The current state of every transform, in order (a copy). */
@@ -203,6 +253,93 @@ export class GradientPipeline {
   }
 
   /**
+   * {@link GradientPipeline.stepWith} without a host read-back in the step, for device backends (webgl, webgpu):
+   * the gradients come back at once; the figures are read with `ops.readAsync` and reach `stats`, `events$` and the
+   * transforms' commits later, in step order, with the same content as `stepWith` gives. A guard's decision comes
+   * back as the backend scalar `skip`, for the caller to select with. A pipeline that is not
+   * {@link GradientPipeline.canDefer | canDefer} (AutoClip, ZClip: the threshold depends on the last step's norm)
+   * refuses a step while figures are pending: await {@link GradientPipeline.settled} between steps.
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs';
+   * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
+   * import { tfjsOps } from '@gradpipe/tfjs';
+   *
+   * const pipe = new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })]);
+   * const result = tf.tidy(() => {
+   *   const { grads, skip, stats } = pipe.stepWithDeferred(tfjsOps, { w: tf.tensor1d([3, 4]) });
+   *   return { w: grads.w!, skip: skip!, stats }; // skip: a tf.Scalar, 1 when the step must not be applied
+   * });
+   * const stats = await result.stats;            // { step: 0, normBefore: 5, clipped: true, … }
+   * tf.dispose([result.w, result.skip]);
+   * ```
+   */
+  stepWithDeferred<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S> = {}): DeferredStepResult<T, S> {
+    const fn = 'GradientPipeline.stepWithDeferred';
+    if (typeof ops?.readAsync !== 'function') {
+      throw new GradpipeError(fn, `the ${describeValue(ops?.name)} backend cannot read asynchronously (it has no readAsync): use stepWith`);
+    }
+    const blocker = this.needsPreviousFigures;
+    if (blocker >= 0) {
+      const t = this.transforms[blocker]!;
+      if ('async' in t && t.async === true) throw new GradpipeError(fn, `transforms[${blocker}] (${t.kind}) is asynchronous: use stepWithAsync`);
+      if (this.pending > 0) {
+        throw new GradpipeError(fn, `transforms[${blocker}] (${t.kind}) needs the figures of the step before, still being read back: await pipe.settled() between steps`);
+      }
+    }
+    const run = this.beginStep(fn, ops, grads, options, true);
+    for (let i = 0; i < this.transforms.length; i++) {
+      const update = (this.transforms[i] as GradientTransform).update(run.current, this.states[i], run.ctx);
+      if (isPromiseLike(update)) {
+        update.then(ignore, ignore);
+        throw new GradpipeError(fn, `transforms[${i}] (${this.transforms[i]!.kind}) returned a promise: use stepWithAsync`);
+      }
+      if (this.record(run, update)) break;
+    }
+    const plan = this.readPlan(run, options);
+    const skips: S[] = [];
+    for (const u of run.updates) if (u.figures?.skip !== undefined) skips.push(u.figures.skip);
+    const skip = skips.length === 0 ? undefined : skips.reduce((a, b) => ops.max(a, b));
+    const step = this.stepIndex++;
+    // Taken now, inside the caller's scope (e.g. tf.tidy): the scalars may be freed once the read has begun.
+    const values = ops.readAsync(plan.scalars);
+    this.pending++;
+    const stats = this.tail
+      .then(async () => {
+        const read = await values;
+        if (this.failure) throw this.failure.error;
+        return this.settle(run, options, plan, read, step);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+        throw error;
+      })
+      .finally(() => {
+        this.pending--;
+      });
+    this.tail = stats.then(ignore, ignore);
+    // The failure also reaches the next step and settled(): a caller who ignores `stats` gets no unhandled rejection.
+    stats.catch(ignore);
+    return { grads: run.current, step, skip, stats };
+  }
+
+  /**
+   * Resolves once the figures of every deferred step issued so far are committed and emitted; rejects with the
+   * error of a refused step. Await it before `toJSON` or between steps of a pipeline that is not `canDefer`.
+   */
+  settled(): Promise<void> {
+    return this.tail.then(() => {
+      if (this.failure) throw this.failure.error;
+    });
+  }
+
+  /** How many deferred steps still wait for their figures. */
+  get pendingSteps(): number {
+    return this.pending;
+  }
+
+  /**
    * {@link GradientPipeline.step} for pipelines with asynchronous transforms, such as a sharded
    * {@link clipByGlobalNorm} that waits for the other shards. One step at a time: await it before the next.
    * If it rejects, the pipeline's state and step counter are as before the step (gradients already changed in
@@ -237,8 +374,12 @@ export class GradientPipeline {
   }
 
   /** Checks the input and measures the incoming norms: everything a step does before its transforms run. */
-  private beginStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S>): StepRun<T, S> {
+  private beginStep<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S>, deferred = false): StepRun<T, S> {
     if (this.inFlight) throw new GradpipeError(fn, 'a stepAsync of this pipeline is still running: await it before the next step');
+    if (this.failure) throw this.failure.error;
+    if (!deferred && this.pending > 0) {
+      throw new GradpipeError(fn, `${this.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
+    }
     const names = validateStep(fn, ops, grads, options);
     // Refuse here, not inside the transform: by then earlier transforms may have changed the caller's arrays.
     const needsParams = this.transforms.find((t) => 'needsParams' in t && t.needsParams === true);
@@ -271,17 +412,33 @@ export class GradientPipeline {
 
   /** Reads the step's scalars back, commits the transforms' states, emits the event. */
   private finishStep<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>): StepResult<T> {
-    const { ops, memo, names, inputNorms, normBefore, updates, current } = run;
+    const plan = this.readPlan(run, options);
+    // The one read-back of the step: every scalar anyone needs, in one call.
+    const stats = this.settle(run, options, plan, run.ops.read(plan.scalars), this.stepIndex);
+    this.stepIndex++;
+    return { grads: run.current, skipped: stats.skipped, stats };
+  }
+
+  /** Every scalar the step's figures need, in the order {@link GradientPipeline.settle} reads them. */
+  private readPlan<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>): ReadPlan<S> {
+    const { memo, inputNorms, normBefore, updates, current } = run;
     // Reported, not decided on: after a common clip factor this is normBefore × factor, one operation.
     const normAfter = memo.globalNorm(current, 2, true);
-
-    // The one read-back of the step: every scalar anyone needs, in one call.
     const figureNames = updates.map((u) => Object.keys(u.figures ?? {}));
     const scalars: S[] = [normBefore, normAfter, ...inputNorms];
     updates.forEach((u, i) => figureNames[i]!.forEach((k) => scalars.push(u.figures![k]!)));
     const lossOnBackend = options.loss !== undefined && typeof options.loss !== 'number';
     if (lossOnBackend) scalars.push(options.loss as S);
-    const values = ops.read(scalars);
+    return { scalars, figureNames, lossOnBackend };
+  }
+
+  /**
+   * Turns the read-back values of step `step` into its stats: commits the transforms' states (all or none) and
+   * emits the event.
+   */
+  private settle<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>, plan: ReadPlan<S>, values: readonly number[], step: number): StepStats {
+    const { names, updates } = run;
+    const { scalars, figureNames, lossOnBackend } = plan;
     const loss = lossOnBackend ? values[scalars.length - 1]! : (options.loss as number | undefined);
     let at = 2 + names.length;
     const transformStats: TransformStats[] = updates.map((_, i) => {
@@ -292,7 +449,7 @@ export class GradientPipeline {
 
     const nonFinite = names.filter((_, i) => !Number.isFinite(values[2 + i]!));
     const skipped = transformStats.some((t) => t.figures.skip === 1);
-    const outcome = { step: this.stepIndex, skipped, nonFinite };
+    const outcome = { step, skipped, nonFinite };
     // Commit every transform before touching this.states, so a throwing commit leaves the pipeline as it was.
     const next = this.states.slice();
     updates.forEach((u, i) => {
@@ -303,7 +460,7 @@ export class GradientPipeline {
     let threshold: number | undefined;
     for (const t of transformStats) if (Number.isFinite(t.figures.threshold)) threshold = t.figures.threshold;
     const stats: StepStats = {
-      step: this.stepIndex,
+      step,
       normBefore: values[0]!,
       normAfter: values[1]!,
       clipped: transformStats.some((t) => t.figures.clipped === 1),
@@ -314,14 +471,13 @@ export class GradientPipeline {
       ...(options.lr === undefined ? {} : { lr: options.lr }),
       transforms: transformStats,
     };
-    this.stepIndex++;
     if (this.subject.observed) {
       const event: StepEvent = this.options.tensorNorms
         ? { ...stats, tensorNorms: Object.fromEntries(names.map((n, i) => [n, values[2 + i]!])) }
         : stats;
       this.subject.next(event);
     }
-    return { grads: current, skipped, stats };
+    return stats;
   }
 
   /** Completes `events$`: loggers flush and close. The pipeline can still step, but emits nothing more. */
@@ -331,6 +487,9 @@ export class GradientPipeline {
 
   /** Config and state of every transform, and the step counter, as plain JSON. */
   toJSON(): PipelineJson {
+    if (this.pending > 0) {
+      throw new GradpipeError('GradientPipeline.toJSON', `${this.pending} deferred step(s) still wait for their figures, so the state is not final: await pipe.settled() first`);
+    }
     return {
       format: 'gradpipe.pipeline',
       version: 1,

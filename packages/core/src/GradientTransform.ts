@@ -100,6 +100,12 @@ export interface GradientTransform<State = unknown> {
    * transform has changed the gradients.
    */
   readonly needsParams?: boolean;
+  /**
+   * Whether `update` reads the state that `commit` returns. Default: true unless `init()` returns `null`. A
+   * transform whose update never reads it (nanGuard: only its commit counts) lets a device backend begin a step
+   * before the figures of the one before are read back ({@link GradientPipeline.stepWithDeferred}).
+   */
+  readonly updateUsesState?: boolean;
   /** Transforms one step's gradients. */
   update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): TransformUpdate<T, S, State>;
 }

@@ -116,6 +116,20 @@ export interface TensorOps<T, S> {
   /** `cond` (1 or 0) ? `a` : `b`. */
   select(cond: S, a: S, b: S): S;
 
+  /**
+   * Optional: the clip factor of {@link clipFactor} in the backend's own way — `max(threshold − slack, 0) / norm ·
+   * boundSafety` when `norm` is finite and above `threshold`, else exactly 1 — and `clipped` (1 or 0). Backends
+   * whose float32 arithmetic flushes tiny values to zero provide it so that a factor below 2⁻¹²⁶ (a norm above
+   * 8.5e37 × the threshold) still scales instead of zeroing the gradients; `scale` and `mul` then accept the factor.
+   */
+  clipFactor?(norm: S, threshold: S, slack: number): { factor: S; clipped: S };
+
   /** Reads scalars back to the host, all at once. This is the only synchronisation point of a step. */
   read(values: readonly S[]): number[];
+  /**
+   * Optional: {@link TensorOps.read} without waiting — the values are taken now (later changes to the scalars do
+   * not matter) and the promise gives them when the device has them. Backends whose synchronous read stalls the
+   * device (webgl) or does not exist (webgpu) provide it, for {@link GradientPipeline.stepWithDeferred}.
+   */
+  readAsync?(values: readonly S[]): Promise<number[]>;
 }

@@ -51,8 +51,10 @@ export function clipFactor<T, S>(
   clipped: S;
 } {
   const { elements = 1, p = 2 } = options;
-  const clipped = ops.mul(ops.greater(norm, threshold), ops.isFinite(norm));
   const slack = 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP;
+  // A backend may compute it in one operation, and split a factor too small for its float32 (see TensorOps).
+  if (ops.clipFactor) return ops.clipFactor(norm, threshold, slack);
+  const clipped = ops.mul(ops.greater(norm, threshold), ops.isFinite(norm));
   const target = ops.max(ops.sub(threshold, ops.scalar(slack)), ops.scalar(0));
   const factor = ops.select(clipped, ops.mul(ops.div(target, norm), ops.scalar(ops.boundSafety)), ops.scalar(1));
   return { factor, clipped };

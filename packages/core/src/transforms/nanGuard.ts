@@ -55,6 +55,8 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
     kind: fn,
     config: options.maxConsecutive === undefined ? { policy } : { policy, maxConsecutive },
     init: () => ({ totalNonFinite: 0, consecutiveNonFinite: 0 }),
+    // The counters matter to commit only: a step may begin before the previous step's figures are back.
+    updateUsesState: false,
     update(grads, state, { ops }) {
       const out: Gradients<(typeof grads)[string]> = {};
       let allFinite = ops.scalar(1);
