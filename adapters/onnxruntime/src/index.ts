@@ -1,6 +1,7 @@
 // Training
 export { OrtTrainer } from './trainer/OrtTrainer.js';
-export type { ExportOptions, OrtFeeds, OrtStepResult, OrtTrainerOptions, OrtTrainerState } from './trainer/OrtTrainer.js';
+export type { ExportOptions, OrtFeeds, OrtStepResult, OrtTrainerLoadOptions, OrtTrainerOptions, OrtTrainerState } from './trainer/OrtTrainer.js';
+export { modelFingerprint } from './trainer/fingerprint.js';
 
 // The gradient graph
 export { buildTrainingModel, LOSS_OUTPUT } from './training/buildTrainingModel.js';

@@ -18,8 +18,10 @@ describe('OrtTrainer.step', () => {
     const { trainer, feeds, target } = await regressionTrainer(new GradientPipeline([clipByGlobalNorm({ maxNorm: 0.1 })]));
     const before = trainer.parameters();
     const { grads } = await trainer.gradients(feeds, target);
-    const { loss, skipped, stats } = await trainer.step(feeds, target);
+    const { loss, skipped, applied, stats: maybeStats } = await trainer.step(feeds, target);
     expect(skipped).toBe(false);
+    expect(applied).toBe(true);
+    const stats = maybeStats!;
     expect(stats.clipped).toBe(true);
     expect(stats.normAfter).toBeLessThanOrEqual(0.1);
     expect(stats.loss).toBe(loss);
@@ -48,7 +50,7 @@ describe('OrtTrainer.step', () => {
     const poisoned = new ort.Tensor('float32', new Float32Array(feeds.input!.data as Float32Array).fill(Number.NaN), feeds.input!.dims);
     const result = await trainer.step({ input: poisoned }, target);
     expect(result.skipped).toBe(true);
-    expect(result.stats.nonFinite.length).toBeGreaterThan(0);
+    expect(result.stats!.nonFinite.length).toBeGreaterThan(0);
     expect(trainer.parameters()).toEqual(weights);
     expect(JSON.stringify(trainer.optimizer.toJSON())).toBe(state);
     await trainer.release();
@@ -57,7 +59,7 @@ describe('OrtTrainer.step', () => {
   test('AGC receives the parameters and [out, in] shapes', async () => {
     const { trainer, feeds, target } = await regressionTrainer(new GradientPipeline([agc({ clipping: 1e-3 })]));
     const { stats } = await trainer.step(feeds, target);
-    expect(stats.clipped).toBe(true);
+    expect(stats!.clipped).toBe(true);
     expect(trainer.signature.shapes['0.weight']).toEqual([7, 5]);
     await trainer.release();
   });

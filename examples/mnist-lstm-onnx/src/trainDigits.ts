@@ -102,9 +102,10 @@ export async function trainDigits(options: TrainDigitsOptions): Promise<DigitsRe
         const { loss, stats } = await trainer.step({ input }, target);
         stepTimes.push(performance.now() - t0);
         steps++;
-        if (stats.clipped) clippedSteps++;
+        // Without accumulation every step is an update with its pipeline figures.
+        if (stats?.clipped) clippedSteps++;
         total += loss * rows.length;
-        options.onStep?.(loss, stats);
+        if (stats) options.onStep?.(loss, stats);
       }
       finalLoss = total / count;
     }

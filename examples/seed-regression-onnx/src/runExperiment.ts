@@ -78,7 +78,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const { loss, stats } = await trainer.step({ input: x }, y);
       total += loss * rows.length;
       count += rows.length;
-      if (stats.clipped) clippedSteps++;
+      if (stats?.clipped) clippedSteps++;
       steps++;
     }
     epochLosses.push(total / count);

@@ -1,40 +1,60 @@
 import * as ort from 'onnxruntime-node';
-import { describeValue as show, GradientPipeline, GradpipeError, rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core';
-import type { PipelineJson, StepStats, TransformFactory } from '@gradpipe/core';
+import {
+  describeValue as show,
+  GradientAccumulator,
+  GradientPipeline,
+  GradpipeError,
+  rejectUnknownKeys,
+  requireInteger,
+  requireOptionsObject,
+  requireSchedule,
+  scheduleFromJSON,
+} from '@gradpipe/core';
+import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
 import type { LossKind, LossOptions } from '../training/losses.js';
-import { evaluateDim } from '../shapes/Dim.js';
-import { inputSizes } from './inputSizes.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
 import { cloneModel, decodeModel, readFloatTensor } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
-import type { Optimizer, OptimizerJson } from '../optimizers/Optimizer.js';
+import type { Optimizer } from '../optimizers/Optimizer.js';
 import { optimizerFromJSON } from '../optimizers/optimizerFromJSON.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkTarget } from './checkTarget.js';
 import { DropoutMasks } from './DropoutMasks.js';
+import { modelFingerprint } from './fingerprint.js';
+import { inputSizes } from './inputSizes.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
-import { updateRunningStatistics } from './RunningStatistics.js';
+import { PendingStatistics, updateRunningStatistics } from './RunningStatistics.js';
+import type { OrtTrainerState } from './TrainerState.js';
+import { parseState } from './TrainerState.js';
+
+export type { OrtTrainerState } from './TrainerState.js';
 
 /** Options of {@link OrtTrainer.create}. */
 export interface OrtTrainerOptions {
   /**
-   * `'mse'` (target shaped like the output), `'crossEntropy'` (int64 labels `[batch]`, logits `[batch, classes]`),
-   * or `{ output }` for a model that computes its own scalar loss (targets are then ordinary model inputs).
+   * `'mse'`, `'crossEntropy'`, `'nll'`, `'bceWithLogits'`, `'l1'`, `'huber'` (PyTorch's definitions), or
+   * `{ output }` for a model that computes its own scalar loss (targets are then ordinary model inputs).
    */
   loss: LossKind;
   /** The loss's options, as in PyTorch: `reduction`, `ignoreIndex`, `labelSmoothing`, `weight`, `posWeight`, `delta`. */
   lossOptions?: LossOptions;
   /** The optimizer that applies the (transformed) gradients. Required unless `state` is given. */
   optimizer?: Optimizer;
-  /** The gradient pipeline run on every step. Default: an empty pipeline (stats only). Not with `state`. */
+  /** The gradient pipeline run on every update. Default: an empty pipeline (stats only). Not with `state`. */
   pipeline?: GradientPipeline;
+  /** A learning-rate schedule (e.g. `cosineDecay(…)` from `@gradpipe/core`), applied before every update. */
+  schedule?: Schedule;
+  /** Micro-batches per update: their mean gradient goes through the pipeline once. Default 1. */
+  accumulate?: number;
   /** Initializer names to train. Default: every float32 initializer used as a weight (not BatchNorm's running statistics). */
   trainable?: readonly string[];
   /** The model output the loss is computed on. Default: the first output. */
   output?: string;
   /** Seed (an integer) of the generator that draws training-mode Dropout masks. Default 0. */
   seed?: number;
-  /** Resume from {@link OrtTrainer.toJSON}: rebuilds the optimizer and the pipeline with their state. */
+  /** Resume from {@link OrtTrainer.toJSON}: rebuilds the optimizer, pipeline, schedule position and accumulation. */
   state?: OrtTrainerState;
   /** Factories of custom transforms in `state.pipeline` (see `GradientPipeline.fromJSON`). */
   transforms?: Record<string, TransformFactory>;
@@ -42,31 +62,19 @@ export interface OrtTrainerOptions {
   sessionOptions?: ort.InferenceSession.SessionOptions;
 }
 
-/**
- * The saved state of a trainer: optimizer, pipeline and the Dropout generator. The weights and BatchNorm's
- * running statistics travel in {@link OrtTrainer.exportModel}.
- */
-export interface OrtTrainerState {
-  /** Marks the object as a saved trainer; `OrtTrainer.create` refuses any other `state`. */
-  format: 'gradpipe.ortTrainer';
-  /** Version of this format. */
-  version: 1;
-  /** The optimizer's config and state (moments, step count), as {@link Optimizer.toJSON} gives them. */
-  optimizer: OptimizerJson;
-  /** The gradient pipeline with every transform's state, as `GradientPipeline.toJSON` gives it. */
-  pipeline: PipelineJson;
-  /** The state of the generator that draws Dropout masks (absent in states saved before it existed). */
-  rng?: number[];
-}
+/** Options of {@link OrtTrainer.load}: those of `create`, but the optimizer, pipeline and state come from the checkpoint. */
+export type OrtTrainerLoadOptions = Omit<OrtTrainerOptions, 'optimizer' | 'pipeline' | 'state'>;
 
 /** What {@link OrtTrainer.step} returns. */
 export interface OrtStepResult {
-  /** The batch loss before the update. */
+  /** This (micro-)batch's loss before the update. */
   loss: number;
-  /** True when the pipeline refused the step (nanGuard): no weight, statistic or optimizer state changed. */
+  /** True when the pipeline refused the update (nanGuard): no weight, statistic or optimizer state changed. */
   skipped: boolean;
-  /** The pipeline's figures for this step (norms before and after, clipped, …). */
-  stats: StepStats;
+  /** True when the weights moved: not skipped, and (with `accumulate`) the last micro-batch of the set. */
+  applied: boolean;
+  /** The pipeline's figures for the update (norms before and after, clipped, lr…); undefined for a micro-batch that only accumulated. */
+  stats: StepStats | undefined;
 }
 
 /** Options of {@link OrtTrainer.exportModel}. */
@@ -81,7 +89,22 @@ export interface ExportOptions {
 /** Feeds by the model's own input names. */
 export type OrtFeeds = Record<string, ort.Tensor>;
 
-const STATE_KEYS = ['format', 'version', 'optimizer', 'pipeline', 'rng'];
+const CREATE_KEYS = ['loss', 'lossOptions', 'optimizer', 'pipeline', 'schedule', 'accumulate', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions'];
+
+/** What the constructor is given (built by `create`). */
+interface Parts {
+  session: ort.InferenceSession;
+  options: OrtTrainerOptions;
+  optimizer: Optimizer;
+  pipeline: GradientPipeline;
+  signature: TrainingSignature;
+  params: Record<string, Float32Array>;
+  source: OnnxNs.ModelProto;
+  fingerprint: string;
+  schedule: Schedule | undefined;
+  accumulator: GradientAccumulator | undefined;
+  updates: number;
+}
 
 /**
  * Trains an ONNX model in Node with `onnxruntime-node`: the gradient graph (see {@link buildTrainingModel}) runs
@@ -90,61 +113,76 @@ const STATE_KEYS = ['format', 'version', 'optimizer', 'pipeline', 'rng'];
  *
  * Models exported in training mode train as PyTorch's `model.train()`: BatchNormalization normalizes with the
  * batch's statistics and updates its running statistics (PyTorch's momentum rule); Dropout draws a fresh mask
- * every step from the `seed`. {@link OrtTrainer.predict} and {@link OrtTrainer.exportModel} use the inference form.
+ * every step from the `seed`. {@link OrtTrainer.predict}, {@link OrtTrainer.evaluate} and
+ * {@link OrtTrainer.exportModel} use the inference form.
  *
  * @example
  * ```ts
- * import { readFileSync, writeFileSync } from 'node:fs';
+ * import { readFileSync } from 'node:fs';
  * import * as ort from 'onnxruntime-node';
- * import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
- * import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+ * import { GradientPipeline, clipByGlobalNorm, cosineDecay } from '@gradpipe/core';
+ * import { OrtTrainer, adamw } from '@gradpipe/onnxruntime';
  *
- * const trainer = await OrtTrainer.create(readFileSync('mlp.onnx'), {
- *   loss: 'mse',
- *   optimizer: sgd({ lr: 0.07, momentum: 0.8 }),
+ * const trainer = await OrtTrainer.create(readFileSync('model.onnx'), {
+ *   loss: 'crossEntropy',
+ *   optimizer: adamw({ lr: 1e-3, groups: [{ params: /bias$|norm/, weightDecay: 0 }] }),
  *   pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]),
+ *   schedule: cosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 10_000 }),
+ *   accumulate: 4,
  * });
- * const x = new ort.Tensor('float32', new Float32Array(128 * 20), [128, 20]);
- * const y = new ort.Tensor('float32', new Float32Array(128), [128, 1]);
- * const { loss, skipped, stats } = await trainer.step({ input: x }, y);
- * writeFileSync('trained.onnx', trainer.exportModel());
+ * const x = new ort.Tensor('float32', new Float32Array(32 * 20), [32, 20]);
+ * const y = new ort.Tensor('int64', new BigInt64Array(32), [32]);
+ * const { loss, applied } = await trainer.step({ input: x }, y);
+ * await trainer.save('checkpoints/latest');   // later: await OrtTrainer.load('checkpoints/latest', { loss: 'crossEntropy' })
  * ```
  */
 export class OrtTrainer {
   /** The optimizer applying the updates. */
   readonly optimizer: Optimizer;
-  /** The gradient pipeline run on every step. */
+  /** The gradient pipeline run on every update. */
   readonly pipeline: GradientPipeline;
   /** Input, target, loss and gradient names of the training graph. */
   readonly signature: TrainingSignature;
+  /** The learning-rate schedule, if any. */
+  readonly schedule: Schedule | undefined;
 
+  private readonly session: ort.InferenceSession;
+  private readonly options: OrtTrainerOptions;
   private readonly params: Record<string, Float32Array>;
   private readonly stats: Record<string, Float32Array>;
   private readonly paramFeeds: Record<string, ort.Tensor>;
   private readonly statFeeds: Record<string, ort.Tensor>;
   private readonly source: OnnxNs.ModelProto;
+  private readonly fingerprint: string;
   private readonly masks: DropoutMasks;
+  private readonly accumulator: GradientAccumulator | undefined;
+  private readonly pendingStats: PendingStatistics;
+  private readonly microLosses: number[] = [];
+  private updates: number;
   private forward: Promise<ort.InferenceSession> | undefined;
+  private evaluation: Promise<{ session: ort.InferenceSession; signature: TrainingSignature }> | undefined;
   private busy = false;
 
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly loss: LossKind,
-    parts: { optimizer: Optimizer; pipeline: GradientPipeline; signature: TrainingSignature; params: Record<string, Float32Array>; source: OnnxNs.ModelProto; seed: number },
-    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
-  ) {
+  private constructor(parts: Parts) {
+    this.session = parts.session;
+    this.options = parts.options;
     this.optimizer = parts.optimizer;
     this.pipeline = parts.pipeline;
     this.signature = parts.signature;
     this.params = parts.params;
     this.source = parts.source;
-    this.masks = new DropoutMasks(this.signature.dropout, parts.seed);
+    this.fingerprint = parts.fingerprint;
+    this.schedule = parts.schedule;
+    this.accumulator = parts.accumulator;
+    this.updates = parts.updates;
+    this.masks = new DropoutMasks(this.signature.dropout, parts.options.seed ?? 0);
     // BatchNorm's running statistics: model state the trainer updates, not trained by the optimizer.
     const initializers = new Map((this.source.graph!.initializer ?? []).map((t) => [t.name!, t]));
     this.stats = {};
     for (const s of this.signature.runningStatistics) {
       for (const name of [s.mean, s.variance]) this.stats[name] = readFloatTensor('OrtTrainer.create', initializers.get(name)!);
     }
+    this.pendingStats = new PendingStatistics(this.signature.runningStatistics);
     // ort.Tensor wraps the Float32Array without copying: the in-place updates are what the next run reads.
     this.paramFeeds = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]));
     this.statFeeds = Object.fromEntries(Object.entries(this.stats).map(([n, v]) => [n, new ort.Tensor('float32', v, [v.length])]));
@@ -154,16 +192,19 @@ export class OrtTrainer {
   static async create(model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
     const fn = 'OrtTrainer.create';
     requireOptionsObject(fn, options);
-    rejectUnknownKeys(fn, options, ['loss', 'lossOptions', 'optimizer', 'pipeline', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions']);
-    const seed = requireInteger(fn, 'seed', options.seed ?? 0, -(2 ** 31), 2 ** 31 - 1);
+    rejectUnknownKeys(fn, options, CREATE_KEYS);
+    requireInteger(fn, 'seed', options.seed ?? 0, -(2 ** 31), 2 ** 31 - 1);
+    const every = requireInteger(fn, 'accumulate', options.accumulate ?? 1, 1);
+    if (options.schedule !== undefined) requireSchedule(fn, 'schedule', options.schedule);
+    const source = decodeModel(fn, model);
+    const fingerprint = modelFingerprint(source);
+    const state = options.state === undefined ? undefined : parseState(fn, options.state);
+    if (state?.fingerprint !== undefined && state.fingerprint !== fingerprint) {
+      throw new GradpipeError(fn, 'state was saved for another model (its fingerprint differs): resume it with the model it was trained on');
+    }
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;
-    const state = options.state;
-    if (state !== undefined) {
-      if (typeof state !== 'object' || state === null || state.format !== 'gradpipe.ortTrainer' || state.version !== 1) {
-        throw new GradpipeError(fn, `state must be the output of OrtTrainer.toJSON(), got ${show(state)}`);
-      }
-      rejectUnknownKeys(fn, state, STATE_KEYS);
+    if (state) {
       if (options.optimizer || options.pipeline) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
       optimizer = optimizerFromJSON(state.optimizer);
       pipeline = GradientPipeline.fromJSON(state.pipeline, options.transforms ? { transforms: options.transforms } : {});
@@ -178,18 +219,67 @@ export class OrtTrainer {
       }
       pipeline = options.pipeline ?? new GradientPipeline([]);
     }
-    const source = decodeModel(fn, model);
+    const schedule = options.schedule ?? (state?.schedule ? scheduleFromJSON(state.schedule) : undefined);
+    let accumulator: GradientAccumulator | undefined;
+    if (state?.accumulator) {
+      accumulator = GradientAccumulator.fromJSON(state.accumulator);
+      if (options.accumulate !== undefined && accumulator.every !== every) throw new GradpipeError(fn, `accumulate ${every} differs from the state's ${accumulator.every}`);
+    } else if (every > 1) {
+      accumulator = new GradientAccumulator({ every });
+    }
+
     const training = buildTraining(fn, source, {
       loss: options.loss,
       ...(options.lossOptions !== undefined ? { lossOptions: options.lossOptions } : {}),
       ...(options.trainable ? { trainable: options.trainable } : {}),
       ...(options.output ? { output: options.output } : {}),
     });
-    const sessionOptions = options.sessionOptions ?? {};
-    const session = await ort.InferenceSession.create(training.bytes, sessionOptions);
-    const trainer = new OrtTrainer(session, options.loss, { optimizer, pipeline, signature: training.signature, params: training.initialParameters, source, seed }, sessionOptions);
+    // A state from another training (other parameters, other sizes) is refused here, before any weight changes.
+    optimizer.bind?.(training.initialParameters);
+    const session = await ort.InferenceSession.create(training.bytes, options.sessionOptions ?? {});
+    const trainer = new OrtTrainer({
+      session,
+      options,
+      optimizer,
+      pipeline,
+      signature: training.signature,
+      params: training.initialParameters,
+      source,
+      fingerprint,
+      schedule,
+      accumulator,
+      updates: state?.updates ?? 0,
+    });
     if (state?.rng !== undefined) trainer.masks.restore(fn, state.rng);
+    if (state?.pendingStatistics) trainer.pendingStats.restore(fn, state.pendingStatistics, accumulator?.pending ?? 0);
     return trainer;
+  }
+
+  /**
+   * Reads a checkpoint written by {@link OrtTrainer.save} — the model with its weights and running statistics,
+   * and the trainer's state — and resumes exactly where it was saved.
+   *
+   * @example
+   * ```ts
+   * import { OrtTrainer } from '@gradpipe/onnxruntime';
+   * const trainer = await OrtTrainer.load('checkpoints/latest', { loss: 'crossEntropy' });
+   * ```
+   */
+  static async load(dir: string, options: OrtTrainerLoadOptions): Promise<OrtTrainer> {
+    const fn = 'OrtTrainer.load';
+    requireOptionsObject(fn, options);
+    rejectUnknownKeys(fn, options, CREATE_KEYS.filter((k) => !['optimizer', 'pipeline', 'state'].includes(k)));
+    const { model, state } = await readCheckpoint(fn, dir);
+    return OrtTrainer.create(model, { ...options, state });
+  }
+
+  /**
+   * Writes a checkpoint into `dir` (created if needed): `model.onnx`, the model in training form with the
+   * current weights and running statistics, and `trainer.json`, the state ({@link OrtTrainer.toJSON}). Each file
+   * is written whole or not at all (a temporary file, then a rename).
+   */
+  async save(dir: string): Promise<void> {
+    await writeCheckpoint('OrtTrainer.save', dir, this.exportModel({ mode: 'training' }), this.toJSON());
   }
 
   /**
@@ -210,9 +300,9 @@ export class OrtTrainer {
   }
 
   /**
-   * One training step: gradients, the pipeline (with the parameters and their shapes, so AGC works), then the
-   * optimizer and BatchNorm's running statistics — unless the pipeline skips the step, in which case nothing
-   * changes.
+   * One training step: gradients, then (with `accumulate`, once every k micro-batches, on their mean) the
+   * schedule's learning rate, the pipeline (with the parameters and their shapes, so AGC works), the optimizer
+   * and BatchNorm's running statistics — unless the pipeline skips the update, in which case nothing changes.
    */
   async step(feeds: OrtFeeds, target?: ort.Tensor): Promise<OrtStepResult> {
     const fn = 'OrtTrainer.step';
@@ -220,15 +310,65 @@ export class OrtTrainer {
     this.busy = true;
     try {
       const { loss, grads, outputs } = await this.run(fn, feeds, target);
-      const result = this.pipeline.step(grads, { params: this.params, shapes: this.signature.shapes, loss });
-      if (!result.skipped) {
-        updateRunningStatistics(fn, this.signature.runningStatistics, this.stats, outputs);
-        this.optimizer.update(this.params, result.grads);
+      this.pendingStats.check(fn, outputs);
+      let update = grads;
+      if (this.accumulator) {
+        const released = this.accumulator.add(grads);
+        this.pendingStats.add(outputs);
+        this.microLosses.push(loss);
+        if (!released) return { loss, skipped: false, applied: false, stats: undefined };
+        update = released;
+      } else {
+        this.pendingStats.add(outputs);
       }
-      return { loss, skipped: result.skipped, stats: result.stats };
+      const updateLoss = this.microLosses.length ? this.microLosses.reduce((a, b) => a + b, 0) / this.microLosses.length : loss;
+      this.microLosses.length = 0;
+      const batches = this.pendingStats.take();
+      if (this.schedule) this.optimizer.lr = this.schedule(this.updates);
+      const result = this.pipeline.step(update, { params: this.params, shapes: this.signature.shapes, loss: updateLoss, lr: this.optimizer.lr });
+      if (!result.skipped) {
+        for (const batch of batches) updateRunningStatistics(this.signature.runningStatistics, this.stats, batch);
+        this.optimizer.update(this.params, result.grads);
+        this.updates++;
+      }
+      return { loss, skipped: result.skipped, applied: !result.skipped, stats: result.stats };
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The loss on a batch with no update, as `model.eval()` computes it: BatchNorm with its running statistics,
+   * Dropout off (a forward-only graph of the inference form, opened on first use).
+   *
+   * @example
+   * ```ts
+   * const validation = await trainer.evaluate({ input: x }, y); // a number; nothing changes
+   * ```
+   */
+  async evaluate(feeds: OrtFeeds, target?: ort.Tensor): Promise<number> {
+    const fn = 'OrtTrainer.evaluate';
+    this.checkFeeds(fn, feeds);
+    checkTarget(fn, String(this.options.loss), this.signature.targetSpec, target, inputSizes(fn, this.signature.inputDims, feeds));
+    this.evaluation ??= (async () => {
+      const inference = toInferenceForm(cloneModel(this.source));
+      const { bytes, signature } = buildTraining(
+        fn,
+        inference,
+        {
+          loss: this.options.loss,
+          ...(this.options.lossOptions !== undefined ? { lossOptions: this.options.lossOptions } : {}),
+          ...(this.options.output ? { output: this.options.output } : {}),
+          trainable: [],
+        },
+        [...Object.keys(this.params), ...Object.keys(this.stats)],
+      );
+      return { session: await ort.InferenceSession.create(bytes, this.options.sessionOptions ?? {}), signature };
+    })();
+    const { session, signature } = await this.evaluation;
+    const targetFeed = signature.target ? { [signature.target]: target! } : {};
+    const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds, ...targetFeed }, [signature.loss]);
+    return Number(out[signature.loss]!.data[0]);
   }
 
   /**
@@ -239,7 +379,7 @@ export class OrtTrainer {
     this.checkFeeds('OrtTrainer.predict', feeds);
     this.forward ??= ort.InferenceSession.create(
       parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]),
-      this.sessionOptions,
+      this.options.sessionOptions ?? {},
     );
     const session = await this.forward;
     const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds }, [this.signature.prediction]);
@@ -256,6 +396,11 @@ export class OrtTrainer {
     return Object.fromEntries(Object.entries(this.stats).map(([n, v]) => [n, new Float32Array(v)]));
   }
 
+  /** How many updates the optimizer has applied: the learning-rate schedule's position. */
+  get updateCount(): number {
+    return this.updates;
+  }
+
   /**
    * The model with the trained weights and running statistics in its initializers, encoded as `.onnx` bytes:
    * in inference form by default (to deploy), or as it came (`mode: 'training'`, to resume training).
@@ -270,13 +415,22 @@ export class OrtTrainer {
     return withInitializers(model, { ...this.params, ...this.stats });
   }
 
-  /** Optimizer, pipeline and Dropout generator state; resume with `OrtTrainer.create(trainer.exportModel({ mode: 'training' }), { loss, state })`. */
+  /**
+   * Everything to resume but the weights and statistics: optimizer, pipeline, schedule and its position,
+   * accumulation in progress, the Dropout generator. Resume with
+   * `OrtTrainer.create(trainer.exportModel({ mode: 'training' }), { loss, state })`, or use `save`/`load`.
+   */
   toJSON(): OrtTrainerState {
     return {
       format: 'gradpipe.ortTrainer',
-      version: 1,
+      version: 2,
+      fingerprint: this.fingerprint,
       optimizer: this.optimizer.toJSON(),
       pipeline: this.pipeline.toJSON(),
+      updates: this.updates,
+      ...(this.schedule ? { schedule: { kind: this.schedule.kind, config: this.schedule.config } } : {}),
+      ...(this.accumulator ? { accumulator: this.accumulator.toJSON() } : {}),
+      ...(this.pendingStats.size ? { pendingStatistics: this.pendingStats.toJSON() } : {}),
       ...(this.signature.dropout.length ? { rng: this.masks.state() } : {}),
     };
   }
@@ -285,13 +439,14 @@ export class OrtTrainer {
   async release(): Promise<void> {
     await this.session.release();
     if (this.forward) await (await this.forward).release();
+    if (this.evaluation) await (await this.evaluation).session.release();
   }
 
   /** One run of the training graph, with the weights and this step's Dropout masks fed. */
   private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined) {
     this.checkFeeds(fn, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
-    this.checkTarget(fn, target, sizes);
+    checkTarget(fn, String(this.options.loss), this.signature.targetSpec, target, sizes);
     const masks = this.masks.draw(sizes);
     const targetFeed = this.signature.target ? { [this.signature.target]: target! } : {};
     const outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed });
@@ -309,35 +464,6 @@ export class OrtTrainer {
     }
     for (const name of Object.keys(feeds)) {
       if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
-    }
-  }
-
-  /** The target must be what the loss needs: type, shape (batch from the feeds), labels in range. */
-  private checkTarget(fn: string, target: ort.Tensor | undefined, sizes: ReadonlyMap<string, number>): void {
-    const spec = this.signature.targetSpec;
-    if (!spec) {
-      if (target !== undefined) throw new GradpipeError(fn, `the model computes its own loss: give the targets in feeds, not as target`);
-      return;
-    }
-    const lossName = `loss '${String(this.loss)}'`;
-    if (!(target instanceof ort.Tensor) || target.type !== spec.type) {
-      throw new GradpipeError(fn, `target must be a ${spec.type} ort.Tensor for ${lossName}, got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : show(target)}`);
-    }
-    // A target of another shape would broadcast silently ([n] against [n, 1] gives [n, n]): refuse it.
-    const expected = spec.dims?.map((d) => (typeof d === 'string' ? (evaluateDim(d, sizes) ?? null) : d));
-    if (expected && (target.dims.length !== expected.length || expected.some((d, i) => d !== null && d !== target.dims[i]))) {
-      throw new GradpipeError(fn, `target must have shape [${expected.map((d) => d ?? '?').join(', ')}] for ${lossName} and these feeds, got [${target.dims.join(', ')}]`);
-    }
-    if (spec.type === 'int64') {
-      const labels = target.data as BigInt64Array;
-      const ignore = BigInt(spec.ignoreIndex ?? -100);
-      const classes = spec.classes === undefined ? undefined : BigInt(spec.classes);
-      for (let i = 0; i < labels.length; i++) {
-        const v = labels[i]!;
-        if (v !== ignore && (v < 0n || (classes !== undefined && v >= classes))) {
-          throw new GradpipeError(fn, `target labels must be in [0, ${spec.classes ?? '∞'}) or the ignoreIndex ${ignore}, got ${v} at index ${i}`);
-        }
-      }
     }
   }
 }

@@ -126,7 +126,13 @@ export function buildTrainingModel(model: Uint8Array | OnnxNs.ModelProto, option
 }
 
 /** {@link buildTrainingModel}, reporting errors under the name of the public function that called it. */
-export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto, options: TrainingModelOptions): TrainingModel {
+export function buildTraining(
+  fn: string,
+  model: Uint8Array | OnnxNs.ModelProto,
+  options: TrainingModelOptions,
+  /** Float32 initializers to feed at every run without differentiating (BatchNorm statistics for an evaluation graph). */
+  fed: readonly string[] = [],
+): TrainingModel {
   requireOptionsObject(fn, options);
   const loss = resolveLoss(fn, options.loss, options.lossOptions);
   // Work on a copy: the caller's model stays as it was.
@@ -196,8 +202,13 @@ export function buildTraining(fn: string, model: Uint8Array | OnnxNs.ModelProto,
   b.node('Identity', [appended.value], [LOSS_OUTPUT]);
 
   // Trainables become graph inputs (weights are fed at every run) instead of baked-in initializers.
-  const trainableSet = new Set(trainable);
+  const trainableSet = new Set([...trainable, ...fed]);
   const inputNames = new Set(graph.input.map((i) => i.name));
+  for (const name of fed) {
+    const init = initializers.get(name);
+    if (!init || init.dataType !== DataType.FLOAT) throw new GradpipeError(fn, `${JSON.stringify(name)} is not a float32 initializer`);
+    if (!inputNames.has(name)) graph.input.push(valueInfo(name, DataType.FLOAT, init.dims.map((d) => toNumber(d))));
+  }
   const initialParameters: Record<string, Float32Array> = {};
   for (const name of trainable) {
     initialParameters[name] = readFloatTensor(fn, initializers.get(name)!);
