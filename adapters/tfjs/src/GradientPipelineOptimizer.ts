@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GradientPipeline, GradpipeError, describeValue, type PipelineJson, type StepStats } from '@gradpipe/core';
+import { onGpu } from './gpuKernels.js';
+import { keepingWhere } from './keepingWhere.js';
 import { requirePipeline, stepOptions } from './transformGradients.js';
 import { tfjsOps } from './tfjsOps.js';
 
@@ -15,6 +17,41 @@ export interface NamedTensor {
 }
 
 type Gradients = tf.NamedTensorMap | NamedTensor[];
+
+/**
+ * How a step's figures come back to the host:
+ * - `'deferred'`: no read-back in the step. The figures are read asynchronously (`data()`) and reach `lastStats`,
+ *   `pipeline.events$` and the pipeline's state later, in step order; a guard's skip is decided on the device.
+ * - `'sync'`: one `dataSync` per step, the figures at once (webgpu has no synchronous read).
+ * - `'auto'` (default): `'deferred'` on webgl and webgpu, `'sync'` on cpu and wasm (where a read costs nothing and
+ *   the synchronous step is the faster), and `'sync'` on webgl for a pipeline that needs the figures of the step
+ *   before (AutoClip, ZClip).
+ */
+export type Readback = 'auto' | 'sync' | 'deferred';
+
+/** Options of {@link GradientPipelineOptimizer} and {@link withGradientPipeline}. */
+export interface GradientPipelineOptimizerOptions {
+  /** How the figures come back to the host; see {@link Readback}. Default `'auto'`. */
+  readback?: Readback;
+}
+
+const READBACKS: readonly Readback[] = ['auto', 'sync', 'deferred'];
+
+/** Checks the options object of the optimizer's constructor and factories. */
+export function optimizerOptions(fn: string, options: unknown): Required<GradientPipelineOptimizerOptions> {
+  if (options === undefined) return { readback: 'auto' };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new GradpipeError(fn, `options must be an object such as { readback: 'auto' }, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'readback') throw new GradpipeError(fn, `unknown option ${JSON.stringify(key)}; known: readback`);
+  }
+  const readback = (options as GradientPipelineOptimizerOptions).readback ?? 'auto';
+  if (!READBACKS.includes(readback)) {
+    throw new GradpipeError(fn, `readback must be 'auto', 'sync' or 'deferred', got ${describeValue(readback)}`);
+  }
+  return { readback };
+}
 
 /** The config a {@link GradientPipelineOptimizer} saves: the inner optimizer's, and the pipeline as JSON text. */
 interface SavedConfig extends tf.serialization.ConfigDict {
@@ -57,23 +94,50 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     return 'GradpipeOptimizer';
   }
 
-  /** The figures of the last step, or `undefined` before the first. */
+  /**
+   * The figures of the last step whose figures are back, or `undefined` before. With deferred read-back they lag a
+   * few steps behind: `await optimizer.settled()` first.
+   */
   lastStats: StepStats | undefined;
+
+  /** How the step's figures come back to the host (see {@link Readback}). */
+  readonly readback: Readback;
 
   constructor(
     /** The optimizer that applies the transformed gradients. */
     readonly optimizer: tf.Optimizer,
     /** The pipeline run on every step's gradients. */
     readonly pipeline: GradientPipeline,
+    options?: GradientPipelineOptimizerOptions,
   ) {
     super();
     requireOptimizer('GradientPipelineOptimizer', optimizer);
     requirePipeline('GradientPipelineOptimizer', pipeline);
+    this.readback = optimizerOptions('GradientPipelineOptimizer', options).readback;
   }
 
-  /** The wrapped optimizer's step count: skipped steps are not counted. */
+  /**
+   * The wrapped optimizer's step count: skipped steps are not counted. With deferred read-back a skipped step is
+   * taken off when its figures arrive (`await optimizer.settled()` for the final count).
+   */
   override get iterations(): number {
     return this.optimizer.iterations;
+  }
+
+  /**
+   * Resolves when the figures of every step so far are back: `lastStats`, `iterations`, `pipeline.events$` and the
+   * pipeline's state are then up to date. Rejects with the error of a step the pipeline refused (nanGuard's
+   * `'throw'`). Immediate with synchronous read-back.
+   */
+  settled(): Promise<void> {
+    return this.pipeline.settled();
+  }
+
+  /** True when this step's figures are read back asynchronously (see {@link Readback}). */
+  private deferred(): boolean {
+    if (this.readback !== 'auto') return this.readback === 'deferred';
+    // webgpu has no synchronous read at all; webgl has one, which stalls the GPU's queue.
+    return tf.getBackend() === 'webgpu' || (onGpu() && this.pipeline.canDefer);
   }
 
   /**
@@ -126,15 +190,31 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     tf.tidy(() => {
       const present: tf.NamedTensorMap = {};
       for (const [name, tensor] of entries) if (tensor != null) present[name] = tensor;
-      const result = this.pipeline.stepWith(tfjsOps, present, stepOptions(present, undefined, loss));
-      this.lastStats = result.stats;
-      if (result.skipped) return;
-      const pick = (name: string) => (name in present ? result.grads[name]! : (null as unknown as tf.Tensor));
-      this.optimizer.applyGradients(
-        Array.isArray(variableGradients)
-          ? entries.map(([name]) => ({ name, tensor: pick(name) }))
-          : Object.fromEntries(entries.map(([name]) => [name, pick(name)])),
-      );
+      const options = stepOptions(present, undefined, loss);
+      const apply = (grads: tf.NamedTensorMap) => {
+        const pick = (name: string) => (name in present ? grads[name]! : (null as unknown as tf.Tensor));
+        this.optimizer.applyGradients(
+          Array.isArray(variableGradients)
+            ? entries.map(([name]) => ({ name, tensor: pick(name) }))
+            : Object.fromEntries(entries.map(([name]) => [name, pick(name)])),
+        );
+      };
+      if (!this.deferred()) {
+        const result = this.pipeline.stepWith(tfjsOps, present, options);
+        this.lastStats = result.stats;
+        if (!result.skipped) apply(result.grads);
+        return;
+      }
+      const result = this.pipeline.stepWithDeferred(tfjsOps, present, options);
+      // No guard in the pipeline: nothing to decide. Else every variable the optimizer assigns (weights, slots,
+      // Adam's β powers) keeps its value where the device says skip, as optax's apply_if_finite does.
+      if (result.skip === undefined) apply(result.grads);
+      else keepingWhere(tf.greater(result.skip, 0), () => apply(result.grads));
+      void result.stats.then((stats) => {
+        this.lastStats = stats;
+        // The wrapped optimizer counted the step on the host; a skipped one is taken back now.
+        if (stats.skipped) (this.optimizer as unknown as { iterations_: number }).iterations_ -= 1;
+      }, () => {});
     });
   }
 
@@ -143,8 +223,12 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     this.optimizer.dispose();
   }
 
-  /** The wrapped optimizer's weights (its iteration count and slots such as momenta), as tfjs saves them. */
+  /**
+   * The wrapped optimizer's weights (its iteration count and slots such as momenta), as tfjs saves them — once the
+   * figures of every step are back, so that the count leaves out skipped steps.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
+    await this.settled();
     return this.optimizer.getWeights();
   }
 
@@ -231,8 +315,8 @@ export function requireOptimizer(fn: string, optimizer: unknown): asserts optimi
  * await model.fit(tf.randomNormal([64, 3]), tf.randomNormal([64, 1]), { epochs: 2, batchSize: 16 });
  * ```
  */
-export function withGradientPipeline(optimizer: tf.Optimizer, pipe: GradientPipeline): GradientPipelineOptimizer {
+export function withGradientPipeline(optimizer: tf.Optimizer, pipe: GradientPipeline, options?: GradientPipelineOptimizerOptions): GradientPipelineOptimizer {
   requireOptimizer('withGradientPipeline', optimizer);
   requirePipeline('withGradientPipeline', pipe);
-  return new GradientPipelineOptimizer(optimizer, pipe);
+  return new GradientPipelineOptimizer(optimizer, pipe, optimizerOptions('withGradientPipeline', options));
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineNorms, describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
+import { gpuClipFactor, gpuCombineNorms, gpuNorm, gpuScale, onGpu } from './gpuKernels.js';
 import { FLOAT32_MAX, hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';
 
 /**
@@ -47,15 +48,18 @@ const minOf = nanPropagating(tf.minimum);
 
 /**
  * True where minimum/maximum alone are good enough, saving four ops per call (a pipeline makes a few calls per
- * tensor per step). cpu's are Math.min/max, which propagate NaN. wasm's keep a NaN first operand and drop a NaN
- * second one; core passes the value that may be NaN first (a norm, then a bound), and where it cannot (the running
- * max of per-tensor norms) the result is NaN anyway unless an infinite norm came first — then the global norm
- * reads Infinity instead of NaN, non-finite either way.
+ * tensor per step). cpu's are Math.min/max, which propagate NaN; so do webgl's and webgpu's shaders (tfjs checks
+ * for NaN in both operands). wasm's keep a NaN first operand and drop a NaN second one; core passes the value that
+ * may be NaN first (a norm, then a bound), and where it cannot (the running max of per-tensor norms) the result is
+ * NaN anyway unless an infinite norm came first — then the global norm reads Infinity instead of NaN, non-finite
+ * either way.
  */
-const plainMinMax = (): boolean => {
-  const backend = tf.getBackend();
-  return backend === 'cpu' || backend === 'wasm';
-};
+const plainMinMax = (): boolean => ['cpu', 'wasm', 'webgl', 'webgpu'].includes(tf.getBackend());
+
+/** The scalars as one float32 vector (a new tensor): what both reads transfer. */
+function packScalars(values: readonly tf.Scalar[]): tf.Tensor1D {
+  return tf.tidy(() => tf.stack(values.map((v) => (v.rank === 0 ? v : tf.reshape(v, [])))) as tf.Tensor1D);
+}
 
 /** max |x| of a flat tensor from two reductions (no temporary copy); NaN when x holds a NaN. */
 function maxAbs(x: tf.Tensor): tf.Scalar {
@@ -209,12 +213,30 @@ export const portableTfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
 
   read(values) {
     if (values.length === 0) return [];
-    const packed = tf.stack(values.map((v) => (v.rank === 0 ? v : tf.reshape(v, []))));
+    const packed = packScalars(values);
     const numbers = Array.from(packed.dataSync());
     packed.dispose();
     return numbers;
   },
+  async readAsync(values) {
+    if (values.length === 0) return [];
+    // A copy of the scalars, kept out of the caller's tidy until the device has answered.
+    const packed = tf.keep(packScalars(values));
+    try {
+      return Array.from(await packed.data());
+    } finally {
+      packed.dispose();
+    }
+  },
 };
+
+/** core's clip factor in standard ops (the same float32 operations as its generic form), for cpu, wasm and others. */
+function portableClipFactor(norm: tf.Scalar, threshold: tf.Scalar, slack: number): { factor: tf.Scalar; clipped: tf.Scalar } {
+  const clipped = tf.logicalAnd(tf.greater(norm, threshold), tf.isFinite(norm));
+  const target = tf.maximum(tf.sub(threshold, tf.scalar(slack)), tf.scalar(0));
+  const factor = tf.where(clipped, tf.mul(tf.div(target, norm), tf.scalar(BOUND_SAFETY)), tf.scalar(1)) as tf.Scalar;
+  return { factor, clipped: f32(clipped) };
+}
 
 /**
  * The TensorFlow.js backend of `@gradpipe/core`'s {@link TensorOps}: tensors are `tf.Tensor`s, scalars are
@@ -238,11 +260,17 @@ export const portableTfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
 export const tfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
   ...portableTfjsOps,
   // One-pass kernels over the backend's memory (hostKernels.ts) where they pay: the norm on cpu and wasm, the
-  // scale on cpu only (wasm's own SIMD multiply is 3× faster than a JS loop over its heap).
-  norm: (t, p) => (hasHostKernels() ? hostNorm(t, p) : pNorm(t, p)),
-  // One kernel instead of four or five scalar ops per tensor, and the sum is float64.
-  combineNorms: (norms, p) => (hasHostKernels() ? hostCombineNorms(norms, p) : combineNorms(portableTfjsOps, norms, p)),
-  scale: (t, factor) => (tf.getBackend() === 'cpu' ? hostScale(t, factor) : tf.mul(t, factor)),
+  // scale on cpu only (wasm's own SIMD multiply is 3× faster than a JS loop over its heap). On webgl and webgpu,
+  // shaders of gpuKernels.ts: a tensor's L2 norm in two kernels, the global norm of a stack in one.
+  norm: (t, p) => (hasHostKernels() ? hostNorm(t, p) : p === 2 && onGpu() ? gpuNorm(t) : pNorm(t, p)),
+  // One kernel instead of four or five scalar ops per tensor (on cpu and wasm, the sum is float64).
+  combineNorms: (norms, p) =>
+    hasHostKernels() ? hostCombineNorms(norms, p) : p === 2 && onGpu() ? gpuCombineNorms(norms) : combineNorms(portableTfjsOps, norms, p),
+  // On the GPU the factor is computed in the shader that applies it, split where it would underflow (gpuKernels.ts).
+  clipFactor: (norm, threshold, slack) => (onGpu() ? gpuClipFactor(norm, threshold, slack, BOUND_SAFETY) : portableClipFactor(norm, threshold, slack)),
+  scale: (t, factor) => (tf.getBackend() === 'cpu' ? hostScale(t, factor) : (gpuScale(t, factor) ?? tf.mul(t, factor))),
+  // normAfter = normBefore × factor: the same split product when the factor is a GPU clip factor.
+  mul: (a, b) => (gpuScale(a, b) ?? gpuScale(b, a) ?? tf.mul(a, b)) as tf.Scalar,
   min: (a, b) => (plainMinMax() ? (tf.minimum(a, b) as tf.Scalar) : minOf(a, b)),
   max: (a, b) => (plainMinMax() ? (tf.maximum(a, b) as tf.Scalar) : maxOf(a, b)),
 };

@@ -8,7 +8,7 @@ import {
   describeValue,
   requirePositiveFinite,
 } from '@gradpipe/core';
-import { type GradientPipelineOptimizer, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
+import { type GradientPipelineOptimizer, type Readback, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
 
 /** Options of {@link withClipping}: exactly one of them, as with a Keras 3 optimizer. */
 export interface ClippingOptions {
@@ -18,6 +18,8 @@ export interface ClippingOptions {
   clipvalue?: number;
   /** Keras `global_clipnorm`: all gradients together are scaled down to this global L2 norm. */
   globalClipnorm?: number;
+  /** How the step's figures come back to the host (see {@link Readback}); not a clipping option. Default `'auto'`. */
+  readback?: Readback;
 }
 
 const KEYS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
@@ -55,7 +57,7 @@ export function withClipping(optimizer: tf.Optimizer, options: ClippingOptions):
     throw new GradpipeError(fn, `options must be an object with one of clipnorm, clipvalue, globalClipnorm, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
+    if (key !== 'readback' && !(KEYS as readonly string[]).includes(key)) {
       const hint = ALIASES[key] ? ` (did you mean ${ALIASES[key]}?)` : '';
       throw new GradpipeError(fn, `unknown option ${JSON.stringify(key)}${hint}; known: ${KEYS.join(', ')}`);
     }
@@ -69,5 +71,6 @@ export function withClipping(optimizer: tf.Optimizer, options: ClippingOptions):
   const value = requirePositiveFinite(fn, key, options[key]);
   const transform =
     key === 'clipnorm' ? clipByNorm({ maxNorm: value }) : key === 'clipvalue' ? clipByValue(value) : clipByGlobalNorm({ maxNorm: value });
-  return withGradientPipeline(optimizer, new GradientPipeline([transform]));
+  const readback = options.readback === undefined ? undefined : { readback: options.readback };
+  return withGradientPipeline(optimizer, new GradientPipeline([transform]), readback);
 }

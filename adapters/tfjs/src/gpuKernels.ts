@@ -1,0 +1,337 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Three tfjs kernels for the GPU backends, `webgl` and `webgpu`, registered the way hostKernels.ts registers the
+ * cpu/wasm ones (tfjs finds them by name and backend; no import of the backend packages is needed):
+ *
+ * - `GradpipeRowNorms`: the L2 norm of every row of L consecutive elements, in one shader — max-abs and the sum of
+ *   squares scaled by it in the same loop (LAPACK's `nrm2` update, with a compensated sum), so nothing overflows
+ *   or underflows; NaN if the row has a NaN, +Infinity if it has an infinity, and at most the largest float32
+ *   otherwise. Run on its own output until one value is left, it gives a tensor's norm in two kernels; on a stack
+ *   of per-tensor norms, their global norm in one.
+ * - `GradpipeClipScale`: `x · factor` for the clip factor of a norm and a threshold, computed in the shader and
+ *   split into two float32 multiplications where `threshold / norm` would fall below the smallest normal float32
+ *   (GPUs flush such numbers to zero: a single factor would zero the gradient). `x` unchanged when not clipped.
+ * - `GradpipeClipFactor`: that factor (or the `clipped` flag) as a number, for the step's figures.
+ *
+ * The standard-op compositions they replace cost about fifteen kernels per tensor norm (max, min, a division,
+ * a batched dot product, NaN and saturation masks) and eight scalar ops per clip factor.
+ */
+const ROW_NORMS = 'GradpipeRowNorms';
+const CLIP_SCALE = 'GradpipeClipScale';
+const CLIP_FACTOR = 'GradpipeClipFactor';
+
+/** A row norm loops over at most this many values; longer tensors take one more pass. */
+const MAX_ROW = 4096;
+
+/** The GPU backends these kernels are registered for. */
+export const GPU_BACKENDS: readonly string[] = ['webgl', 'webgpu'];
+
+/** True when the active backend is one of {@link GPU_BACKENDS}. */
+export function onGpu(): boolean {
+  return GPU_BACKENDS.includes(tf.getBackend());
+}
+
+// --- the shaders --------------------------------------------------------------------------------------------
+
+/** GLSL: the float at flat index `i` of an input of this shape (tfjs samplers take coordinates). */
+function glslFlatGetter(shape: readonly number[]): string {
+  if (shape.length === 0) return 'float valueAt(int i) { return getX(); }';
+  if (shape.length === 1) return 'float valueAt(int i) { return getX(i); }';
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const coords = strides.map((s, d) => `int c${d} = r / ${s}; r -= c${d} * ${s};`).join(' ');
+  return `float valueAt(int i) { int r = i; ${coords} return getX(${shape.map((_, d) => `c${d}`).join(', ')}); }`;
+}
+
+const GLSL_HELPERS = `
+  const float FLOAT32_MAX = 3.4028234663852886e38;
+  const float TWO_M64 = 5.421010862427522e-20;   // 2^-64
+  const float TWO_P64 = 18446744073709551616.0;  // 2^64
+  const float TWO_P60 = 1152921504606846976.0;   // 2^60
+  bool gpIsNaN(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+  bool gpIsInf(float v) { return (floatBitsToUint(v) & 0x7fffffffu) == 0x7f800000u; }
+`;
+
+const WGSL_HELPERS = `
+  const FLOAT32_MAX = 3.4028234663852886e38f;
+  const TWO_M64 = 5.421010862427522e-20f;
+  const TWO_P64 = 18446744073709551616.0f;
+  const TWO_P60 = 1152921504606846976.0f;
+  fn gpIsNaN(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+  fn gpIsInf(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u; }
+`;
+
+/**
+ * The loop body shared by both languages (the syntax differs only in declarations): one element `a = |x|` into
+ * the running (scale, ssq, comp) of ‖row‖ = scale · √ssq. A larger element rescales the sum; the others add
+ * (a / scale)², with Kahan compensation so that a row of a thousand values keeps float32 accuracy.
+ */
+const NRM2_STEP = `
+      if (gpIsNaN(a)) { nan = true; }
+      else if (gpIsInf(a)) { inf = true; }
+      else if (a > 0.0) {
+        if (a > scale) {
+          float r = scale / a;
+          ssq = 1.0 + (ssq - comp) * r * r;
+          comp = 0.0;
+          scale = a;
+        } else {
+          float r = a / scale;
+          float y = r * r - comp;
+          float t = ssq + y;
+          comp = (t - ssq) - y;
+          ssq = t;
+        }
+      }`;
+
+/** GLSL → WGSL for the few constructs {@link NRM2_STEP} uses. */
+const toWgsl = (glsl: string): string => glsl.replace(/float (\w+) =/g, 'let $1 =');
+
+/**
+ * The clip factor `target / n · safety` with target = max(t − slack, 0), applied to `x` in float32 without a
+ * factor that underflows: for n ≥ 2⁶⁴, n' = n·2⁻⁶⁴ and the product is (x · target/n') · 2⁻⁶⁴, or
+ * x · ((target·2⁻⁶⁴)/n') when the threshold itself is above 2⁶⁰ (then the factor is a normal float32).
+ * Every intermediate is the result times a power of two that keeps it normal.
+ */
+const CLIP_MATH = `
+    float target = max(t - slack, 0.0);
+    float y;
+    if (n < TWO_P64) {
+      y = x * (target / n * safety);
+    } else if (target < TWO_P60) {
+      y = (x * (target / (n * TWO_M64) * safety)) * TWO_M64;
+    } else {
+      y = x * ((target * TWO_M64) / (n * TWO_M64) * safety);
+    }`;
+
+const wgslClipMath = CLIP_MATH.replace('float y;', 'var y : f32;').replace(/float (\w+) =/g, 'let $1 =');
+
+interface WebGLBackend {
+  runWebGLProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, customUniformValues?: number[][]): tf.TensorInfo;
+}
+
+interface WebGPUBackend {
+  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+}
+
+/** A tfjs-webgpu program over a flat output of `size` elements, 64 threads per workgroup. */
+function webgpuProgram(shaderKey: string, variableNames: string[], outputShape: number[], uniforms: string, body: string) {
+  const size = outputShape.reduce((a, b) => a * b, 1);
+  return {
+    shaderKey,
+    variableNames,
+    outputShape,
+    size: true,
+    uniforms,
+    workgroupSize: [64, 1, 1] as [number, number, number],
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch: [Math.ceil(size / 64), 1, 1] as [number, number, number],
+    getUserCode: () => `${WGSL_HELPERS}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`,
+  };
+}
+
+/** Row norms of `x` (any shape, read flat) in rows of `row` elements. */
+function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: number): tf.TensorInfo {
+  const n = x.shape.reduce((a, b) => a * b, 1);
+  const rows = Math.max(1, Math.ceil(n / row));
+  if (backendName === 'webgl') {
+    const program = {
+      variableNames: ['X'],
+      outputShape: [rows],
+      userCode: `${GLSL_HELPERS}
+        ${glslFlatGetter(x.shape)}
+        void main() {
+          int first = getOutputCoords() * ${row};
+          int end = min(first + ${row}, ${n});
+          float scale = 0.0; float ssq = 1.0; float comp = 0.0; bool nan = false; bool inf = false;
+          for (int i = first; i < end; i++) {
+            float a = abs(valueAt(i));
+            ${NRM2_STEP}
+          }
+          float norm = min(scale * sqrt(ssq), FLOAT32_MAX);
+          if (inf) norm = uintBitsToFloat(0x7f800000u);
+          if (nan) norm = uintBitsToFloat(0x7fc00000u);
+          setOutput(norm);
+        }`,
+    };
+    return (backend as WebGLBackend).runWebGLProgram(program, [x], 'float32');
+  }
+  const program = webgpuProgram(
+    'gradpipeRowNorms',
+    ['X'],
+    [rows],
+    'rowLength : i32, n : i32,',
+    `let first = index * uniforms.rowLength;
+          let end = min(first + uniforms.rowLength, uniforms.n);
+          var scale = 0.0; var ssq = 1.0; var comp = 0.0; var nan = false; var inf = false;
+          for (var i = first; i < end; i++) {
+            let a = abs(X[i]);
+            ${toWgsl(NRM2_STEP)}
+          }
+          var norm = min(scale * sqrt(ssq), FLOAT32_MAX);
+          if (inf) { norm = uniforms.INFINITY; }
+          if (nan) { norm = uniforms.NAN; }
+          setOutputAtIndex(index, norm);`,
+  );
+  return (backend as WebGPUBackend).runWebGPUProgram(program, [x], 'float32', [
+    { type: 'int32', data: [row] },
+    { type: 'int32', data: [n] },
+  ]);
+}
+
+/** `x` scaled by the clip factor of `norm` and `threshold` (scalars): see {@link CLIP_MATH}. */
+function clipScale(backendName: string, backend: unknown, inputs: tf.NamedTensorInfoMap, slack: number, safety: number): tf.TensorInfo {
+  const x = inputs.x!;
+  if (backendName === 'webgl') {
+    const program = {
+      variableNames: ['X', 'Norm', 'Threshold'],
+      outputShape: [...x.shape],
+      customUniforms: [
+        { name: 'slack', type: 'float' },
+        { name: 'safety', type: 'float' },
+      ],
+      userCode: `${GLSL_HELPERS}
+        void main() {
+          float x = getXAtOutCoords();
+          float n = getNorm();
+          float t = getThreshold();
+          if (!(n > t) || gpIsInf(n)) { setOutput(x); return; }
+          ${CLIP_MATH}
+          setOutput(y);
+        }`,
+    };
+    return (backend as WebGLBackend).runWebGLProgram(program, [x, inputs.norm!, inputs.threshold!], 'float32', [[slack], [safety]]);
+  }
+  const program = webgpuProgram(
+    'gradpipeClipScale',
+    ['X', 'Norm', 'Threshold'],
+    [...x.shape],
+    'slack : f32, safety : f32,',
+    `let x = X[index];
+          let n = Norm[0];
+          let t = Threshold[0];
+          let slack = uniforms.slack;
+          let safety = uniforms.safety;
+          if (!(n > t) || gpIsInf(n)) { setOutputAtIndex(index, x); return; }
+          ${wgslClipMath}
+          setOutputAtIndex(index, y);`,
+  );
+  return (backend as WebGPUBackend).runWebGPUProgram(program, [x, inputs.norm!, inputs.threshold!], 'float32', [
+    { type: 'float32', data: [slack] },
+    { type: 'float32', data: [safety] },
+  ]);
+}
+
+/** The clip factor itself (`what: 0`) or the clipped flag (`what: 1`), as a one-element tensor. */
+function clipFactorValue(backendName: string, backend: unknown, inputs: tf.NamedTensorInfoMap, slack: number, safety: number, what: number): tf.TensorInfo {
+  if (backendName === 'webgl') {
+    const program = {
+      variableNames: ['Norm', 'Threshold'],
+      outputShape: [1],
+      customUniforms: [
+        { name: 'slack', type: 'float' },
+        { name: 'safety', type: 'float' },
+      ],
+      userCode: `${GLSL_HELPERS}
+        void main() {
+          float n = getNorm();
+          float t = getThreshold();
+          bool clipped = n > t && !gpIsInf(n);
+          float x = 1.0;
+          ${CLIP_MATH}
+          setOutput(${what === 1 ? 'clipped ? 1.0 : 0.0' : 'clipped ? y : 1.0'});
+        }`,
+    };
+    return (backend as WebGLBackend).runWebGLProgram(program, [inputs.norm!, inputs.threshold!], 'float32', [[slack], [safety]]);
+  }
+  const program = webgpuProgram(
+    `gradpipeClipFactor${what}`,
+    ['Norm', 'Threshold'],
+    [1],
+    'slack : f32, safety : f32,',
+    `let n = Norm[0];
+          let t = Threshold[0];
+          let slack = uniforms.slack;
+          let safety = uniforms.safety;
+          let clipped = n > t && !gpIsInf(n);
+          let x = 1.0;
+          ${wgslClipMath}
+          setOutputAtIndex(index, ${what === 1 ? 'select(0.0, 1.0, clipped)' : 'select(1.0, y, clipped)'});`,
+  );
+  return (backend as WebGPUBackend).runWebGPUProgram(program, [inputs.norm!, inputs.threshold!], 'float32', [
+    { type: 'float32', data: [slack] },
+    { type: 'float32', data: [safety] },
+  ]);
+}
+
+// Registered once, when this module loads (a second copy of it finds them registered).
+for (const backendName of GPU_BACKENDS) {
+  const kernels: Record<string, tf.KernelFunc> = {
+    [ROW_NORMS]: ({ inputs, backend, attrs }) => rowNorms(backendName, backend, inputs.x!, (attrs as { row: number }).row),
+    [CLIP_SCALE]: ({ inputs, backend, attrs }) => {
+      const { slack, safety } = attrs as { slack: number; safety: number };
+      return clipScale(backendName, backend, inputs, slack, safety);
+    },
+    [CLIP_FACTOR]: ({ inputs, backend, attrs }) => {
+      const { slack, safety, what } = attrs as { slack: number; safety: number; what: number };
+      return clipFactorValue(backendName, backend, inputs, slack, safety, what);
+    },
+  };
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
+  }
+}
+
+/** A row length for `n` values: about √n, so both passes loop over about as many values, at most {@link MAX_ROW}. */
+function rowLength(n: number): number {
+  return n <= MAX_ROW ? Math.max(n, 1) : Math.min(MAX_ROW, Math.max(64, Math.ceil(Math.sqrt(n))));
+}
+
+/** ‖t‖₂ in two kernels (one for up to 4,096 values): overflow-free, NaN/Infinity as the entries say. */
+export function gpuNorm(t: tf.Tensor): tf.Scalar {
+  let x: tf.Tensor = t;
+  for (;;) {
+    const row = rowLength(x.size);
+    x = tf.engine().runKernel(ROW_NORMS, { x }, { row }) as tf.Tensor;
+    if (x.size === 1) return tf.reshape(x, []) as tf.Scalar;
+  }
+}
+
+/** The global L2 norm of tensors whose L2 norms are `norms`: their stack, one more row norm. */
+export function gpuCombineNorms(norms: readonly tf.Scalar[]): tf.Scalar {
+  return gpuNorm(tf.stack(norms as tf.Scalar[]));
+}
+
+/** Where a clip factor came from, so that scaling by it can be split (see {@link gpuScale}). */
+interface FactorSource {
+  readonly norm: tf.Scalar;
+  readonly threshold: tf.Scalar;
+  readonly slack: number;
+  readonly safety: number;
+}
+
+const sources = new WeakMap<tf.Tensor, FactorSource>();
+
+/**
+ * The clip factor of `norm` and `threshold` (TensorOps.clipFactor) and the clipped flag: two one-value kernels.
+ * The factor remembers its norm and threshold, so that {@link gpuScale} computes the product without it.
+ */
+export function gpuClipFactor(norm: tf.Scalar, threshold: tf.Scalar, slack: number, safety: number): { factor: tf.Scalar; clipped: tf.Scalar } {
+  const run = (what: number) => tf.reshape(tf.engine().runKernel(CLIP_FACTOR, { norm, threshold }, { slack, safety, what }) as tf.Tensor, []) as tf.Scalar;
+  const factor = run(0);
+  sources.set(factor, { norm, threshold, slack, safety });
+  return { factor, clipped: run(1) };
+}
+
+/** `t · factor`, split as the shader does when the factor came from {@link gpuClipFactor}; else undefined. */
+export function gpuScale(t: tf.Tensor, factor: tf.Tensor): tf.Tensor | undefined {
+  const source = sources.get(factor);
+  if (!source) return undefined;
+  const { norm, threshold, slack, safety } = source;
+  return tf.engine().runKernel(CLIP_SCALE, { x: t, norm, threshold }, { slack, safety }) as tf.Tensor;
+}
