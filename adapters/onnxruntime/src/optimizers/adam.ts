@@ -12,6 +12,7 @@ import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
+import { KernelMemory } from './kernels/KernelMemory.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {
@@ -56,7 +57,8 @@ function settings(fn: string, o: Record<string, unknown>, defaults: AdamSettings
 
 /**
  * Adam with `torch.optim.Adam`'s update: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
- * `p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`; `weightDecay` adds `wd·p` to the gradient first.
+ * `p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`; `weightDecay` adds `wd·p` to the gradient first. Computed
+ * in float32 operation by operation, in PyTorch's order, by a WebAssembly SIMD kernel.
  * `optimizer.lr` can be read and changed between steps; param groups keep their ratio to it.
  *
  * @example
@@ -83,8 +85,10 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
   const baseConfig = { lr: base.lr, betas: [base.beta1, base.beta2], eps: base.eps, weightDecay: base.weightDecay };
   let lr = base.lr;
   let step = 0;
-  let m = new Map<string, Float32Array>();
-  let v = new Map<string, Float32Array>();
+  // The moments live in WebAssembly memory, where the SIMD kernel updates them ("m/<name>", "v/<name>").
+  const memory = new KernelMemory();
+  const moments = (prefix: 'm/' | 'v/') =>
+    new Map(memory.names().filter((n) => n.startsWith(prefix)).map((n) => [n.slice(2), memory.buffer(n)!]));
 
   const optimizer: Optimizer = {
     kind: fn,
@@ -99,8 +103,8 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
     },
     bind(params) {
       groups.resolve(Object.keys(params));
-      checkBuffers(`${fn}.bind`, m, params);
-      checkBuffers(`${fn}.bind`, v, params);
+      checkBuffers(`${fn}.bind`, moments('m/'), params);
+      checkBuffers(`${fn}.bind`, moments('v/'), params);
     },
     update(params, grads) {
       checkUpdate(`${fn}.update`, params, grads);
@@ -110,28 +114,27 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
         const s = groups.of(name) ?? base;
         // A group's own lr keeps its ratio to the optimizer's lr as that changes (a schedule).
         const stepLr = s.lr === base.lr ? lr : (s.lr * lr) / base.lr;
-        const bc1 = 1 - s.beta1 ** step;
-        const bc2Sqrt = Math.sqrt(1 - s.beta2 ** step);
-        const stepSize = stepLr / bc1;
         const p = params[name]!;
-        const mb = m.get(name) ?? m.set(name, new Float32Array(p.length)).get(name)!;
-        const vb = v.get(name) ?? v.set(name, new Float32Array(p.length)).get(name)!;
-        const { beta1, beta2, eps, weightDecay } = s;
-        for (let i = 0; i < p.length; i++) {
-          let gi = g[i]!;
-          if (decoupled) p[i] = p[i]! * (1 - stepLr * weightDecay);
-          else if (weightDecay !== 0) gi = Math.fround(gi + weightDecay * p[i]!);
-          mb[i] = beta1 * mb[i]! + (1 - beta1) * gi;
-          vb[i] = beta2 * vb[i]! + (1 - beta2) * gi * gi;
-          p[i] = p[i]! - (stepSize * mb[i]!) / (Math.sqrt(vb[i]!) / bc2Sqrt + eps);
-        }
+        memory.ensure(`m/${name}`, p.length);
+        memory.ensure(`v/${name}`, p.length);
+        memory.adam(p, g, `m/${name}`, `v/${name}`, {
+          b1: s.beta1,
+          b2: s.beta2,
+          negStep: -stepLr / (1 - s.beta1 ** step),
+          bc2: Math.sqrt(1 - s.beta2 ** step),
+          eps: s.eps,
+          l2: decoupled ? 0 : s.weightDecay,
+          keep: decoupled ? 1 - stepLr * s.weightDecay : 1,
+        });
       }
     },
-    toJSON: () => optimizerJson(fn, optimizer.config, { lr, step, m: encodeBuffers(m), v: encodeBuffers(v) }),
+    toJSON: () => optimizerJson(fn, optimizer.config, { lr, step, m: encodeBuffers(moments('m/')), v: encodeBuffers(moments('v/')) }),
     loadState(state) {
       step = requireInteger(`${fn}.loadState`, 'step', state.step, 0);
-      m = decodeBuffers(`${fn}.loadState`, state.m);
-      v = decodeBuffers(`${fn}.loadState`, state.v);
+      const [m, v] = [decodeBuffers(`${fn}.loadState`, state.m), decodeBuffers(`${fn}.loadState`, state.v)];
+      memory.clear();
+      for (const [name, values] of m) memory.ensure(`m/${name}`, values.length, values);
+      for (const [name, values] of v) memory.ensure(`v/${name}`, values.length, values);
       if (state.lr !== undefined) optimizer.lr = state.lr as number;
     },
   };

@@ -3,6 +3,7 @@ import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
+import { KernelMemory } from './kernels/KernelMemory.js';
 
 /** Options of {@link sgd}, as in `torch.optim.SGD`. */
 export interface SgdOptions {
@@ -47,7 +48,8 @@ function settings(fn: string, o: Record<string, unknown>, base?: SgdSettings): S
 
 /**
  * Stochastic gradient descent with `torch.optim.SGD`'s update: `g ← g + wd·p`; with momentum the buffer starts as
- * `g` on the first step, then `b ← μ·b + (1 − dampening)·g`; Nesterov uses `g + μ·b`; `p ← p − lr·g`.
+ * `g` on the first step, then `b ← μ·b + (1 − dampening)·g`; Nesterov uses `g + μ·b`; `p ← p − lr·g`. Computed in
+ * float32 operation by operation, in PyTorch's order, by a WebAssembly SIMD kernel.
  * `optimizer.lr` can be read and changed between steps; param groups keep their ratio to it.
  *
  * @example
@@ -70,7 +72,9 @@ export function sgd(options: SgdOptions): Optimizer {
     return s;
   });
   let lr = base.lr;
-  let buffers = new Map<string, Float32Array>();
+  // Momentum buffers live in WebAssembly memory, where the SIMD kernel updates them.
+  const memory = new KernelMemory();
+  const buffers = () => new Map(memory.names().map((n) => [n, memory.buffer(n)!]));
 
   const optimizer: Optimizer = {
     kind: fn,
@@ -85,7 +89,7 @@ export function sgd(options: SgdOptions): Optimizer {
     },
     bind(params) {
       groups.resolve(Object.keys(params));
-      checkBuffers('sgd.bind', buffers, params);
+      checkBuffers('sgd.bind', buffers(), params);
     },
     update(params, grads) {
       checkUpdate('sgd.update', params, grads);
@@ -95,23 +99,16 @@ export function sgd(options: SgdOptions): Optimizer {
         // A group's own lr keeps its ratio to the optimizer's lr as that changes (a schedule).
         const stepLr = s.lr === base.lr ? lr : (s.lr * lr) / base.lr;
         const p = params[name]!;
-        let buf = buffers.get(name);
         // PyTorch starts the momentum buffer as the first step's gradient.
-        const first = s.momentum !== 0 && !buf;
-        if (first) buffers.set(name, (buf = new Float32Array(p.length)));
-        for (let i = 0; i < p.length; i++) {
-          let d = Math.fround(g[i]! + s.weightDecay * p[i]!);
-          if (buf) {
-            buf[i] = first ? d : s.momentum * buf[i]! + (1 - s.dampening) * d;
-            d = s.nesterov ? d + s.momentum * buf[i]! : buf[i]!;
-          }
-          p[i] = p[i]! - stepLr * d;
-        }
+        const first = s.momentum !== 0 && memory.buffer(name) === undefined;
+        if (s.momentum !== 0) memory.ensure(name, p.length);
+        memory.sgd(p, g, s.momentum !== 0 ? name : undefined, { negLr: -stepLr, mu: s.momentum, dampening: s.dampening, wd: s.weightDecay, first, nesterov: s.nesterov });
       }
     },
-    toJSON: () => optimizerJson(fn, optimizer.config, { lr, momentumBuffers: encodeBuffers(buffers) }),
+    toJSON: () => optimizerJson(fn, optimizer.config, { lr, momentumBuffers: encodeBuffers(buffers()) }),
     loadState(state) {
-      buffers = decodeBuffers('sgd.loadState', state.momentumBuffers);
+      memory.clear();
+      for (const [name, values] of decodeBuffers('sgd.loadState', state.momentumBuffers)) memory.ensure(name, values.length, values);
       if (state.lr !== undefined) optimizer.lr = state.lr as number;
     },
   };

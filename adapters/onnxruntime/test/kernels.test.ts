@@ -1,0 +1,31 @@
+// The optimizers' WebAssembly kernels: the committed bytes are the assembled text, and the SIMD lanes and the
+// scalar tail compute the same float32 operations (a parameter of 4k + 3 values exercises both).
+import { expect, test } from 'vitest';
+import { adam, sgd } from '@gradpipe/onnxruntime';
+import { OPTIMIZER_KERNELS_WASM } from '../src/optimizers/kernels/optimizerKernelsWasm.js';
+// @ts-expect-error — a plain .mjs script, without types
+import { assembleKernels, kernelsSource } from '../scripts/assemble-kernels.mjs';
+
+test('optimizerKernelsWasm.ts is what scripts/assemble-kernels.mjs makes of optimizerKernels.wat', async () => {
+  const bytes: Uint8Array = await assembleKernels();
+  expect(Buffer.from(bytes).toString('base64')).toBe(OPTIMIZER_KERNELS_WASM);
+  expect(kernelsSource(bytes)).toContain(OPTIMIZER_KERNELS_WASM);
+});
+
+test.each([
+  ['adam', () => adam({ lr: 0.01, weightDecay: 0.1 })],
+  ['sgd', () => sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
+])('%s: every element updated as one float32 element alone would be (lanes and tail agree)', (_name, make) => {
+  const n = 4 * 5 + 3;
+  const p = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 2);
+  const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 1.3));
+  const together = make();
+  const params = { w: p.slice() };
+  for (let s = 0; s < 3; s++) together.update(params, { w: g });
+  for (let i = 0; i < n; i++) {
+    const alone = make();
+    const one = { w: Float32Array.of(p[i]!) };
+    for (let s = 0; s < 3; s++) alone.update(one, { w: Float32Array.of(g[i]!) });
+    expect(one.w[0], `element ${i}`).toBe(params.w[i]);
+  }
+});
