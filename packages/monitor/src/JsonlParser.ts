@@ -1,13 +1,19 @@
 import { MonitorError, describeValue } from './MonitorError.js';
+import { decodeNumber, isNonFiniteText } from './nonFinite.js';
 import type { StepRecord } from './StepRecord.js';
 
-/** What {@link JsonlParser.end} reports about a last line without its newline. */
+/**
+ * A line a crashed writer left unfinished: the last line of a file, without its newline, that does not parse
+ * ({@link JsonlParser.end}), or a `{"torn": …}` line in which a resumed recorder set such a line aside.
+ */
 export interface TruncatedLine {
   /** The 1-based line number. */
   line: number;
   /** The characters of the incomplete line. */
   text: string;
 }
+
+const NUMBER_FIELDS = ['normBefore', 'normAfter', 'threshold', 'loss'] as const;
 
 /**
  * Turns the text of a gradpipe log, given in chunks as it is read or as training appends it, into line
@@ -16,6 +22,7 @@ export interface TruncatedLine {
  * truncated tail of a crashed writer and is reported, not thrown.
  *
  * Records are returned as parsed: note lines are not merged into their steps (see {@link readJsonl}, which does).
+ * Number fields come back as numbers: `"NaN"`, `"Infinity"` and `"-Infinity"` become NaN and ±Infinity.
  *
  * @example
  * ```ts
@@ -46,9 +53,10 @@ export class JsonlParser {
 
   /**
    * Parses every complete line in `chunk` (plus what was left of the previous chunk), handing each record to
-   * `onRecord` as it goes, so the lines before a bad one are kept. Throws on a bad line.
+   * `onRecord` as it goes, so the lines before a bad one are kept. Throws on a bad line. A `{"torn": …}` line
+   * (a crashed writer's unfinished line, set aside by a resumed recorder) is no record: it goes to `onTorn`.
    */
-  push(chunk: string, onRecord: (record: StepRecord) => void): void {
+  push(chunk: string, onRecord: (record: StepRecord) => void, onTorn?: (line: TruncatedLine) => void): void {
     const text = this.rest + chunk;
     this.rest = '';
     let start = 0;
@@ -57,7 +65,9 @@ export class JsonlParser {
       const line = text.slice(start, end);
       start = end + 1;
       const record = this.parseLine(line);
-      if (record !== undefined) onRecord(record);
+      if (record === undefined) continue;
+      if (isTorn(record)) onTorn?.({ line: this.lineNumber, text: record.torn });
+      else onRecord(record);
     }
     this.rest = text.slice(start);
   }
@@ -79,7 +89,7 @@ export class JsonlParser {
   end(): {
     /** The last line, when it parsed although its newline never came. */
     record?: StepRecord;
-    /** The last line, when it did not parse: a writer stopped mid-line. */
+    /** The last line, when it did not parse (a writer stopped mid-line) or was a `{"torn": …}` line. */
     truncated?: TruncatedLine;
   } {
     const text = this.rest;
@@ -92,10 +102,11 @@ export class JsonlParser {
     } catch {
       return { truncated: { line: this.lineNumber, text } };
     }
-    return { record: this.check(value) };
+    const record = this.check(value);
+    return isTorn(record) ? { truncated: { line: this.lineNumber, text: record.torn } } : { record };
   }
 
-  private parseLine(line: string): StepRecord | undefined {
+  private parseLine(line: string): StepRecord | { torn: string } | undefined {
     if (line.trim() === '') return undefined;
     let value: unknown;
     try {
@@ -106,11 +117,12 @@ export class JsonlParser {
     return this.check(value);
   }
 
-  private check(value: unknown): StepRecord {
+  private check(value: unknown): StepRecord | { torn: string } {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw this.error(`expected a JSON object, got ${describeValue(value)}`);
     }
     const record = value as Record<string, unknown>;
+    if (typeof record['torn'] === 'string' && record['step'] === undefined) return { torn: record['torn'] };
     const step = record['step'];
     if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
       throw this.error(`"step" must be an integer >= 0, got ${describeValue(step)}`);
@@ -119,18 +131,29 @@ export class JsonlParser {
     else if (typeof record['run'] !== 'string') throw this.error(`"run" must be a string, got ${describeValue(record['run'])}`);
     if (record['note'] !== true) {
       for (const key of ['normBefore', 'normAfter'] as const) {
-        const norm = record[key];
-        if (norm !== null && typeof norm !== 'number') {
-          throw this.error(`a step line needs "${key}" as a number or null, got ${describeValue(norm)} (a note line has "note": true)`);
+        if (!isLoggedNumber(record[key])) {
+          throw this.error(`a step line needs "${key}" as a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(record[key])} (a note line has "note": true)`);
         }
       }
       for (const key of ['clipped', 'skipped'] as const) {
         if (typeof record[key] !== 'boolean') throw this.error(`a step line needs "${key}" as a boolean, got ${describeValue(record[key])}`);
       }
     }
-    for (const key of ['threshold', 'loss'] as const) {
+    for (const key of NUMBER_FIELDS) {
       const v = record[key];
-      if (v !== undefined && v !== null && typeof v !== 'number') throw this.error(`"${key}" must be a number or null, got ${describeValue(v)}`);
+      if (v === undefined) continue;
+      if (!isLoggedNumber(v)) throw this.error(`"${key}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
+      if (typeof v === 'string') record[key] = decodeNumber(v);
+    }
+    const norms = record['tensorNorms'];
+    if (norms !== undefined) {
+      if (typeof norms !== 'object' || norms === null || Array.isArray(norms)) throw this.error(`"tensorNorms" must be an object, got ${describeValue(norms)}`);
+      const byName = norms as Record<string, unknown>;
+      for (const name in byName) {
+        const v = byName[name];
+        if (!isLoggedNumber(v)) throw this.error(`"tensorNorms.${name}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
+        if (typeof v === 'string') byName[name] = decodeNumber(v);
+      }
     }
     return record as StepRecord;
   }
@@ -138,4 +161,12 @@ export class JsonlParser {
   private error(message: string): MonitorError {
     return new MonitorError(this.fn, message, { file: this.file, line: this.lineNumber });
   }
+}
+
+function isLoggedNumber(v: unknown): v is number | null | 'NaN' | 'Infinity' | '-Infinity' {
+  return typeof v === 'number' || v === null || isNonFiniteText(v);
+}
+
+function isTorn(record: StepRecord | { torn: string }): record is { torn: string } {
+  return (record as { step?: unknown }).step === undefined;
 }

@@ -1,32 +1,46 @@
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { FileRecords } from './groupRuns.js';
+import type { AccumulatedRun } from './buildChartData.js';
 import { JsonlParser } from './JsonlParser.js';
 import { MonitorError } from './MonitorError.js';
-import { RecordCollector } from './RecordCollector.js';
+import { RunAccumulator, type AccumulatorOptions } from './RunAccumulator.js';
+import { runLabels } from './runLabels.js';
+import { MERGE_WINDOW, StepMerger } from './StepMerger.js';
+
+interface Run {
+  acc: RunAccumulator;
+  merger: StepMerger;
+}
 
 interface Followed {
   path: string;
   offset: number;
   decoder: StringDecoder;
   parser: JsonlParser;
-  collector: RecordCollector;
+  runs: Map<string, Run>;
+  /** The merge window; doubled each time a line came too late for it (the file is then read anew). */
+  window: number;
   /** Set when a line was malformed: the file is not read further until it is rewritten. */
   problem?: string;
 }
 
 /**
  * Follows JSONL logs while training appends to them: each `poll()` reads only the bytes added since the last
- * one. A line is taken once its newline has arrived, so a half-written last line just waits; a file that
- * shrank (a recorder started it anew) is read again from the start. Given a directory, it follows every
- * `.jsonl` file in it, including ones that appear later.
+ * one and adds them to running figures (the same as the report's), so neither memory nor the work per update
+ * grows with the log. A line is taken once its newline has arrived, so a half-written last line just waits; a
+ * file that shrank (a recorder started it anew) is read again from the start, as is one with a line too far
+ * out of step order for the merge window (the window doubles). Given a directory, it follows every `.jsonl`
+ * file in it, including ones that appear later.
  */
 export class LogFollower {
   private readonly files = new Map<string, Followed>();
 
   /** @param targets Directories and/or .jsonl files. */
-  constructor(private readonly targets: readonly string[]) {}
+  constructor(
+    private readonly targets: readonly string[],
+    private readonly options: AccumulatorOptions,
+  ) {}
 
   /** Reads what was appended since the last poll. Returns true when something changed. */
   poll(): boolean {
@@ -34,7 +48,7 @@ export class LogFollower {
     for (const path of this.paths()) {
       let file = this.files.get(path);
       if (file === undefined) {
-        file = this.start(path);
+        file = this.start(path, MERGE_WINDOW);
         this.files.set(path, file);
         changed = true;
       }
@@ -43,9 +57,20 @@ export class LogFollower {
     return changed;
   }
 
-  /** Every followed file's records so far. */
-  records(): FileRecords[] {
-    return [...this.files.values()].map((f) => ({ path: f.path, records: f.collector.records }));
+  /**
+   * Every followed run's figures so far, labelled as `writeReport` labels them: copies, completed with the steps
+   * the merge window still holds, so following goes on unchanged.
+   */
+  snapshot(): AccumulatedRun[] {
+    const runs = [...this.files.values()].flatMap((f) =>
+      [...f.runs].map(([run, r]) => {
+        const acc = r.acc.clone();
+        for (const record of r.merger.held()) acc.add(record);
+        return { file: f.path, run, acc };
+      }),
+    );
+    const labels = runLabels(runs);
+    return runs.map((r, i) => ({ run: labels[i]!, files: [r.file], acc: r.acc }));
   }
 
   /** Messages about files with a malformed line (they are not read further until rewritten). */
@@ -68,14 +93,25 @@ export class LogFollower {
     return out;
   }
 
-  private start(path: string): Followed {
+  private start(path: string, window: number): Followed {
     return {
       path,
       offset: 0,
       decoder: new StringDecoder('utf8'),
       parser: new JsonlParser(path, 'serve', basename(path, extname(path))),
-      collector: new RecordCollector(),
+      runs: new Map(),
+      window,
     };
+  }
+
+  private onLine(file: Followed, line: Parameters<StepMerger['add']>[0]): void {
+    let run = file.runs.get(line.run);
+    if (run === undefined) {
+      const acc = new RunAccumulator(line.run, this.options);
+      run = { acc, merger: new StepMerger((r) => acc.add(r), file.window) };
+      file.runs.set(line.run, run);
+    }
+    run.merger.add(line);
   }
 
   private read(file: Followed): boolean {
@@ -86,7 +122,7 @@ export class LogFollower {
       return false;
     }
     if (size < file.offset) {
-      Object.assign(file, this.start(file.path), { problem: undefined });
+      Object.assign(file, this.start(file.path, MERGE_WINDOW), { problem: undefined });
       if (size === 0) return true;
     }
     if (size === file.offset || file.problem !== undefined) return false;
@@ -98,13 +134,18 @@ export class LogFollower {
         if (n === 0) break;
         file.offset += n;
         // The decoder keeps a multi-byte character split across two reads until it is whole.
-        file.parser.push(file.decoder.write(buffer.subarray(0, n)), (record) => file.collector.add(record));
+        file.parser.push(file.decoder.write(buffer.subarray(0, n)), (line) => this.onLine(file, line));
       }
     } catch (error) {
       if (!(error instanceof MonitorError)) throw error;
       file.problem = error.message;
     } finally {
       closeSync(fd);
+    }
+    if ([...file.runs.values()].some((r) => r.merger.late.size > 0)) {
+      // A line too far out of step order for the window: read the file anew with a window twice as large.
+      Object.assign(file, this.start(file.path, file.window * 2));
+      this.read(file);
     }
     return true;
   }

@@ -7,7 +7,7 @@ import type { StepRecord } from './StepRecord.js';
 export class RecordCollector {
   /** The records, in order of first appearance. */
   readonly records: StepRecord[] = [];
-  private readonly index = new Map<string, Map<number, number>>();
+  private readonly index = new Map<string, Map<number, StepRecord>>();
 
   /** Adds one parsed line. */
   add(line: StepRecord): void {
@@ -16,15 +16,15 @@ export class RecordCollector {
       steps = new Map();
       this.index.set(line.run, steps);
     }
-    const at = steps.get(line.step);
     // Lines come straight from JSON.parse, so they can be kept and changed rather than copied.
     if (line.note === true) delete line.note;
-    if (at === undefined) {
-      steps.set(line.step, this.records.length);
+    const record = steps.get(line.step);
+    if (record === undefined) {
+      steps.set(line.step, line);
       this.records.push(line);
       return;
     }
     // A repeated step line (a resumed run that logs the step again) replaces the earlier figures.
-    Object.assign(this.records[at] as StepRecord, line);
+    Object.assign(record, line);
   }
 }

@@ -1,5 +1,8 @@
+import type { LayerSeries } from './LayerTracker.js';
+import { MonitorError, describeValue } from './MonitorError.js';
+import { DEFAULT_ACCUMULATOR, RunAccumulator, type AccumulatorOptions } from './RunAccumulator.js';
 import type { StepRecord } from './StepRecord.js';
-import { summarizeRun, type RunSummary } from './summarizeRun.js';
+import { inStepOrder, refuseUnknownKeys, spikeOptions, type RunSummary } from './summarizeRun.js';
 
 /** The gradient-norm series of one run, as drawn: aligned arrays, one entry per displayed point. */
 export interface NormSeries {
@@ -23,6 +26,8 @@ export interface NormSeries {
   skipped: (0 | 1)[];
   /** 1 where a norm was non-finite; downsampled, on the bucket's first point when some step of it was. */
   nonFinite: (0 | 1)[];
+  /** 1 where the norm before clipping was a spike (the spike rule of docs/monitor.md); downsampled, like `clipped`. */
+  spike: (0 | 1)[];
 }
 
 /** The loss series of one run: only the steps that have a loss. */
@@ -33,6 +38,8 @@ export interface LossSeries {
   value: (number | null)[];
   /** 1 where the loss (in a bucket: some loss of it) was non-finite. */
   nonFinite: (0 | 1)[];
+  /** 1 where the loss was a spike; downsampled, on the point showing the bucket's largest loss. */
+  spike: (0 | 1)[];
 }
 
 /** One run on the page. */
@@ -47,18 +54,22 @@ export interface RunChartData {
   norms: NormSeries;
   /** The loss chart's series: only steps that have a loss. */
   loss: LossSeries;
+  /** The per-layer heatmap's and lines' series; only when the run's steps carry per-tensor norms. */
+  layers?: LayerSeries;
 }
 
 /** Everything the report page draws; embedded in it as JSON. */
 export interface ChartData {
   /** The page title; default `'gradpipe report'`. */
   title: string;
-  /** Steps per displayed bucket: 1 means every step is drawn. */
+  /** Steps per displayed bucket (a power of two): 1 means every step is drawn. */
   bucketSize: number;
   /** The most steps in one run, i.e. what a full-resolution chart would draw. */
   maxSteps: number;
   /** One entry per run, in the order given. */
   runs: RunChartData[];
+  /** The spike rule's settings, for the page's key. */
+  spikes: { window: number; z: number };
 }
 
 /** Options of {@link buildChartData}. */
@@ -66,10 +77,15 @@ export interface ChartDataOptions {
   /** The page title. */
   title?: string;
   /**
-   * At most this many buckets per run and series; longer runs are downsampled. Each bucket is drawn as two
-   * points, its minimum and its maximum in the order they occurred (at its first and last step), so spikes survive. Default 4000.
+   * At most this many buckets per run and series; longer runs are downsampled into buckets of a power-of-two
+   * number of steps. Each bucket is drawn as two points, its minimum and its maximum in the order they occurred
+   * (at its first and last step), so spikes survive. Default 4000. Per-layer series use at most min(maxBuckets, 1000).
    */
   maxBuckets?: number;
+  /** Trailing window of the spike rule, in steps. Default 100. */
+  spikeWindow?: number;
+  /** Robust z-score above which a loss or norm is a spike. Default 6. */
+  spikeZ?: number;
 }
 
 /** A run's records and where they came from, as gathered by `writeReport` and `serve`. */
@@ -82,9 +98,53 @@ export interface RunRecords {
   records: readonly StepRecord[];
 }
 
+const KNOWN = ['title', 'maxBuckets', 'spikeWindow', 'spikeZ'];
+
+/** Checks chart options as a public function got them; returns the accumulator settings and the title. */
+export function chartOptions(fn: string, options: ChartDataOptions, known = KNOWN): { title: string; accumulator: AccumulatorOptions } {
+  refuseUnknownKeys(fn, options, known);
+  const maxBuckets = options.maxBuckets ?? DEFAULT_ACCUMULATOR.maxBuckets;
+  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) throw new MonitorError(fn, `maxBuckets must be an integer >= 1, got ${describeValue(maxBuckets)}`);
+  const title = options.title ?? 'gradpipe report';
+  if (typeof title !== 'string') throw new MonitorError(fn, `title must be a string, got ${describeValue(title)}`);
+  return {
+    title,
+    accumulator: { ...DEFAULT_ACCUMULATOR, maxBuckets, layerBuckets: Math.min(maxBuckets, DEFAULT_ACCUMULATOR.layerBuckets), ...spikeOptions(fn, options) },
+  };
+}
+
+/** A run being drawn: its label, files and accumulated figures. */
+export interface AccumulatedRun {
+  run: string;
+  files: string[];
+  acc: RunAccumulator;
+}
+
+/**
+ * The page data from accumulated runs: all runs share one bucket size per series (the largest any run needed),
+ * so their points line up. Mutates the accumulators (see {@link RunAccumulator.series}).
+ */
+export function chartDataFrom(runs: readonly AccumulatedRun[], title: string, options: AccumulatorOptions): ChartData {
+  const normSize = Math.max(1, ...runs.map((r) => r.acc.normBucketSize));
+  const lossSize = Math.max(1, ...runs.map((r) => r.acc.lossBucketSize));
+  return {
+    title,
+    bucketSize: Math.max(normSize, lossSize),
+    maxSteps: Math.max(0, ...runs.map((r) => r.acc.stepCount)),
+    spikes: { window: options.spikeWindow, z: options.spikeZ },
+    runs: runs.map((r) => {
+      const summary = { ...r.acc.summary(), run: r.run };
+      const { norms, loss, layers } = r.acc.series(normSize, lossSize);
+      const out: RunChartData = { run: r.run, files: r.files, summary, norms, loss };
+      if (layers !== undefined) out.layers = layers;
+      return out;
+    }),
+  };
+}
+
 /**
  * Turns runs' records into the data the page draws: summaries from every step, series downsampled to at most
- * `maxBuckets` buckets.
+ * `maxBuckets` buckets. `writeReport` computes the same while it streams the logs.
  *
  * @example
  * ```ts
@@ -95,133 +155,13 @@ export interface RunRecords {
  * ```
  */
 export function buildChartData(runs: readonly RunRecords[], options: ChartDataOptions = {}): ChartData {
-  const maxBuckets = options.maxBuckets ?? 4000;
-  const sorted = runs.map((r) => {
-    // Logs are almost always in step order already; sorting a million records is only paid when they are not.
-    const inOrder = r.records.every((s, i) => i === 0 || (r.records[i - 1] as StepRecord).step <= s.step);
-    const byStep = inOrder ? r.records : [...r.records].sort((a, b) => a.step - b.step);
-    return { ...r, steps: byStep.filter((s) => s.normBefore !== undefined), losses: byStep.filter((s) => s.loss !== undefined) };
+  const fn = 'buildChartData';
+  if (!Array.isArray(runs)) throw new MonitorError(fn, `runs must be an array of { run, files, records }, got ${describeValue(runs)}`);
+  const { title, accumulator } = chartOptions(fn, options);
+  const accumulated = runs.map((r) => {
+    const acc = new RunAccumulator(r.run, accumulator);
+    for (const record of inStepOrder(r.records)) acc.add(record);
+    return { run: r.run, files: r.files, acc };
   });
-  const maxSteps = Math.max(0, ...sorted.map((r) => r.steps.length));
-  const maxLosses = Math.max(0, ...sorted.map((r) => r.losses.length));
-  const bucketSize = Math.max(1, Math.ceil(maxSteps / maxBuckets));
-  const lossBucketSize = Math.max(1, Math.ceil(maxLosses / maxBuckets));
-  return {
-    title: options.title ?? 'gradpipe report',
-    bucketSize: Math.max(bucketSize, lossBucketSize),
-    maxSteps,
-    runs: sorted.map((r) => ({
-      run: r.run,
-      files: r.files,
-      summary: summarizeRun(r.run, r.records),
-      norms: normSeries(r.steps, bucketSize),
-      loss: lossSeries(r.losses, lossBucketSize),
-    })),
-  };
-}
-
-/** Six significant digits are plenty on screen and keep the page small. */
-function display(value: number | null | undefined): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? Number(value.toPrecision(6)) : null;
-}
-
-/** The minimum and maximum finite value of `values` in [from, to) with where they are, or undefined if none. */
-function extremes(values: readonly (number | null | undefined)[], from: number, to: number) {
-  let min: { at: number; value: number } | undefined;
-  let max: { at: number; value: number } | undefined;
-  for (let i = from; i < to; i++) {
-    const v = values[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-    if (min === undefined || v < min.value) min = { at: i, value: v };
-    if (max === undefined || v > max.value) max = { at: i, value: v };
-  }
-  return min === undefined || max === undefined ? undefined : { min, max };
-}
-
-/** Two display values for a bucket: its min and max, in the order they occurred. */
-function pair(values: readonly (number | null | undefined)[], from: number, to: number): [number | null, number | null, number] {
-  const e = extremes(values, from, to);
-  if (e === undefined) return [null, null, 0];
-  return e.min.at <= e.max.at ? [display(e.min.value), display(e.max.value), 1] : [display(e.max.value), display(e.min.value), 0];
-}
-
-function normSeries(records: readonly StepRecord[], bucketSize: number): NormSeries {
-  const out: NormSeries = { step: [], before: [], after: [], threshold: [], clipped: [], skipped: [], nonFinite: [] };
-  if (bucketSize === 1) {
-    for (const r of records) {
-      out.step.push(r.step);
-      out.before.push(display(r.normBefore));
-      out.after.push(display(r.normAfter));
-      out.threshold.push(display(r.threshold));
-      out.clipped.push(r.clipped === true ? 1 : 0);
-      out.skipped.push(r.skipped === true ? 1 : 0);
-      out.nonFinite.push(r.normBefore === null || r.normAfter === null ? 1 : 0);
-    }
-    return out;
-  }
-  const before = records.map((r) => r.normBefore);
-  const after = records.map((r) => r.normAfter);
-  const threshold = records.map((r) => r.threshold);
-  for (let from = 0; from < records.length; from += bucketSize) {
-    const to = Math.min(records.length, from + bucketSize);
-    const first = records[from] as StepRecord;
-    const last = records[to - 1] as StepRecord;
-    const [b0, b1, maxAt] = pair(before, from, to);
-    const [a0, a1] = pair(after, from, to);
-    const [t0, t1] = pair(threshold, from, to);
-    let clipped: 0 | 1 = 0;
-    let skipped: 0 | 1 = 0;
-    let nonFinite: 0 | 1 = 0;
-    for (let i = from; i < to; i++) {
-      const r = records[i] as StepRecord;
-      if (r.clipped === true) clipped = 1;
-      if (r.skipped === true) skipped = 1;
-      if (r.normBefore === null || r.normAfter === null) nonFinite = 1;
-    }
-    // Markers go on the point that shows the bucket's largest norm, once per bucket. A bucket of one step
-    // (the last one may be) is one point.
-    const points: [number, number | null, number | null, number | null][] =
-      to - from === 1 ? [[first.step, b0, a0, t0]] : [[first.step, b0, a0, t0], [last.step, b1, a1, t1]];
-    points.forEach(([step, b, a, t], p) => {
-      out.step.push(step);
-      out.before.push(b);
-      out.after.push(a);
-      out.threshold.push(t);
-      const marked = p === Math.min(maxAt, points.length - 1);
-      out.clipped.push(marked ? clipped : 0);
-      out.skipped.push(marked ? skipped : 0);
-      out.nonFinite.push(p === 0 ? nonFinite : 0);
-    });
-  }
-  return out;
-}
-
-function lossSeries(records: readonly StepRecord[], bucketSize: number): LossSeries {
-  const out: LossSeries = { step: [], value: [], nonFinite: [] };
-  if (bucketSize === 1) {
-    for (const r of records) {
-      out.step.push(r.step);
-      out.value.push(display(r.loss));
-      out.nonFinite.push(r.loss === null ? 1 : 0);
-    }
-    return out;
-  }
-  const loss = records.map((r) => r.loss);
-  for (let from = 0; from < records.length; from += bucketSize) {
-    const to = Math.min(records.length, from + bucketSize);
-    const first = records[from] as StepRecord;
-    const last = records[to - 1] as StepRecord;
-    const [v0, v1] = pair(loss, from, to);
-    let nonFinite: 0 | 1 = 0;
-    for (let i = from; i < to; i++) if (loss[i] === null) nonFinite = 1;
-    out.step.push(first.step);
-    out.value.push(v0);
-    out.nonFinite.push(nonFinite);
-    if (to - from > 1) {
-      out.step.push(last.step);
-      out.value.push(v1);
-      out.nonFinite.push(0);
-    }
-  }
-  return out;
+  return chartDataFrom(accumulated, title, accumulator);
 }

@@ -2,6 +2,7 @@
 export { recordJsonl } from './recordJsonl.js';
 export type { JsonlRecorder, RecordJsonlOptions, StepEventSource, StepNote } from './recordJsonl.js';
 export type { JsonValue, NoteLine, StepLine, StepRecord } from './StepRecord.js';
+export type { LoggedNumber, NonFiniteText } from './nonFinite.js';
 
 // Reading
 export { readJsonl } from './readJsonl.js';
@@ -9,7 +10,13 @@ export type { ReadJsonlOptions } from './readJsonl.js';
 export { JsonlParser } from './JsonlParser.js';
 export type { TruncatedLine } from './JsonlParser.js';
 export { summarizeRun } from './summarizeRun.js';
-export type { RunSummary } from './summarizeRun.js';
+export type { RunSummary, SummarizeRunOptions } from './summarizeRun.js';
+export type { NonFiniteCounts } from './NonFiniteCounts.js';
+export type { LayerHealth, LayerSeries } from './LayerTracker.js';
+
+// Live hooks
+export { spikes } from './spikes.js';
+export type { Spike, SpikeInput, SpikesOptions } from './spikes.js';
 
 // The report page
 export { writeReport } from './writeReport.js';

@@ -1,48 +1,45 @@
-import { createReadStream } from 'node:fs';
-import { basename, extname } from 'node:path';
-import { JsonlParser, type TruncatedLine } from './JsonlParser.js';
+import type { TruncatedLine } from './JsonlParser.js';
 import { MonitorError, describeValue } from './MonitorError.js';
 import { RecordCollector } from './RecordCollector.js';
 import type { StepRecord } from './StepRecord.js';
+import { forEachLine } from './streamLog.js';
+import { refuseUnknownKeys } from './summarizeRun.js';
 
 /** Options of {@link readJsonl}. */
 export interface ReadJsonlOptions {
-  /** Told about a truncated last line (a writer that crashed mid-line), which is left out. Default: ignore. */
+  /**
+   * Told about each line a crashed writer left unfinished, which is left out: a truncated last line, or a
+   * `{"torn": …}` line in which a resumed recorder set one aside. Default: ignore.
+   */
   onTruncated?: (file: string, line: TruncatedLine) => void;
 }
 
 /**
  * Reads a gradpipe JSONL log: one record per step, with note lines (e.g. a loss logged later) merged in, in
- * file order. Lines without a `run` get the file name without `.jsonl`.
+ * file order. Lines without a `run` get the file name without `.jsonl`. Non-finite numbers come back as numbers:
+ * `"NaN"`, `"Infinity"` and `"-Infinity"` in the log are `NaN`, `Infinity` and `-Infinity`; an older log's
+ * `null` stays `null`.
  *
- * A truncated last line is left out (and handed to `onTruncated`); a malformed line anywhere else throws a
- * {@link MonitorError} naming the file and the line number.
+ * Unfinished lines of a crashed writer are left out (and handed to `onTruncated`); a malformed line anywhere
+ * else throws a {@link MonitorError} naming the file and the line number. This holds the whole log in memory;
+ * `writeReport` streams instead.
  *
  * @example
  * ```ts
  * import { readJsonl } from '@gradpipe/monitor';
  * const records = await readJsonl('runs/clip.jsonl');
  * records.filter((r) => r.clipped).length; // how many steps were clipped
+ * records.filter((r) => Number.isNaN(r.normBefore)).length; // how many had a NaN gradient norm
  * ```
  */
 export async function readJsonl(path: string, options: ReadJsonlOptions = {}): Promise<StepRecord[]> {
   const fn = 'readJsonl';
   if (typeof path !== 'string' || path === '') throw new MonitorError(fn, `path must be a non-empty string, got ${describeValue(path)}`);
-  const parser = new JsonlParser(path, fn, basename(path, extname(path)));
-  const collector = new RecordCollector();
-  try {
-    for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      parser.push(chunk as string, (record) => collector.add(record));
-    }
-  } catch (error) {
-    if (error instanceof MonitorError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new MonitorError(fn, 'no such file', { file: path });
-    if (code === 'EISDIR') throw new MonitorError(fn, 'is a directory, not a .jsonl file', { file: path });
-    throw new MonitorError(fn, `cannot read: ${(error as Error).message}`, { file: path });
+  refuseUnknownKeys(fn, options, ['onTruncated']);
+  if (options.onTruncated !== undefined && typeof options.onTruncated !== 'function') {
+    throw new MonitorError(fn, `onTruncated must be a function, got ${describeValue(options.onTruncated)}`);
   }
-  const { record, truncated } = parser.end();
-  if (record !== undefined) collector.add(record);
-  if (truncated !== undefined) options.onTruncated?.(path, truncated);
+  const collector = new RecordCollector();
+  await forEachLine(path, fn, (record) => collector.add(record), (t) => options.onTruncated?.(path, t));
   return collector.records;
 }

@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import type { StepEvent } from '@gradpipe/core';
 import { flushOnExit, forgetOnExit } from './flushOnExit.js';
 import { MonitorError, describeValue } from './MonitorError.js';
+import { encodeNumber } from './nonFinite.js';
 import { RESERVED_FIELDS, toStepLine, type JsonValue, type NoteLine } from './StepRecord.js';
 
 /**
@@ -30,7 +31,11 @@ export interface RecordJsonlOptions {
   run?: string;
   /** Fields added to every step line, e.g. `{ lr: 0.07, seed: 1 }`. May not reuse a step line's field names. */
   extra?: Record<string, JsonValue>;
-  /** Add to an existing file instead of starting a new one. Default false: the file is truncated. */
+  /**
+   * Add to an existing file instead of starting a new one (a resumed run). Default false: the file is truncated.
+   * When the file ends in a line a crashed writer left unfinished, that text is set aside as a `{"torn": …}`
+   * line first, so the new lines start on a line of their own and the whole file stays valid JSON Lines.
+   */
   append?: boolean;
   /** Write to disk when this many bytes are waiting. Default 65536. */
   bufferBytes?: number;
@@ -44,7 +49,7 @@ export interface RecordJsonlOptions {
 export interface StepNote {
   /** The 0-based index of the step the fields belong to, e.g. `result.stats.step`: an integer >= 0. */
   step: number;
-  /** The step's loss; NaN and ±Infinity are written as `null`, like every non-finite number in the log. */
+  /** The step's loss; NaN and ±Infinity are written as `"NaN"`, `"Infinity"`, `"-Infinity"`, like every non-finite figure in the log. */
   loss?: number;
   /** Any other fields, except a step line's own (`normBefore`, `clipped`, …); undefined ones are left out. */
   [field: string]: JsonValue | undefined;
@@ -138,7 +143,15 @@ class Recorder implements JsonlRecorder {
     private readonly tensorNorms: boolean,
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, append ? 'a' : 'w');
+    this.fd = openSync(path, append ? 'a+' : 'w');
+    if (append) {
+      try {
+        endTornLine(this.fd, path);
+      } catch (error) {
+        closeSync(this.fd);
+        throw error;
+      }
+    }
     flushOnExit(this);
     if (flushIntervalMs > 0) {
       // unref: a pending flush must never keep a finished training script alive.
@@ -169,7 +182,7 @@ class Recorder implements JsonlRecorder {
     for (const [key, value] of Object.entries(note)) {
       if (key === 'step' || value === undefined) continue;
       if (key !== 'loss' && RESERVED_FIELDS.includes(key)) throw new MonitorError(fn, `note.${key} cannot be set by a note`);
-      line[key] = value;
+      line[key] = key === 'loss' ? encodeNumber(value as number) : value;
     }
     this.push(line);
   }
@@ -214,4 +227,52 @@ class Recorder implements JsonlRecorder {
       forgetOnExit(this);
     }
   }
+}
+
+/** A torn line longer than this is no gradpipe log line: the file is refused rather than rewritten. */
+const MAX_TORN_BYTES = 4 << 20;
+
+/**
+ * Makes a file opened for appending end in a newline. A last line without one is what a crashed writer leaves:
+ * if it parses, it only lacks its newline, which is added; if not, its bytes are cut off and written back as a
+ * `{"torn": "<its text>"}` line, so nothing is lost and the next line cannot be glued to the torn one.
+ */
+function endTornLine(fd: number, path: string): void {
+  const size = fstatSync(fd).size;
+  if (size === 0) return;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return;
+  // Read backwards in chunks until the previous newline (or the start of the file).
+  const chunk = Buffer.alloc(64 * 1024);
+  let start = size;
+  let lineStart = -1;
+  while (start > 0 && lineStart === -1) {
+    if (size - start >= MAX_TORN_BYTES) {
+      throw new MonitorError('recordJsonl', `cannot append: the last ${MAX_TORN_BYTES} bytes hold no newline, so this is not a JSONL log`, { file: path });
+    }
+    const from = Math.max(0, start - chunk.length);
+    const n = readSync(fd, chunk, 0, start - from, from);
+    const at = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (at !== -1) lineStart = from + at + 1;
+    start = from;
+  }
+  if (lineStart === -1) lineStart = 0;
+  const tail = Buffer.alloc(size - lineStart);
+  readSync(fd, tail, 0, tail.length, lineStart);
+  const text = new TextDecoder().decode(tail);
+  let whole = false;
+  try {
+    JSON.parse(text);
+    whole = true;
+  } catch {
+    // torn: set aside below
+  }
+  if (whole) {
+    writeSync(fd, '\n');
+    return;
+  }
+  // One write of the marker right after the cut: a crash in between loses only text no reader could use anyway.
+  ftruncateSync(fd, lineStart);
+  writeSync(fd, `${JSON.stringify({ torn: text })}\n`);
 }

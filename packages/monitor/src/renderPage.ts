@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ChartData } from './buildChartData.js';
+import { MonitorError, describeValue } from './MonitorError.js';
+import { stringifyKeepingNonFinite } from './nonFinite.js';
+import { refuseUnknownKeys } from './summarizeRun.js';
 
 /** Options of {@link renderPage}. */
 export interface RenderPageOptions {
@@ -45,10 +48,20 @@ function inlineSafe(text: string, tag: 'script' | 'style'): string {
  * ```
  */
 export function renderPage(data: ChartData, options: RenderPageOptions = {}): string {
+  const fn = 'renderPage';
+  if (typeof data !== 'object' || data === null || !Array.isArray(data.runs)) {
+    throw new MonitorError(fn, `data must be the ChartData of buildChartData, got ${describeValue(data)}`);
+  }
+  refuseUnknownKeys(fn, options, ['live']);
+  return renderPageJson(stringifyKeepingNonFinite(data), data.title, options.live === true);
+}
+
+/** The page around chart data already turned into JSON (non-finite numbers spelled out, as in the log). */
+export function renderPageJson(dataJson: string, title: string, live: boolean): string {
   const a = loadAssets();
+  const data = { title };
   // JSON inside <script type="application/json">: escaping '<' keeps '</script>' in a run name harmless.
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
-  const live = options.live === true;
+  const json = dataJson.replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en">
 <head>

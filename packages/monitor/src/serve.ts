@@ -1,11 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildChartData } from './buildChartData.js';
-import { groupRuns } from './groupRuns.js';
+import { chartDataFrom, chartOptions } from './buildChartData.js';
 import { LogFollower } from './LogFollower.js';
 import { MonitorError, describeValue } from './MonitorError.js';
-import { renderPage } from './renderPage.js';
+import { stringifyKeepingNonFinite } from './nonFinite.js';
+import { renderPageJson } from './renderPage.js';
+import { refuseUnknownKeys } from './summarizeRun.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -17,6 +18,10 @@ export interface ServeOptions {
   title?: string;
   /** Longer runs are drawn downsampled to this many buckets. Default 4000. */
   maxBuckets?: number;
+  /** Trailing window of the spike rule, in steps. Default 100. */
+  spikeWindow?: number;
+  /** Robust z-score above which a loss or gradient norm is marked as a spike. Default 6. */
+  spikeZ?: number;
   /** Check the logs at least this often, besides file-system events. Default 500. */
   pollMs?: number;
 }
@@ -33,10 +38,14 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
+const KNOWN = ['port', 'host', 'title', 'maxBuckets', 'spikeWindow', 'spikeZ', 'pollMs'];
+
 /**
  * Serves the report page for the logs in `targets` (directories and/or .jsonl files) and updates every open
  * page while training appends to them, over server-sent events. Files are watched with `fs.watch`, with
- * polling as a fallback where watching is unreliable (network drives, some containers).
+ * polling as a fallback where watching is unreliable (network drives, some containers). Each update reads only
+ * the bytes appended since the last one and adds them to running figures, so memory and the work per update do
+ * not grow with the logs.
  *
  * @example
  * ```ts
@@ -50,22 +59,21 @@ export interface LiveServer {
 export async function serve(targets: readonly string[], options: ServeOptions = {}): Promise<LiveServer> {
   const fn = 'serve';
   if (!Array.isArray(targets) || targets.length === 0) throw new MonitorError(fn, `targets must be a non-empty array of directories or .jsonl files, got ${describeValue(targets)}`);
+  refuseUnknownKeys(fn, options, KNOWN);
+  const { title, accumulator } = chartOptions(fn, { ...options, title: options.title ?? 'gradpipe live' }, KNOWN);
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MonitorError(fn, `port must be an integer in [0, 65535], got ${describeValue(port)}`);
   const host = options.host ?? '127.0.0.1';
   const pollMs = options.pollMs ?? 500;
   if (typeof pollMs !== 'number' || !(pollMs >= 10)) throw new MonitorError(fn, `pollMs must be a number >= 10, got ${describeValue(pollMs)}`);
-  const title = options.title ?? 'gradpipe live';
-  const maxBuckets = options.maxBuckets ?? 4000;
 
-  const follower = new LogFollower(targets);
+  const follower = new LogFollower(targets, accumulator);
   const clients = new Set<ServerResponse>();
   let dataJson = '';
   let problems = '';
 
   const rebuild = () => {
-    const data = buildChartData(groupRuns(follower.records()), { title, maxBuckets });
-    dataJson = JSON.stringify(data);
+    dataJson = stringifyKeepingNonFinite(chartDataFrom(follower.snapshot(), title, accumulator));
     problems = follower.problems().join('\n');
   };
   const send = (res: ServerResponse) => {
@@ -86,7 +94,7 @@ export async function serve(targets: readonly string[], options: ServeOptions = 
       res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed\n');
     } else if (path === '/' || path === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(renderPage(JSON.parse(dataJson), { live: true }));
+      res.end(renderPageJson(dataJson, title, true));
     } else if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       clients.add(res);
@@ -99,8 +107,8 @@ export async function serve(targets: readonly string[], options: ServeOptions = 
     }
   });
 
-  // With huge logs a rebuild takes a while (about 1 s per million steps), so automatic refreshes leave the server
-  // idle at least 3 times as long as the last one took: it keeps answering requests while training writes.
+  // An update reads only what was appended, but a huge burst (a big log appearing at once) can take a while, so
+  // automatic refreshes leave the server idle at least 3 times as long as the last one took.
   let restUntil = 0;
   const autoRefresh = () => {
     const started = performance.now();

@@ -19,23 +19,26 @@ describe('buildChartData', () => {
       clipped: [0, 1, 0, 1],
       skipped: [0, 0, 1, 0],
       nonFinite: [0, 0, 1, 0],
+      spike: [0, 0, 0, 0], // no spike before the window (100 steps) is full
     });
-    expect(data.runs[0]!.loss).toEqual({ step: [0, 1, 2, 3], value: [0.5, 3, null, 2], nonFinite: [0, 0, 1, 0] });
+    expect(data.runs[0]!.loss).toEqual({ step: [0, 1, 2, 3], value: [0.5, 3, null, 2], nonFinite: [0, 0, 1, 0], spike: [0, 0, 0, 0] });
   });
 
   test('downsamples a long run to min and max per bucket: spikes and markers survive, summaries use every step', () => {
     const values = Array.from({ length: 100_000 }, (_, i) => (i === 54_321 ? 1e4 : i === 77_777 ? null : 0.5 + (i % 7) / 100));
     const data = buildChartData([{ run: 'r', files: [], records: run(values) }], { maxBuckets: 1000 });
-    expect(data.bucketSize).toBe(100);
+    expect(data.bucketSize).toBe(128); // the smallest power of two with 100000 / size <= 1000
     const n = data.runs[0]!.norms;
     expect(n.step.length).toBeLessThanOrEqual(2000);
     expect(Math.max(...n.before.filter((v): v is number => v !== null))).toBe(1e4);
     expect(Math.min(...n.before.filter((v): v is number => v !== null))).toBe(0.5);
     expect(n.clipped.reduce((a: number, b) => a + b, 0)).toBe(1); // only the spike's bucket
-    expect(n.step[n.clipped.indexOf(1)]).toBeGreaterThanOrEqual(54_300);
-    expect(n.step[n.nonFinite.indexOf(1)]).toBe(77_700);
+    expect(n.step[n.clipped.indexOf(1)]).toBeGreaterThanOrEqual(Math.floor(54_321 / 128) * 128);
+    expect(n.spike.reduce((a: number, b) => a + b, 0)).toBe(1); // the spike is marked, in the same bucket
+    expect(n.step[n.spike.indexOf(1)]).toBe(n.step[n.clipped.indexOf(1)]);
+    expect(n.step[n.nonFinite.indexOf(1)]).toBe(Math.floor(77_777 / 128) * 128); // the first step of its bucket
     expect(n.skipped.indexOf(1)).toBeGreaterThan(-1);
-    expect(data.runs[0]!.summary).toMatchObject({ steps: 100_000, clipped: 1, skipped: 1, maxNorm: 1e4, firstNonFiniteStep: 77_777 });
+    expect(data.runs[0]!.summary).toMatchObject({ steps: 100_000, clipped: 1, skipped: 1, maxNorm: 1e4, firstNonFiniteStep: 77_777, normSpikes: 1 });
   });
 
   test('for any series, the drawn min and max are the true ones (property)', () => {
@@ -64,6 +67,6 @@ describe('buildChartData', () => {
   test('the loss series only has the steps that have a loss', () => {
     const records = run([1, 2, 3, 4], (i) => (i % 2 === 0 ? { loss: i / 10 } : { loss: undefined }));
     for (const r of records) if (r.loss === undefined) delete r.loss;
-    expect(buildChartData([{ run: 'r', files: [], records }]).runs[0]!.loss).toEqual({ step: [0, 2], value: [0, 0.2], nonFinite: [0, 0] });
+    expect(buildChartData([{ run: 'r', files: [], records }]).runs[0]!.loss).toEqual({ step: [0, 2], value: [0, 0.2], nonFinite: [0, 0], spike: [0, 0] });
   });
 });

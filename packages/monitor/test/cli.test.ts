@@ -58,7 +58,7 @@ describe('gradpipe CLI', () => {
     const missing = join(dir, 'missing.jsonl');
     const result = await cli('report', missing, '-o', join(dir, 'r.html'));
     expect(result.code).toBe(1);
-    expect(result.err).toBe(`gradpipe: readJsonl: ${missing}: no such file\n`);
+    expect(result.err).toBe(`gradpipe: writeReport: ${missing}: no such file\n`);
     expect(existsSync(join(dir, 'r.html'))).toBe(false);
   });
 
@@ -69,7 +69,7 @@ describe('gradpipe CLI', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('"step":2,', '"step":2,,'));
     const result = await cli('report', path, '-o', join(dir, 'r.html'));
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(new RegExp(`^gradpipe: readJsonl: ${path} line 3: malformed JSON`));
+    expect(result.err).toMatch(new RegExp(`^gradpipe: writeReport: ${path} line 3: malformed JSON`));
   });
 
   test('a truncated last line is a warning, not an error', async () => {
@@ -116,7 +116,7 @@ describe('the gradpipe bin', () => {
     const dir = tmp();
     const missing = spawnSync(process.execPath, [bin, 'report', join(dir, 'gone.jsonl')], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe(`gradpipe: readJsonl: ${join(dir, 'gone.jsonl')}: no such file\n`);
+    expect(missing.stderr).toBe(`gradpipe: writeReport: ${join(dir, 'gone.jsonl')}: no such file\n`);
     mkdirSync(join(dir, 'runs'));
     await simulate(join(dir, 'runs', 'x.jsonl'), { steps: 10 });
     const ok = spawnSync(process.execPath, [bin, 'report', join(dir, 'runs'), '-o', join(dir, 'r.html')], { encoding: 'utf8' });

@@ -42,7 +42,7 @@ describe('recordJsonl when the process ends without close()', () => {
     expect(result.status).toBe(3);
     const records = await readJsonl(path);
     expect(records.map((r) => r.step)).toEqual([...Array(100).keys()]);
-    expect(records[3]).toMatchObject({ normBefore: null, skipped: true });
+    expect(records[3]).toMatchObject({ normBefore: Number.NaN, skipped: true });
   });
 
   test('an uncaught exception flushes every line', async () => {

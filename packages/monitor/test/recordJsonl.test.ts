@@ -14,7 +14,7 @@ const lines = (path: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('recordJsonl', () => {
-  test('writes one line per step with the pipeline figures, null for non-finite, and the extra fields', async () => {
+  test('writes one line per step with the pipeline figures, non-finite ones spelled out, and the extra fields', async () => {
     const path = join(tmp(), 'runs', 'clip.jsonl');
     const stats = await simulate(path, { steps: 50, maxNorm: 1, nanSteps: [7] }, { run: 'clip', extra: { lr: 0.07, seed: 1 } });
     const written = lines(path);
@@ -24,8 +24,8 @@ describe('recordJsonl', () => {
       expect(line).toEqual({
         run: 'clip',
         step: i,
-        normBefore: Number.isFinite(s.normBefore) ? s.normBefore : null,
-        normAfter: Number.isFinite(s.normAfter) ? s.normAfter : null,
+        normBefore: Number.isFinite(s.normBefore) ? s.normBefore : String(s.normBefore),
+        normAfter: Number.isFinite(s.normAfter) ? s.normAfter : String(s.normAfter),
         clipped: s.clipped,
         skipped: s.skipped,
         ...(s.threshold === undefined ? {} : { threshold: s.threshold }),
@@ -35,7 +35,7 @@ describe('recordJsonl', () => {
         seed: 1,
       });
     });
-    expect(written[7]).toMatchObject({ normBefore: null, normAfter: null, skipped: true, nonFinite: ['w'] });
+    expect(written[7]).toMatchObject({ normBefore: 'NaN', normAfter: 'NaN', skipped: true, nonFinite: ['w'] });
     expect(written.filter((l) => l['clipped'] === true).length).toBeGreaterThan(5);
   });
 
@@ -46,7 +46,8 @@ describe('recordJsonl', () => {
     pipe.step({ a: new Float32Array([3, 4]), b: new Float32Array([0, Number.POSITIVE_INFINITY]) });
     await recorder.close();
     const [line] = lines(path);
-    expect(line).toMatchObject({ run: 'baseline', step: 0, normBefore: null, tensorNorms: { a: 5, b: null }, nonFinite: ['b'] });
+    expect(line).toMatchObject({ run: 'baseline', step: 0, normBefore: 'Infinity', tensorNorms: { a: 5, b: 'Infinity' }, nonFinite: ['b'] });
+    expect((await readJsonl(path))[0]).toMatchObject({ normBefore: Infinity, tensorNorms: { a: 5, b: Infinity } });
   });
 
   test('buffers lines until the buffer is full, flush(), close() or the end of events$', async () => {
@@ -105,8 +106,9 @@ describe('recordJsonl', () => {
     expect(records.map((r) => [r.step, r.normBefore, r.loss])).toEqual([
       [1, 2, 0.25],
       [0, 1, 0.5],
-      [5, undefined, null],
+      [5, undefined, Number.NaN],
     ]);
+    expect(lines(path).at(-1)).toEqual({ run: 'r', step: 5, note: true, loss: 'NaN' });
     expect(records[1]).toMatchObject({ accuracy: 0.9 });
     expect(() => recorder.log({ step: 2, loss: 1 })).toThrow('recordJsonl.log: the recorder of');
   });

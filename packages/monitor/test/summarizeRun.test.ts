@@ -12,7 +12,7 @@ describe('summarizeRun', () => {
     const records: StepRecord[] = [
       { run: 'a', step: 0, normBefore: 0.5, normAfter: 0.5, clipped: false, skipped: false, loss: 3 },
       { run: 'a', step: 1, normBefore: 4, normAfter: 1, clipped: true, skipped: false, loss: 2 },
-      { run: 'a', step: 2, normBefore: null, normAfter: null, clipped: false, skipped: true, loss: 2.5 },
+      { run: 'a', step: 2, normBefore: Number.POSITIVE_INFINITY, normAfter: Number.NaN, clipped: false, skipped: true, loss: 2.5 },
       { run: 'a', step: 3, normBefore: 2, normAfter: 1, clipped: true, skipped: false },
       { run: 'a', step: 4, normBefore: 1, normAfter: 1, clipped: false, skipped: false, loss: 1.5 },
     ];
@@ -25,8 +25,14 @@ describe('summarizeRun', () => {
       maxNorm: 4,
       finalLoss: 1.5,
       firstNonFiniteStep: 2,
+      firstNonFinite: { step: 2, field: 'normBefore', value: Number.POSITIVE_INFINITY },
+      nonFiniteNorms: { nan: 0, infinity: 1, negInfinity: 0, unknown: 0 },
+      nonFiniteLosses: { nan: 0, infinity: 0, negInfinity: 0, unknown: 0 },
+      normSpikes: 0,
+      lossSpikes: 0,
       firstStep: 0,
       lastStep: 4,
+      layers: [],
     });
   });
 
@@ -34,8 +40,16 @@ describe('summarizeRun', () => {
     expect(summarizeRun('e', [])).toMatchObject({ steps: 0, clippedFraction: 0, maxNorm: null, finalLoss: undefined, firstNonFiniteStep: undefined });
     const noLoss: StepRecord[] = [{ run: 'n', step: 0, normBefore: 1, normAfter: 1, clipped: false, skipped: false }];
     expect(summarizeRun('n', noLoss)).toMatchObject({ steps: 1, finalLoss: undefined, firstNonFiniteStep: undefined });
-    const nanLoss: StepRecord[] = [...noLoss, { run: 'n', step: 1, loss: null }];
-    expect(summarizeRun('n', nanLoss)).toMatchObject({ steps: 1, finalLoss: null, firstNonFiniteStep: 1 });
+    const nanLoss: StepRecord[] = [...noLoss, { run: 'n', step: 1, loss: Number.NaN }];
+    expect(summarizeRun('n', nanLoss)).toMatchObject({ steps: 1, finalLoss: Number.NaN, firstNonFiniteStep: 1, firstNonFinite: { step: 1, field: 'loss', value: Number.NaN } });
+    // An older log's null: non-finite, kind unknown.
+    const oldLog: StepRecord[] = [...noLoss, { run: 'n', step: 1, normBefore: null, normAfter: null, clipped: false, skipped: true, loss: null }];
+    expect(summarizeRun('n', oldLog)).toMatchObject({
+      finalLoss: null,
+      firstNonFinite: { step: 1, field: 'normBefore', value: null },
+      nonFiniteNorms: { nan: 0, infinity: 0, negInfinity: 0, unknown: 1 },
+      nonFiniteLosses: { nan: 0, infinity: 0, negInfinity: 0, unknown: 1 },
+    });
   });
 
   test('agrees with the pipeline stats of a recorded run', async () => {
@@ -43,7 +57,7 @@ describe('summarizeRun', () => {
     const stats = await simulate(path, { steps: 400, maxNorm: 1.2, nanSteps: [150, 151, 300] });
     const summary = summarizeRun('sim', await readJsonl(path));
     const finite = stats.filter((s) => Number.isFinite(s.normBefore));
-    expect(summary).toEqual({
+    expect(summary).toMatchObject({
       run: 'sim',
       steps: 400,
       clipped: stats.filter((s) => s.clipped).length,
@@ -52,8 +66,11 @@ describe('summarizeRun', () => {
       maxNorm: Math.max(...finite.map((s) => s.normBefore)),
       finalLoss: stats[399]!.loss,
       firstNonFiniteStep: 150,
+      firstNonFinite: { step: 150, field: 'normBefore', value: Number.NaN },
+      nonFiniteNorms: { nan: 3, infinity: 0, negInfinity: 0, unknown: 0 },
       firstStep: 0,
       lastStep: 399,
+      layers: [],
     });
   });
 
