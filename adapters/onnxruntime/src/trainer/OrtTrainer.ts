@@ -151,6 +151,9 @@ export class OrtTrainer {
   private readonly params: Record<string, Float32Array>;
   private readonly stats: Record<string, Float32Array>;
   private readonly paramFeeds: Record<string, ort.Tensor>;
+  /** The gradients' buffers, which ONNX Runtime writes into at every step (no allocation per step). */
+  private readonly gradBuffers: Record<string, Float32Array>;
+  private readonly fetches: Record<string, ort.Tensor | null>;
   private readonly statFeeds: Record<string, ort.Tensor>;
   private readonly source: OnnxNs.ModelProto;
   private readonly fingerprint: string;
@@ -186,6 +189,10 @@ export class OrtTrainer {
     // ort.Tensor wraps the Float32Array without copying: the in-place updates are what the next run reads.
     this.paramFeeds = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]));
     this.statFeeds = Object.fromEntries(Object.entries(this.stats).map(([n, v]) => [n, new ort.Tensor('float32', v, [v.length])]));
+    this.gradBuffers = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new Float32Array(w.length)]));
+    this.fetches = { [this.signature.loss]: null };
+    for (const [name, output] of Object.entries(this.signature.gradients)) this.fetches[output] = new ort.Tensor('float32', this.gradBuffers[name]!, this.signature.shapes[name]);
+    for (const s of this.signature.runningStatistics) Object.assign(this.fetches, { [s.batchMean]: null, [s.batchVariance]: null });
   }
 
   /** Builds the training graph of `model` and opens its session. */
@@ -296,7 +303,7 @@ export class OrtTrainer {
     grads: Record<string, Float32Array>;
   }> {
     const { loss, grads } = await this.run('OrtTrainer.gradients', feeds, target);
-    return { loss, grads };
+    return { loss, grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, new Float32Array(g)])) };
   }
 
   /**
@@ -442,17 +449,18 @@ export class OrtTrainer {
     if (this.evaluation) await (await this.evaluation).session.release();
   }
 
-  /** One run of the training graph, with the weights and this step's Dropout masks fed. */
+  /**
+   * One run of the training graph, with the weights and this step's Dropout masks fed; the gradients land in
+   * the trainer's own buffers (valid until the next run).
+   */
   private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined) {
     this.checkFeeds(fn, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
     checkTarget(fn, String(this.options.loss), this.signature.targetSpec, target, sizes);
     const masks = this.masks.draw(sizes);
     const targetFeed = this.signature.target ? { [this.signature.target]: target! } : {};
-    const outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed });
-    const grads: Record<string, Float32Array> = {};
-    for (const [name, output] of Object.entries(this.signature.gradients)) grads[name] = outputs[output]!.data as Float32Array;
-    return { loss: Number(outputs[this.signature.loss]!.data[0]), grads, outputs };
+    const outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed }, this.fetches);
+    return { loss: Number(outputs[this.signature.loss]!.data[0]), grads: this.gradBuffers, outputs };
   }
 
   private checkFeeds(fn: string, feeds: OrtFeeds): void {
