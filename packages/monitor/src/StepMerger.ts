@@ -9,7 +9,7 @@ export const MERGE_WINDOW = 4096;
 
 /**
  * Puts one run's lines, as they come from the file, back together into one record per step and hands the
- * records on in step order, holding only the last 2 × `window` steps. A line for a step that was already handed
+ * records on in step order, holding only the last 1–2 × `window` steps. A line for a step that was already handed
  * on is not merged: its step goes into `late`, so the caller knows the figures are not exact yet.
  */
 export class StepMerger {
@@ -34,7 +34,11 @@ export class StepMerger {
     mergeLine(this.pending, line);
     if (step > this.maxSeen) {
       this.maxSeen = step;
-      if (this.maxSeen - this.done > 2 * this.window) this.release(this.maxSeen - this.window);
+      // Released up to a point on a fixed grid that depends only on the largest step seen, never on when earlier
+      // releases happened: fed a subset of the lines, the merger is never further along, so a line that was not
+      // late with all lines is not late with fewer (what the exact re-reads of streamLog rely on).
+      const upTo = Math.floor(step / this.window) * this.window - this.window;
+      if (upTo > this.done) this.release(upTo);
     }
   }
 

@@ -2,7 +2,10 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { MonitorError } from './MonitorError.js';
+import { describeCounts, totalNonFinite } from './NonFiniteCounts.js';
+import { nonFiniteKind } from './nonFinite.js';
 import { serve, type LiveServer } from './serve.js';
+import type { RunSummary } from './summarizeRun.js';
 import { writeReport } from './writeReport.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -28,6 +31,14 @@ function positiveInt(name: string, min: number) {
   };
 }
 
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a finite number > 0.`);
+    return n;
+  };
+}
+
 /** A directory stands for the .jsonl files in it. */
 function expandLogs(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
@@ -35,10 +46,16 @@ function expandLogs(paths: readonly string[]): string[] {
     try {
       isDir = statSync(path).isDirectory();
     } catch {
-      return [path]; // readJsonl reports the missing file
+      return [path]; // writeReport reports the missing file
     }
     if (!isDir) return [path];
-    const logs = readdirSync(path).filter((name) => name.endsWith('.jsonl')).sort();
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (error) {
+      throw new MonitorError('report', `cannot list the directory: ${(error as Error).message}`, { file: path });
+    }
+    const logs = names.filter((name) => name.endsWith('.jsonl')).sort();
     if (logs.length === 0) throw new MonitorError('report', 'no .jsonl files in this directory', { file: path });
     return logs.map((name) => join(path, name));
   });
@@ -78,18 +95,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('-o, --out <file>', 'the HTML file to write', 'report.html')
     .option('-t, --title <title>', 'page title', 'gradpipe report')
     .option('--max-buckets <n>', 'draw longer runs downsampled to this many buckets', positiveInt('--max-buckets', 1), 4000)
-    .action(async (logs: string[], opts: { out: string; title: string; maxBuckets: number }) => {
+    .option('--spike-window <n>', 'spikes: trailing window of the robust z-score, in steps', positiveInt('--spike-window', 3), 100)
+    .option('--spike-z <z>', 'spikes: robust z-score above which a loss or norm is marked', positiveNumber('--spike-z'), 6)
+    .action(async (logs: string[], opts: { out: string; title: string; maxBuckets: number; spikeWindow: number; spikeZ: number }) => {
       const started = performance.now();
       const result = await writeReport(expandLogs(logs), opts.out, {
         title: opts.title,
         maxBuckets: opts.maxBuckets,
+        spikeWindow: opts.spikeWindow,
+        spikeZ: opts.spikeZ,
         onTruncated: (file, line) => io.err(`warning: ${file} line ${line} is incomplete (the writer stopped mid-line); left out\n`),
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       io.out(`wrote ${result.path} (${kB(result.bytes)}) in ${seconds} s${result.bucketSize > 1 ? `, charts downsampled to buckets of ${result.bucketSize} steps` : ''}\n`);
-      for (const r of result.runs) {
-        io.out(`  ${r.run}: ${r.steps} steps, ${(100 * r.clippedFraction).toFixed(1)}% clipped, ${r.skipped} skipped, max norm ${r.maxNorm === null ? 'n/a' : formatFigure(r.maxNorm)}\n`);
-      }
+      for (const r of result.runs) io.out(describeRun(r));
     });
 
   program
@@ -99,7 +118,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('-p, --port <port>', 'port to listen on (0: any free port)', positiveInt('--port', 0), 8080)
     .option('--host <host>', 'interface to listen on (use 0.0.0.0 to allow other machines)', '127.0.0.1')
     .option('-t, --title <title>', 'page title', 'gradpipe live')
-    .action(async (targets: string[], opts: { port: number; host: string; title: string }) => {
+    .option('--spike-window <n>', 'spikes: trailing window of the robust z-score, in steps', positiveInt('--spike-window', 3), 100)
+    .option('--spike-z <z>', 'spikes: robust z-score above which a loss or norm is marked', positiveNumber('--spike-z'), 6)
+    .action(async (targets: string[], opts: { port: number; host: string; title: string; spikeWindow: number; spikeZ: number }) => {
       for (const target of targets) {
         try {
           statSync(target);
@@ -107,7 +128,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           throw new MonitorError('serve', 'no such file or directory', { file: target });
         }
       }
-      const server = await serve(targets, { port: opts.port, host: opts.host, title: opts.title });
+      const server = await serve(targets, { port: opts.port, host: opts.host, title: opts.title, spikeWindow: opts.spikeWindow, spikeZ: opts.spikeZ });
       io.out(`serving ${targets.join(', ')} at ${server.url} (Ctrl-C to stop)\n`);
       io.onServe?.(server);
     });
@@ -123,6 +144,30 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     }
     throw error;
   }
+}
+
+/** The lines `gradpipe report` prints for a run: its figures, then each flagged layer. */
+function describeRun(r: RunSummary): string {
+  const parts = [
+    `${r.steps} steps`,
+    `${(100 * r.clippedFraction).toFixed(1)}% clipped`,
+    `${r.skipped} skipped`,
+    `max norm ${r.maxNorm === null ? 'n/a' : formatFigure(r.maxNorm)}`,
+    `spikes: ${r.lossSpikes} loss, ${r.normSpikes} norm`,
+  ];
+  const f = r.firstNonFinite;
+  if (f !== undefined) {
+    const counts = [
+      totalNonFinite(r.nonFiniteNorms) > 0 ? `norms ${describeCounts(r.nonFiniteNorms)}` : '',
+      totalNonFinite(r.nonFiniteLosses) > 0 ? `losses ${describeCounts(r.nonFiniteLosses)}` : '',
+    ].filter((c) => c !== '');
+    parts.push(`non-finite from step ${f.step} (${f.field} ${nonFiniteKind(f.value)})${counts.length > 0 ? `: ${counts.join('; ')}` : ''}`);
+  }
+  let text = `  ${r.run}: ${parts.join(', ')}\n`;
+  const flagged = r.layers.filter((l) => l.flag !== 'ok');
+  if (r.layers.length > 0) text += `    layers: ${r.layers.length}, ${flagged.length === 0 ? 'none flagged' : `${flagged.length} flagged`}\n`;
+  for (const l of flagged) text += `    ${l.flag} ${l.name}: ${l.reason}\n`;
+  return text;
 }
 
 /** A figure as the report page shows it: 6 significant digits, exponent form when very large or small. */

@@ -58,7 +58,10 @@ export async function streamLog(
   onTruncated?: (line: TruncatedLine) => void,
   window = MERGE_WINDOW,
   rangeSteps = RANGE_STEPS,
+  /** Counts the reads of the file (for tests that must know the exact path was taken). */
+  stats: { reads: number } = { reads: 0 },
 ): Promise<StreamedRun[]> {
+  stats.reads++;
   const runs = new Map<string, { acc: RunAccumulator; merger: StepMerger }>();
   await forEachLine(
     path,
@@ -85,6 +88,7 @@ export async function streamLog(
     r.acc = acc;
   }
   while (redo.size > 0) {
+    stats.reads++;
     const ranges = new Map<string, Map<number, StepRecord>>();
     const after = new Map<string, StepMerger>();
     for (const [run, e] of redo) {
