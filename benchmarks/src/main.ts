@@ -2,7 +2,7 @@
 // several repetitions), against the physical limit (copying the same bytes) or the bare optimizer.
 //
 //   npm run bench                       the full run (a few minutes), writes benchmarks/results.json
-//   npm run bench -- --only typed,wasm  some parts: typed, small, wasm, tfjs, onnx, zoo
+//   npm run bench -- --only typed,wasm  some parts: typed, small, wasm, tfjs, onnx, zoo, torch (PyTorch side by side)
 //   npm run bench -- --quick            tiny sizes, a smoke run (writes benchmarks/results.local.json)
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,10 @@ import type { Row } from './Row.js';
 import { tfjsRows } from './tfjsRows.js';
 import { typedArrayRows } from './typedArrayRows.js';
 import { wasmRows } from './wasmRows.js';
+import { torchRows } from './torchRows.js';
 import { zooRows } from './zooRows.js';
 
-const PARTS = ['typed', 'small', 'wasm', 'tfjs', 'onnx', 'zoo'] as const;
+const PARTS = ['typed', 'small', 'wasm', 'tfjs', 'onnx', 'zoo', 'torch'] as const;
 type Part = (typeof PARTS)[number];
 
 const { values: args } = parseArgs({
@@ -60,6 +61,7 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
             { label: 'larger MLP', sizes: [256, 1024, 1024, 10], batch: 128, callsPerBlock: 3, reps: 11 },
           ],
     ),
+  torch: () => torchRows({ reps: quick ? 3 : 21 }),
   zoo: () => zooRows(quick ? { batch: 4, reps: 3, lengths: [28] } : { batch: 32, reps: 11, lengths: [28, 100, 300] }),
 };
 

@@ -14,6 +14,7 @@ import { writeResults } from '../src/report.js';
 import { verdict } from '../src/Row.js';
 import { typedArrayRows } from '../src/typedArrayRows.js';
 import { wasmRows } from '../src/wasmRows.js';
+import { torchRows } from '../src/torchRows.js';
 import { zooRows } from '../src/zooRows.js';
 
 describe('the naive implementations', () => {
@@ -46,6 +47,15 @@ describe('a quick run', () => {
     for (const row of rows) {
       expect(row.ratio, row.name).toBeGreaterThan(0);
       expect(Number.isFinite(row.ratio)).toBe(true);
+    }
+  });
+
+  it('times OrtTrainer against PyTorch side by side where torch is importable, and says so where it is not', async () => {
+    const rows = await torchRows({ reps: 1 });
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    for (const row of rows) {
+      if (row.note) expect(row.note).toContain('PyTorch is not importable');
+      else expect(row.ratio, row.name).toBeGreaterThan(0);
     }
   });
 
