@@ -101,6 +101,12 @@ const RED: [number, number, number] = [0xdc, 0x26, 0x26];
 const AMBER: [number, number, number] = [0xf5, 0x9e, 0x0b]; // clipped
 const DARK_RED: [number, number, number] = [0x7f, 0x1d, 0x1d]; // non-finite
 const six = (v: number) => String(Number(v.toPrecision(6)));
+/** A figure as the page prints it: 6 significant digits, exponent form from 1e6 up and below 1e-3. */
+const pageFigure = (v: number) => {
+  if (Math.abs(v) < 1e6 && Math.abs(v) >= 1e-3) return six(v);
+  const [m, e] = v.toExponential(5).split('e');
+  return `${Number(m)}e${Number(e)}`;
+};
 
 describe('the report page in Chromium', () => {
   test('opens from file://, draws both charts, shows the right summary and logs no errors', async () => {
@@ -143,9 +149,13 @@ describe('the report page in Chromium', () => {
       skipped: '1',
       maxNorm: six(Math.max(...clipStats.filter((s) => Number.isFinite(s.normBefore)).map((s) => s.normBefore))),
       finalLoss: six(clipStats[299]!.loss!),
+      spikes: `${clip.lossSpikes} / ${clip.normSpikes}`,
       firstNonFiniteStep: '120',
+      nonFinite: 'first: norm NaN · norms: 1 NaN', // the NaN gradient at step 120, named as such
+      layers: '—',
       files: join(dir, 'clip.jsonl'),
     });
+    expect(clip.normSpikes).toBeGreaterThan(3); // the simulated gradients jump 20-fold every 37 steps
     expect(rows['none']).toMatchObject({ steps: '300', clipped: '0.0% (0)', skipped: '1', firstNonFiniteStep: '120' });
     expect(await page.isVisible('#downsampled')).toBe(false);
     expect(errors).toEqual([]);
@@ -173,6 +183,8 @@ describe('the report page in Chromium', () => {
     // The table rounds every figure alike: 6 significant digits, exponent form for a huge norm.
     const rows = await table(page);
     expect(rows['exploding']).toMatchObject({ steps: '300', maxNorm: '7.53566e37', finalLoss: 'non-finite', firstNonFiniteStep: '188' });
+    // This log is in the older format (null for every non-finite number): the page says the kind is not known.
+    expect(rows['exploding']!['nonFinite']).toBe('first: norm non-finite · norms: 112 NaN or ±Infinity (older log) · losses: 112 NaN or ±Infinity (older log)');
     expect(rows['clipped']).toMatchObject({ clipped: '100.0% (300)', maxNorm: six(Math.max(...Array.from({ length: 300 }, (_, step) => 5 + Math.sin(step / 7)))) });
 
     // The norm axis is labelled in whole decades, up to the 1e30s, in order.
@@ -250,6 +262,99 @@ describe('the report page in Chromium', () => {
     const canvases = await colouredPixels(page, [BLUE]);
     for (const c of canvases) expect(c.counts[0]).toBeGreaterThan(300);
     expect((await table(page))['long']).toMatchObject({ steps: '200000', maxNorm: '500', firstNonFiniteStep: '150000' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('per-layer health: the heatmap, lines of the picked layers and the health table', async () => {
+    const dir = tmp();
+    // Four layers over 600 steps: two healthy, one fading to 1e-11 (vanishing), one growing 1e8-fold to a NaN
+    // at step 590 (exploding); a loss with a jump at step 400 (a spike).
+    const lines: string[] = [];
+    for (let step = 0; step < 600; step++) {
+      const t = step / 599;
+      const wobble = 1 + 0.2 * Math.sin(step / 3);
+      const tensorNorms = {
+        'embedding/weight': 0.8 * wobble,
+        'lstm/kernel': 10 ** (-2 - 9 * t) * wobble,
+        'lstm/recurrent_kernel': step === 590 ? 'NaN' : 10 ** (-1 + 8 * t) * wobble,
+        'dense/kernel': 0.3 * wobble,
+      };
+      const loss = (2 - t) * wobble * (step === 400 ? 5 : 1);
+      lines.push(JSON.stringify({ run: 'deep', step, normBefore: 1 + t, normAfter: 1, clipped: true, skipped: false, threshold: 1, loss, tensorNorms }));
+    }
+    writeFileSync(join(dir, 'deep.jsonl'), `${lines.join('\n')}\n`);
+    await simulate(join(dir, 'plain.jsonl'), { steps: 600 }); // a run without per-tensor norms
+    const out = join(artifacts, 'report-layers.html');
+    const result = await writeReport([join(dir, 'deep.jsonl'), join(dir, 'plain.jsonl')], out, { title: 'per-layer health' });
+    expect(result.runs[0]!.layers.map((l) => l.flag)).toEqual(['ok', 'vanishing', 'exploding', 'ok']);
+    expect(result.runs[0]!.lossSpikes).toBe(1);
+    const { page, errors } = await openPage(pathToFileURL(out).href);
+    await page.waitForSelector('#layer-lines canvas');
+    await page.screenshot({ path: join(artifacts, 'report-layers.png'), fullPage: true });
+    await (await page.$('#layer-section'))!.screenshot({ path: join(artifacts, 'report-layers-section.png') });
+
+    // The health table: one row per layer with its figures and flag, flagged rows ticked to be drawn.
+    const rows = await page.$$eval('table.layers tbody tr', (trs) =>
+      trs.map((tr) => Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), td.querySelector('input') ? String((td.querySelector('input') as HTMLInputElement).checked) : td.textContent]))),
+    );
+    expect(rows.map((r) => [r['name'], r['flag'], r['line']])).toEqual([
+      ['embedding/weight', 'ok', 'false'],
+      ['lstm/kernel', 'vanishing', 'true'],
+      ['lstm/recurrent_kernel', 'exploding', 'true'],
+      ['dense/kernel', 'ok', 'false'],
+    ]);
+    expect(rows[2]).toMatchObject({ last: pageFigure(10 ** 7 * (1 + 0.2 * Math.sin(599 / 3))), reason: 'non-finite norm at 1 step, first at step 590' });
+    expect(rows[1]!['reason']).toMatch(/^recent median .* < 1e-8$/);
+
+    // The heatmap draws its cells in viridis colours (dark purple for the faint layer, yellow for the strong one)
+    // and the non-finite cell in its own colour; the lines chart draws exactly the two ticked layers.
+    const heat = await page.evaluate(() => {
+      const [u] = (window as unknown as { gradpipeLayerCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } }[] }).gradpipeLayerCharts;
+      const { left, top, width, height } = u!.bbox;
+      const copy = document.createElement('canvas');
+      copy.width = u!.ctx.canvas.width;
+      copy.height = u!.ctx.canvas.height;
+      copy.getContext('2d')!.drawImage(u!.ctx.canvas, 0, 0);
+      const { data } = copy.getContext('2d')!.getImageData(left, top, width, height);
+      let purple = 0;
+      let yellow = 0;
+      let pink = 0;
+      let drawn = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! < 200) continue;
+        drawn++;
+        const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+        if (r < 90 && g < 40 && b > 70) purple++;
+        if (r > 200 && g > 200 && b < 80) yellow++;
+        if (r > 230 && g < 60 && b > 70 && b < 120) pink++;
+      }
+      return { drawn, purple, yellow, pink, cells: width * height };
+    });
+    expect(heat.drawn).toBeGreaterThan(heat.cells * 0.9); // every layer logged every step: no gaps
+    expect(heat.purple).toBeGreaterThan(500);
+    expect(heat.yellow).toBeGreaterThan(500);
+    expect(heat.pink).toBeGreaterThan(5);
+    const shownLines = () => page.evaluate(() =>
+      (window as unknown as { gradpipeLayerCharts: { series: { label?: string; show: boolean }[] }[] }).gradpipeLayerCharts[1]!.series.slice(1).filter((s) => s.show).map((s) => s.label));
+    expect(await shownLines()).toEqual(['lstm/kernel', 'lstm/recurrent_kernel']);
+    // Ticking a row in the table draws its line too; clicking the heatmap row of a drawn layer removes it.
+    await page.check('table.layers tr[data-layer="dense/kernel"] input');
+    expect(await shownLines()).toEqual(['lstm/kernel', 'lstm/recurrent_kernel', 'dense/kernel']);
+    const box = (await page.locator('#layer-heatmap .u-over').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height * (3.5 / 4)); // the bottom row: dense/kernel
+    expect(await shownLines()).toEqual(['lstm/kernel', 'lstm/recurrent_kernel']);
+    expect(await page.isChecked('table.layers tr[data-layer="dense/kernel"] input')).toBe(false);
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * (1.5 / 4));
+    expect(await page.textContent('#layer-readout')).toMatch(/^lstm\/kernel, step \d+: norm [\d.e-]+ · click to remove its line$/);
+
+    // The summary table says which non-finite value, counts the spikes and the flagged layers.
+    const summary = await table(page);
+    expect(summary['deep']).toMatchObject({ spikes: '1 / 0', layers: '4 (2 flagged)', nonFinite: '—' });
+    expect(summary['plain']).toMatchObject({ layers: '—' });
+    // The spike is a tick in the loss chart's strip.
+    const strips = await colouredPixels(page, [[0x11, 0x18, 0x27]]);
+    expect(strips[1]!.strip[0]).toBeGreaterThan(5);
     expect(errors).toEqual([]);
     await page.close();
   });
