@@ -15,6 +15,9 @@
   var lossLog = true;
   var lastData = null;
   var hidden = {}; // run name → true while the reader has hidden it (kept across live updates)
+  // Where every chart's plot area starts (css px from its left edge), the same for all so that one step is at the
+  // same x everywhere: room for the run names of the event strips plus the y axis (64 px), or for the layer names.
+  var plotLeft = 64;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -316,7 +319,7 @@
     var joined = uPlot.join(tables, tables.map(function (t) { return t.map(function () { return 1; }); }));
     var u = new uPlot({
       width: width, height: 340 + stripHeight(lanes), title: 'Gradient norm per step (log scale)',
-      padding: [stripHeight(lanes), 16, 0, gutterFor(data)],
+      padding: [stripHeight(lanes), 16, 0, plotLeft - 64],
       legend: { show: false },
       scales: { x: { time: false }, y: { range: logRange } },
       axes: [{ label: 'step' }, logAxis('global L2 norm')],
@@ -362,7 +365,7 @@
     var joined = uPlot.join(tables, tables.map(function (t) { return t.map(function () { return 1; }); }));
     var u = new uPlot({
       width: width, height: 260 + stripHeight(lanes), title: 'Loss' + (log ? ' (log scale)' : ''),
-      padding: [stripHeight(lanes), 16, 0, gutterFor(data)],
+      padding: [stripHeight(lanes), 16, 0, plotLeft - 64],
       legend: { show: false },
       scales: { x: { time: false }, y: log ? { range: logRange } : {} },
       axes: [{ label: 'step' }, log ? logAxis('loss') : { label: 'loss', values: ticks, size: 64 }],
@@ -469,8 +472,8 @@
     var K = L.from.length;
     var range = cellRange(run);
     var rowPx = Math.max(14, Math.min(30, Math.floor(360 / n)));
-    // The x data: every bucket's first step, and one past the last step so the last column has a width.
-    var xs = L.from.concat([L.to[K - 1] + 1]);
+    // The x data: every bucket's first step and the last step, so the x range is the other charts' range.
+    var xs = L.to[K - 1] > L.from[K - 1] ? L.from.concat([L.to[K - 1]]) : L.from.slice();
     var none = xs.map(function () { return null; });
     var rows = [];
     for (var r = 0; r < n; r++) rows.push(r);
@@ -488,8 +491,9 @@
         var y0 = u.valToPos(row + 0.5, 'y', true);
         var y1 = u.valToPos(row - 0.5, 'y', true);
         for (var k = 0; k < K; k++) {
-          var start = L.from[k];
-          var end = k + 1 < K ? L.from[k + 1] : L.to[k] + 1;
+          // A cell reaches half a step beyond its bucket's first and last step: centred on the steps it stands for.
+          var start = L.from[k] - 0.5;
+          var end = (k + 1 < K ? L.from[k + 1] : L.to[k] + 1) - 0.5;
           if (end < xmin || start > xmax) continue;
           var colour = null;
           if (l.nonFinite[k]) colour = CELL.nonFinite;
@@ -523,7 +527,7 @@
     var target = document.getElementById('layer-heatmap');
     var u = new uPlot({
       width: width, height: n * rowPx + 70, title: 'Gradient norm per layer and step (log colour scale)',
-      padding: [6, 16, 0, 0],
+      padding: [6, 16, 0, plotLeft - gutter],
       legend: { show: false },
       scales: { x: { time: false }, y: { range: [-0.5, n - 0.5] } },
       axes: [
@@ -560,9 +564,17 @@
       ctx.fillStyle = viridis(x / (w * px - 1));
       ctx.fillRect(x, 0, 1, 12 * px);
     }
+    // Decades (every k-th one over a wide range); over a narrow range also 2 and 5 times each, like the log axes.
     var ticks = [];
-    var every = Math.max(1, Math.ceil((range[1] - range[0]) / 6));
-    for (var e = Math.ceil(range[0] / every) * every; e <= range[1] + 1e-9; e += every) ticks.push(e);
+    var span = range[1] - range[0];
+    var every = Math.max(1, Math.ceil(span / 6));
+    var mults = span <= 2 ? [1, 2, 5] : [1];
+    for (var e = Math.floor(range[0] / every) * every; e <= range[1] + 1e-9; e += every) {
+      mults.forEach(function (m) {
+        var t = e + Math.log10(m);
+        if (t >= range[0] - 1e-9 && t <= range[1] + 1e-9) ticks.push(t);
+      });
+    }
     var labels = el('div', { class: 'scale-labels', style: 'width:' + w + 'px' }, ticks.map(function (t) {
       return el('span', { style: 'left:' + ((t - range[0]) / (range[1] - range[0])) * 100 + '%', text: tick(pow10(t)) });
     }));
@@ -593,7 +605,7 @@
     axis.size = gutter;
     var u = new uPlot({
       width: width, height: 280, title: 'Gradient norm of the picked layers (log scale)',
-      padding: [10, 16, 0, 0],
+      padding: [10, 16, 0, plotLeft - gutter],
       legend: { show: false },
       scales: { x: { time: false }, y: { range: logRange } },
       axes: [{ label: 'step' }, axis],
@@ -646,17 +658,28 @@
     });
   }
 
+  function runsWithLayers(data) {
+    return data.runs.filter(function (r) { return r.layers && r.layers.layers.length; });
+  }
+
+  // The run the per-layer section shows: the reader's choice while it is there, else the first with layers.
+  function currentLayerRun(data) {
+    var withLayers = runsWithLayers(data);
+    if (!withLayers.some(function (r) { return r.run === layerRun; })) layerRun = withLayers.length ? withLayers[0].run : null;
+    return withLayers.filter(function (r) { return r.run === layerRun; })[0] || null;
+  }
+
   function layerSection(data, width) {
     layerCharts.forEach(function (u) { u.destroy(); });
     layerCharts = [];
     ['layer-heatmap', 'layer-lines', 'layer-table', 'layer-scale', 'layer-readout'].forEach(function (id) { document.getElementById(id).replaceChildren(); });
-    var withLayers = data.runs.filter(function (r) { return r.layers && r.layers.layers.length; });
+    var withLayers = runsWithLayers(data);
     var empty = document.getElementById('layer-empty');
     var body = document.getElementById('layer-body');
     empty.hidden = withLayers.length > 0;
     body.hidden = withLayers.length === 0;
     if (!withLayers.length) return;
-    if (!withLayers.some(function (r) { return r.run === layerRun; })) layerRun = withLayers[0].run;
+    var run = currentLayerRun(data);
     var select = document.getElementById('layer-run');
     select.replaceChildren.apply(select, withLayers.map(function (r) {
       var option = el('option', { value: r.run, text: r.run });
@@ -664,7 +687,6 @@
       return option;
     }));
     document.getElementById('layer-run-label').hidden = withLayers.length < 2;
-    var run = withLayers.filter(function (r) { return r.run === layerRun; })[0];
     picks[run.run] = picks[run.run] || defaultPicks(run);
     document.getElementById('layer-note').textContent = run.layers.bucketSize > 1
       ? 'Downsampled to buckets of ' + run.layers.bucketSize + ' steps: a cell is the geometric mean of its bucket, a line its minimum and maximum. The table uses every step.'
@@ -709,6 +731,8 @@
     document.getElementById('loss-chart').replaceChildren();
     legend(data);
     var width = Math.max(480, document.getElementById('charts').clientWidth - 8);
+    var layered = currentLayerRun(data);
+    plotLeft = Math.max(64 + gutterFor(data), layered ? layerGutter(layered) : 0);
     if (data.runs.length === 0) { layerSection(data, width); return; }
     charts.push(normChart(data, width));
     var loss = lossChart(data, width);

@@ -35,6 +35,8 @@ interface Followed {
  */
 export class LogFollower {
   private readonly files = new Map<string, Followed>();
+  /** Bytes read from the files so far (what the tests check "only the appended bytes" with). */
+  bytesRead = 0;
 
   /** @param targets Directories and/or .jsonl files. */
   constructor(
@@ -133,6 +135,7 @@ export class LogFollower {
         const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - file.offset), file.offset);
         if (n === 0) break;
         file.offset += n;
+        this.bytesRead += n;
         // The decoder keeps a multi-byte character split across two reads until it is whole.
         file.parser.push(file.decoder.write(buffer.subarray(0, n)), (line) => this.onLine(file, line));
       }

@@ -1,6 +1,8 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, type ChartData, type LiveServer } from '@gradpipe/monitor';
+import { serve, writeReport, type ChartData, type LiveServer } from '@gradpipe/monitor';
+import { chartDataFrom, chartOptions } from '../src/buildChartData.js';
+import { LogFollower } from '../src/LogFollower.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { useTmpDir } from './tmpdir.js';
 
@@ -47,6 +49,28 @@ describe('serve', () => {
     writeFileSync(path, line('a', 0)); // a recorder starting the file anew
     server.refresh();
     expect(steps(await data(server))).toEqual({ a: 1, b: 1 });
+  });
+
+  test('each update reads only the bytes appended since the last one, and gives what the report gives', async () => {
+    const dir = tmp();
+    const path = join(dir, 'a.jsonl');
+    const first = Array.from({ length: 300 }, (_, i) => line('a', i)).join('');
+    writeFileSync(path, first);
+    const { accumulator } = chartOptions('test', {});
+    const follower = new LogFollower([dir], accumulator);
+    follower.poll();
+    expect(follower.bytesRead).toBe(Buffer.byteLength(first));
+    const more = Array.from({ length: 5000 }, (_, i) => line('a', 300 + i)).join('');
+    appendFileSync(path, more);
+    expect(follower.poll()).toBe(true);
+    expect(follower.bytesRead).toBe(Buffer.byteLength(first) + Buffer.byteLength(more));
+    expect(follower.poll()).toBe(false); // nothing new: nothing read
+    expect(follower.bytesRead).toBe(Buffer.byteLength(first) + Buffer.byteLength(more));
+    // Its figures (steps still in the merge window included) are those of a report of the same file.
+    const live = chartDataFrom(follower.snapshot(), 'x', accumulator);
+    const { runs } = await writeReport([path], join(dir, 'r.html'));
+    expect(live.runs[0]!.summary).toEqual(runs[0]);
+    expect(live.runs[0]!.summary.steps).toBe(5300);
   });
 
   test('pushes updates over server-sent events, found by fs.watch or the poll', async () => {
