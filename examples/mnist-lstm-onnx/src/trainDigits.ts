@@ -54,11 +54,12 @@ export function modelBytes(model: ModelName): Uint8Array {
   return new Uint8Array(readFileSync(fileURLToPath(new URL(`../models/mnist_${model}.onnx`, import.meta.url))));
 }
 
-/** The pipeline of a run. */
+/** The pipeline of a run, with every tensor's norm in its events, so the report shows each layer's gradients. */
 export function pipelineFor(clip: ClipName, clipValue = 1, clipNorm = 2): GradientPipeline {
-  if (clip === 'value') return new GradientPipeline([clipByValue({ min: -clipValue, max: clipValue })]);
-  if (clip === 'norm') return new GradientPipeline([clipByNorm({ maxNorm: clipNorm })]);
-  return new GradientPipeline([]);
+  const options = { tensorNorms: true };
+  if (clip === 'value') return new GradientPipeline([clipByValue({ min: -clipValue, max: clipValue })], options);
+  if (clip === 'norm') return new GradientPipeline([clipByNorm({ maxNorm: clipNorm })], options);
+  return new GradientPipeline([], options);
 }
 
 /** Digits `rows` as the model's input: [n, 28, 28] row sequences for the LSTM, [n, 1, 28, 28] images for the CNN. */

@@ -1,7 +1,8 @@
 /**
  * The article's Keras LSTM on MNIST, in TensorFlow.js with gradpipe's Keras-style clipping: each digit read as 28
  * timesteps of 28 pixels, LSTM → Dense(10) softmax, categorical cross-entropy, Adam 1e-3, trained once with
- * `withClipping({ clipvalue: 1 })` and once with `withClipping({ clipnorm: 2 })`, then tested on held-out digits.
+ * Keras' `clipvalue: 1` and once with `clipnorm: 2` (the pipelines `withClipping` builds, with per-tensor norms
+ * logged), then tested on held-out digits.
  *
  * Run: `node examples/mnist-lstm/dist/main.js --help`.
  */
