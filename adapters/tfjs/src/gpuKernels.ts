@@ -88,20 +88,20 @@ const NRM2_STEP = `
 const toWgsl = (glsl: string): string => glsl.replace(/float (\w+) =/g, 'let $1 =');
 
 /**
- * The clip factor `target / n · safety` with target = max(t − slack, 0), applied to `x` in float32 without a
- * factor that underflows: for n ≥ 2⁶⁴, n' = n·2⁻⁶⁴ and the product is (x · target/n') · 2⁻⁶⁴, or
- * x · ((target·2⁻⁶⁴)/n') when the threshold itself is above 2⁶⁰ (then the factor is a normal float32).
+ * The clip factor `goal / n · safety` with goal = max(t − slack, 0) (`target` is a WGSL keyword), applied to `x` in float32 without a
+ * factor that underflows: for n ≥ 2⁶⁴, n' = n·2⁻⁶⁴ and the product is (x · goal/n') · 2⁻⁶⁴, or
+ * x · ((goal·2⁻⁶⁴)/n') when the threshold itself is above 2⁶⁰ (then the factor is a normal float32).
  * Every intermediate is the result times a power of two that keeps it normal.
  */
 const CLIP_MATH = `
-    float target = max(t - slack, 0.0);
+    float goal = max(t - slack, 0.0);
     float y;
     if (n < TWO_P64) {
-      y = x * (target / n * safety);
-    } else if (target < TWO_P60) {
-      y = (x * (target / (n * TWO_M64) * safety)) * TWO_M64;
+      y = x * (goal / n * safety);
+    } else if (goal < TWO_P60) {
+      y = (x * (goal / (n * TWO_M64) * safety)) * TWO_M64;
     } else {
-      y = x * ((target * TWO_M64) / (n * TWO_M64) * safety);
+      y = x * ((goal * TWO_M64) / (n * TWO_M64) * safety);
     }`;
 
 const wgslClipMath = CLIP_MATH.replace('float y;', 'var y : f32;').replace(/float (\w+) =/g, 'let $1 =');
