@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@gradpipe\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@gradpipe\/core\/internal$/, replacement: src('./packages/core/src/internal.ts') },
       { find: /^@gradpipe\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@gradpipe\/tfjs$/, replacement: src('./adapters/tfjs/src/index.ts') },
       { find: /^@gradpipe\/onnxruntime$/, replacement: src('./adapters/onnxruntime/src/index.ts') },

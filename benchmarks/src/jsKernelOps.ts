@@ -1,7 +1,7 @@
 import { typedArrayOps, type FloatArray, type TensorOps } from '@gradpipe/core';
 // Core's plain JavaScript kernels (not part of its public API): the bench compares them with the WebAssembly
 // SIMD kernels that typedArrayOps uses for large arrays.
-import { scaleInPlaceSumOfSquares, sumOfSquares } from '../../packages/core/dist/kernels.js';
+import { scaleInPlaceSumOfSquares, sumOfSquares } from '@gradpipe/core/internal';
 
 /** typedArrayOps with its L2 passes forced onto the JavaScript kernels, as before WebAssembly SIMD. */
 export const jsKernelOps: TensorOps<FloatArray, number> = {

@@ -12,9 +12,9 @@
  */
 
 // The pipeline
-export { GradientPipeline } from './GradientPipeline.js';
-export type { PipelineJson, PipelineOptions, StepOptions, StepResult, TransformFactory } from './GradientPipeline.js';
-export type { StepEvent, StepStats, TransformStats } from './StepStats.js';
+export { GradientPipeline } from './pipeline/GradientPipeline.js';
+export type { PipelineJson, PipelineOptions, StepOptions, StepResult, TransformFactory } from './pipeline/GradientPipeline.js';
+export type { StepEvent, StepStats, TransformStats } from './pipeline/StepStats.js';
 
 // Transforms
 export { clipByValue } from './transforms/clipByValue.js';
@@ -35,10 +35,10 @@ export type {
 } from './transforms/adaptiveClip.js';
 export { agc } from './transforms/agc.js';
 export type { AgcOptions } from './transforms/agc.js';
-export { unitLayout } from './transforms/unitLayout.js';
-export { clipFactor } from './transforms/clipFactor.js';
-export type { ClipFactorOptions } from './transforms/clipFactor.js';
-export { scaleAll } from './transforms/scaleAll.js';
+export { unitLayout } from './transforms/support/unitLayout.js';
+export { clipFactor } from './transforms/support/clipFactor.js';
+export type { ClipFactorOptions } from './transforms/support/clipFactor.js';
+export { scaleAll } from './transforms/support/scaleAll.js';
 
 // Gradient accumulation: k micro-batches, one clipped update
 export { GradientAccumulator } from './accumulation/GradientAccumulator.js';
@@ -64,8 +64,8 @@ export { chainSchedules } from './schedules/chainSchedules.js';
 export { scheduleFromJSON } from './schedules/scheduleFromJSON.js';
 
 // Sharded clipping: a global norm across workers
-export type { ReduceOp, ShardReduce } from './ShardReduce.js';
-export { inProcessAllReduce } from './inProcessAllReduce.js';
+export type { ReduceOp, ShardReduce } from './sharding/ShardReduce.js';
+export { inProcessAllReduce } from './sharding/inProcessAllReduce.js';
 
 // Writing transforms and backends
 export type {
@@ -78,28 +78,28 @@ export type {
   StepOutcome,
   TransformContext,
   TransformUpdate,
-} from './GradientTransform.js';
-export type { TensorOps, UnitLayout } from './TensorOps.js';
-export { typedArrayOps } from './typedArrayOps.js';
-export type { FloatArray } from './typedArrayOps.js';
-export { normOf } from './normOf.js';
-export { wasmSimdOps } from './wasmSimdOps.js';
-export type { WasmMemoryLike } from './wasmSimd.js';
-export { combineNorms } from './combineNorms.js';
-export type { NormType } from './normType.js';
+} from './pipeline/GradientTransform.js';
+export type { TensorOps, UnitLayout } from './backends/TensorOps.js';
+export { typedArrayOps } from './backends/typedArray/typedArrayOps.js';
+export type { FloatArray } from './backends/typedArray/typedArrayOps.js';
+export { normOf } from './norms/normOf.js';
+export { wasmSimdOps } from './backends/wasmSimd/wasmSimdOps.js';
+export type { WasmMemoryLike } from './backends/wasmSimd/wasmSimdKernels.js';
+export { combineNorms } from './norms/combineNorms.js';
+export type { NormType } from './norms/normType.js';
 
 // Events
-export { onlyClipped, onlySkipped, everyNthStep, normAbove } from './operators.js';
-export { GuardedObservable } from './GuardedObservable.js';
+export { onlyClipped, onlySkipped, everyNthStep, normAbove } from './events/operators.js';
+export { GuardedObservable } from './events/GuardedObservable.js';
 
 // Errors
+export { GradpipeError, describeValue } from './errors/GradpipeError.js';
+// Deprecated here, kept until the adapters import them from '@gradpipe/core/internal'.
 export {
-  GradpipeError,
-  describeValue,
   rejectUnknownKeys,
   requireInRange,
   requireInteger,
   requireNonNegativeFinite,
   requireOptionsObject,
   requirePositiveFinite,
-} from './errors.js';
+} from './errors/validation.js';

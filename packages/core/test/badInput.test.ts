@@ -92,19 +92,19 @@ describe('options of the transforms', () => {
   });
 
   it('an unknown (e.g. misspelt) option key is refused, not ignored', () => {
-    expectRefusal(() => clipByGlobalNorm(unsafe({ maxNorm: 1, max_norm: 2 })), /^clipByGlobalNorm: unknown option "max_norm" \(known: maxNorm, normType/);
-    expectRefusal(() => clipByNorm(unsafe({ maxNorm: 1, norm_type: 2 })), 'clipByNorm: unknown option "norm_type" (known: maxNorm, normType)');
+    expectRefusal(() => clipByGlobalNorm(unsafe({ maxNorm: 1, max_norm: 2 })), /^clipByGlobalNorm: unknown option "max_norm" \(did you mean "maxNorm"\? known: maxNorm, normType/);
+    expectRefusal(() => clipByNorm(unsafe({ maxNorm: 1, norm_type: 2 })), 'clipByNorm: unknown option "norm_type" (did you mean "normType"? known: maxNorm, normType)');
     expectRefusal(() => clipByValue(unsafe({ min: -1, max: 1, clip: 2 })), 'clipByValue: unknown option "clip" (known: min, max)');
-    expectRefusal(() => nanGuard(unsafe({ polcy: 'zero' })), 'nanGuard: unknown option "polcy" (known: policy, maxConsecutive)');
-    expectRefusal(() => adaptiveClip(unsafe({ method: 'percentile', percentil: 5 })), 'adaptiveClip: unknown option "percentil" (known: method, percentile, window)');
+    expectRefusal(() => nanGuard(unsafe({ polcy: 'zero' })), 'nanGuard: unknown option "polcy" (did you mean "policy"? known: policy, maxConsecutive)');
+    expectRefusal(() => adaptiveClip(unsafe({ method: 'percentile', percentil: 5 })), 'adaptiveClip: unknown option "percentil" (did you mean "percentile"? known: method, percentile, window)');
     expectRefusal(() => agc(unsafe({ lambda: 0.01 })), 'agc: unknown option "lambda" (known: clipping, eps, unitAxis, exclude)');
   });
 
   it('options that are not an object', () => {
-    expectRefusal(() => clipByGlobalNorm(unsafe(1)), 'clipByGlobalNorm: options must be an object, got 1');
-    expectRefusal(() => nanGuard(unsafe(null)), 'nanGuard: options must be an object, got null');
-    expectRefusal(() => nanGuard(unsafe([])), 'nanGuard: options must be an object, got Array(0)');
-    expectRefusal(() => agc(unsafe(['w'])), 'agc: options must be an object, got Array(1)');
+    expectRefusal(() => clipByGlobalNorm(unsafe(1)), 'clipByGlobalNorm: options must be a plain object, got 1');
+    expectRefusal(() => nanGuard(unsafe(null)), 'nanGuard: options must be a plain object, got null');
+    expectRefusal(() => nanGuard(unsafe([])), 'nanGuard: options must be a plain object, got Array(0)');
+    expectRefusal(() => agc(unsafe(['w'])), 'agc: options must be a plain object, got Array(1)');
   });
 
   it('everyNthStep needs an integer n >= 1', () => {

@@ -5,10 +5,21 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, GradpipeError, clipByGlobalNorm, typedArrayOps, wasmSimdOps } from '@gradpipe/core';
-import { clampInPlace, scaleInPlaceSumOfSquares, sumOfSquares } from '../../packages/core/src/kernels.js';
-import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares, stagedSumOfSquares } from '../../packages/core/src/stagedKernels.js';
-import { wasmMemory } from '../src/wasmRows.js';
+import { GradientPipeline, GradpipeError, type WasmMemoryLike, clipByGlobalNorm, typedArrayOps, wasmSimdOps } from '@gradpipe/core';
+import {
+  clampInPlace,
+  scaleInPlaceSumOfSquares,
+  stagedClampInPlace,
+  stagedScaleInPlaceSumOfSquares,
+  stagedSumOfSquares,
+  sumOfSquares,
+} from '@gradpipe/core/internal';
+
+/** A WebAssembly memory of at least `bytes` (core's TypeScript libs do not declare WebAssembly). */
+function wasmMemory(bytes: number): WasmMemoryLike {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => WasmMemoryLike } }).WebAssembly;
+  return new api.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
+}
 
 const values = fc.array(
   fc.oneof(fc.float({ min: -1e3, max: 1e3, noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true })),

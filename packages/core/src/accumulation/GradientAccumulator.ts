@@ -1,5 +1,6 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors.js';
-import type { Gradients } from '../GradientTransform.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
+import type { Gradients } from '../pipeline/GradientTransform.js';
 import { base64ToBytes, bytesToBase64 } from './base64.js';
 
 /** Options of {@link GradientAccumulator}. */

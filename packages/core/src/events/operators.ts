@@ -1,6 +1,6 @@
 import { type MonoTypeOperatorFunction, filter } from 'rxjs';
-import { GradpipeError, describeValue } from './errors.js';
-import type { StepEvent } from './StepStats.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import type { StepEvent } from '../pipeline/StepStats.js';
 
 /**
  * Lets through only the steps where some transform clipped the gradients.

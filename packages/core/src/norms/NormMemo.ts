@@ -1,6 +1,6 @@
 import { combineNorms } from './combineNorms.js';
-import type { Gradients } from './GradientTransform.js';
-import type { TensorOps, UnitLayout } from './TensorOps.js';
+import type { Gradients } from '../pipeline/GradientTransform.js';
+import type { TensorOps, UnitLayout } from '../backends/TensorOps.js';
 
 /** What the memo knows of one tensor's norm. */
 type Entry<S> = MeasuredNorm<S> | ScaledNorm<S>;

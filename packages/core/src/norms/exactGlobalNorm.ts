@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from './errors.js';
-import type { ReduceOp, ShardReduce } from './ShardReduce.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import type { ReduceOp, ShardReduce } from '../sharding/ShardReduce.js';
 
 /*
  * The global p-norm of many tensors from their per-tensor norms nᵢ, computed so that the result does not depend

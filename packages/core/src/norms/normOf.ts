@@ -1,5 +1,5 @@
-import { maxAbs, sumOfAbs, sumOfScaledPowers } from './kernels.js';
-import { stagedSumOfSquares } from './stagedKernels.js';
+import { maxAbs, sumOfAbs, sumOfScaledPowers } from '../backends/typedArray/kernels.js';
+import { stagedSumOfSquares } from '../backends/wasmSimd/stagedKernels.js';
 
 /**
  * The p-norm of a float array, computed in float64 without overflow or underflow for any finite input.

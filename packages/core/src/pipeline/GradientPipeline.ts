@@ -1,17 +1,17 @@
 import { Subject } from 'rxjs';
-import { GradpipeError, describeValue } from './errors.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import type { AnyGradientTransform, GradientTransform, Gradients, JsonObject, JsonValue, TransformContext, TransformUpdate } from './GradientTransform.js';
-import { GuardedObservable } from './GuardedObservable.js';
-import { NormMemo } from './NormMemo.js';
+import { GuardedObservable } from '../events/GuardedObservable.js';
+import { NormMemo } from '../norms/NormMemo.js';
 import type { StepEvent, StepStats, TransformStats } from './StepStats.js';
-import type { TensorOps } from './TensorOps.js';
-import { adaptiveClip } from './transforms/adaptiveClip.js';
-import { agc } from './transforms/agc.js';
-import { clipByGlobalNorm } from './transforms/clipByGlobalNorm.js';
-import { clipByNorm } from './transforms/clipByNorm.js';
-import { clipByValue } from './transforms/clipByValue.js';
-import { nanGuard } from './transforms/nanGuard.js';
-import { typedArrayOps } from './typedArrayOps.js';
+import type { TensorOps } from '../backends/TensorOps.js';
+import { adaptiveClip } from '../transforms/adaptiveClip.js';
+import { agc } from '../transforms/agc.js';
+import { clipByGlobalNorm } from '../transforms/clipByGlobalNorm.js';
+import { clipByNorm } from '../transforms/clipByNorm.js';
+import { clipByValue } from '../transforms/clipByValue.js';
+import { nanGuard } from '../transforms/nanGuard.js';
+import { typedArrayOps } from '../backends/typedArray/typedArrayOps.js';
 
 /** Options of {@link GradientPipeline}. */
 export interface PipelineOptions {

@@ -1,4 +1,4 @@
-import type { TensorOps } from './TensorOps.js';
+import type { TensorOps } from '../backends/TensorOps.js';
 
 /** Named gradient tensors, keyed like the parameters they belong to. */
 export type Gradients<T> = Record<string, T>;

@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from '../errors.js';
-import type { JsonObject } from '../GradientTransform.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import type { JsonObject } from '../pipeline/GradientTransform.js';
 
 /**
  * A learning-rate schedule: a plain function from the step (0-based count of applied updates) to the learning

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule } from './Schedule.js';
 import { rate, scheduleOptions, steps } from './scheduleOptions.js';

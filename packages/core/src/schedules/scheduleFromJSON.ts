@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from '../errors.js';
-import type { JsonObject } from '../GradientTransform.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import type { JsonObject } from '../pipeline/GradientTransform.js';
 import { chainSchedules } from './chainSchedules.js';
 import { constant } from './constant.js';
 import { cosineDecay } from './cosineDecay.js';

@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireOptionsObject } from '../errors.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 
 /** Checks a schedule factory's options object and its keys. */
 export function scheduleOptions(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {

@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, requireInteger } from './errors.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { requireInteger } from '../errors/validation.js';
 import type { ReduceOp, ShardReduce } from './ShardReduce.js';
 
 interface Round {

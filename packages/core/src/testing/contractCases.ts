@@ -1,6 +1,6 @@
-import { GradientPipeline } from '../GradientPipeline.js';
-import type { GradientTransform } from '../GradientTransform.js';
-import type { StepStats } from '../StepStats.js';
+import { GradientPipeline } from '../pipeline/GradientPipeline.js';
+import type { GradientTransform } from '../pipeline/GradientTransform.js';
+import type { StepStats } from '../pipeline/StepStats.js';
 import { adaptiveClip } from '../transforms/adaptiveClip.js';
 import { agc } from '../transforms/agc.js';
 import { clipByGlobalNorm } from '../transforms/clipByGlobalNorm.js';

@@ -1,8 +1,9 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors.js';
-import type { GradientTransform, JsonObject } from '../GradientTransform.js';
-import type { TensorOps } from '../TensorOps.js';
-import { clipFactor, countElements } from './clipFactor.js';
-import { scaleAll } from './scaleAll.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors/validation.js';
+import type { GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
+import type { TensorOps } from '../backends/TensorOps.js';
+import { clipFactor, countElements } from './support/clipFactor.js';
+import { scaleAll } from './support/scaleAll.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
 export interface PercentileClipOptions {

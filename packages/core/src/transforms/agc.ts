@@ -1,7 +1,8 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
-import type { GradientTransform, Gradients, JsonObject } from '../GradientTransform.js';
-import { anyOf } from './anyOf.js';
-import { unitLayout } from './unitLayout.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
+import { anyOf } from './support/anyOf.js';
+import { unitLayout } from './support/unitLayout.js';
 
 /** Options of {@link agc}. */
 export interface AgcOptions {

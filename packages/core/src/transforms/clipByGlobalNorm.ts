@@ -1,10 +1,11 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
-import { shardedGlobalNormOfNorms } from '../exactGlobalNorm.js';
-import type { AsyncGradientTransform, GradientTransform, Gradients, TransformContext, TransformUpdate } from '../GradientTransform.js';
-import { type NormType, normTypeToJson, parseNormType } from '../normType.js';
-import type { ShardReduce } from '../ShardReduce.js';
-import { clipFactor, countElements } from './clipFactor.js';
-import { scaleAll } from './scaleAll.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import { shardedGlobalNormOfNorms } from '../norms/exactGlobalNorm.js';
+import type { AsyncGradientTransform, GradientTransform, Gradients, TransformContext, TransformUpdate } from '../pipeline/GradientTransform.js';
+import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
+import type { ShardReduce } from '../sharding/ShardReduce.js';
+import { clipFactor, countElements } from './support/clipFactor.js';
+import { scaleAll } from './support/scaleAll.js';
 
 /** Options of {@link clipByGlobalNorm}. */
 export interface ClipByGlobalNormOptions {

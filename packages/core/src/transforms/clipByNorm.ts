@@ -1,8 +1,8 @@
-import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors.js';
-import type { GradientTransform, Gradients } from '../GradientTransform.js';
-import { type NormType, normTypeToJson, parseNormType } from '../normType.js';
-import { anyOf } from './anyOf.js';
-import { clipFactor } from './clipFactor.js';
+import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
+import { anyOf } from './support/anyOf.js';
+import { clipFactor } from './support/clipFactor.js';
 
 /** Options of {@link clipByNorm}. */
 export interface ClipByNormOptions {

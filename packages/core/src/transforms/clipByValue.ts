@@ -1,6 +1,7 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requirePositiveFinite } from '../errors.js';
-import type { GradientTransform, Gradients } from '../GradientTransform.js';
-import { anyOf } from './anyOf.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requirePositiveFinite } from '../errors/validation.js';
+import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import { anyOf } from './support/anyOf.js';
 
 /** Options of {@link clipByValue}: the interval every gradient element is clamped into. */
 export interface ClipByValueOptions {

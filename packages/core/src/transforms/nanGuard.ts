@@ -1,5 +1,6 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors.js';
-import type { GradientTransform, Gradients } from '../GradientTransform.js';
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
+import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
 
 /** What {@link nanGuard} does with a step that has a NaN or ±Infinity gradient. */
 export type NanPolicy = 'skip' | 'zero' | 'throw';

@@ -1,8 +1,8 @@
-import { describeValue } from './errors.js';
+import { describeValue } from '../../errors/GradpipeError.js';
 import { scaleInPlace, zeroNonFiniteInPlace } from './kernels.js';
-import { normOf } from './normOf.js';
-import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares } from './stagedKernels.js';
-import type { TensorOps, UnitLayout } from './TensorOps.js';
+import { normOf } from '../../norms/normOf.js';
+import { stagedClampInPlace, stagedScaleInPlaceSumOfSquares } from '../wasmSimd/stagedKernels.js';
+import type { TensorOps, UnitLayout } from '../TensorOps.js';
 
 /**
  * Gradients as the typed-array backend holds them: `Float32Array` for tensors, `Float64Array` for the small

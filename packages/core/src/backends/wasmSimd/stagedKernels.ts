@@ -1,5 +1,5 @@
-import { clampInPlace, scaleInPlaceSumOfSquares, sumOfSquares } from './kernels.js';
-import { newWasmMemory, wasmSimdKernels } from './wasmSimd.js';
+import { clampInPlace, scaleInPlaceSumOfSquares, sumOfSquares } from '../typedArray/kernels.js';
+import { newWasmMemory, wasmSimdKernels } from './wasmSimdKernels.js';
 import { clampBounds } from './wasmSimdModule.js';
 
 /*

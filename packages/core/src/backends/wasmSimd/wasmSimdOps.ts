@@ -1,7 +1,7 @@
-import { GradpipeError, describeValue } from './errors.js';
-import type { TensorOps } from './TensorOps.js';
-import { type FloatArray, typedArrayOps } from './typedArrayOps.js';
-import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimd.js';
+import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
+import type { TensorOps } from '../TensorOps.js';
+import { type FloatArray, typedArrayOps } from '../typedArray/typedArrayOps.js';
+import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimdKernels.js';
 import { clampBounds } from './wasmSimdModule.js';
 
 /**

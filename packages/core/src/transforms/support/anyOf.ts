@@ -1,4 +1,4 @@
-import type { TensorOps } from '../TensorOps.js';
+import type { TensorOps } from '../../backends/TensorOps.js';
 
 /** 1 when any flag is 1, else 0: a transform's `clipped` figure from its per-tensor flags. */
 export function anyOf<T, S>(ops: TensorOps<T, S>, flags: readonly S[]): S {

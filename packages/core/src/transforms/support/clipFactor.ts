@@ -1,5 +1,5 @@
-import type { Gradients } from '../GradientTransform.js';
-import type { TensorOps } from '../TensorOps.js';
+import type { Gradients } from '../../pipeline/GradientTransform.js';
+import type { TensorOps } from '../../backends/TensorOps.js';
 
 /**
  * Half the spacing of the float32 values below 2⁻¹²⁶ (the subnormals). Storing a product there can round it up by

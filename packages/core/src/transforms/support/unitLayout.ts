@@ -1,4 +1,4 @@
-import type { UnitLayout } from '../TensorOps.js';
+import type { UnitLayout } from '../../backends/TensorOps.js';
 
 /**
  * The unit layout of a tensor of this shape: one unit unless it has at least two dimensions.
