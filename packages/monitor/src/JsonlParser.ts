@@ -107,7 +107,8 @@ export class JsonlParser {
   }
 
   private parseLine(line: string): StepRecord | { torn: string } | undefined {
-    if (line.trim() === '') return undefined;
+    // Lines start with '{' unless blank or broken: only those pay for the trim.
+    if (line.charCodeAt(0) !== 0x7b && line.trim() === '') return undefined;
     let value: unknown;
     try {
       value = JSON.parse(line);

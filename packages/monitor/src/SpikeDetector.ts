@@ -65,8 +65,13 @@ export class SpikeDetector {
     let spike = false;
     if (this.size === this.window) {
       const median = this.median();
-      const scale = Math.max(SPIKE_SCALE * this.mad(median), SPIKE_FLOOR * Math.abs(median));
-      spike = scale > 0 ? value - median > this.z * scale : value > median;
+      // The scale is at least the floor, so a value within z floors of the median (half of all values are below
+      // it) is no spike whatever the MAD: the MAD, the costly part, is only needed above that.
+      const floor = SPIKE_FLOOR * Math.abs(median);
+      if (value - median > this.z * floor) {
+        const scale = Math.max(SPIKE_SCALE * this.mad(median), floor);
+        spike = scale > 0 ? value - median > this.z * scale : value > median;
+      }
     }
     this.add(value);
     return spike;

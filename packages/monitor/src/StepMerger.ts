@@ -57,8 +57,10 @@ export class StepMerger {
     const ready: StepRecord[] = [];
     for (const [step, record] of this.pending) if (step <= upTo) ready.push(record);
     for (const r of ready) this.pending.delete(r.step);
-    // Mostly in order already, which the sort notices.
-    ready.sort((a, b) => a.step - b.step);
+    // Almost always in order already: check before paying for a sort.
+    let sorted = true;
+    for (let i = 1; i < ready.length && sorted; i++) sorted = (ready[i - 1] as StepRecord).step < (ready[i] as StepRecord).step;
+    if (!sorted) ready.sort((a, b) => a.step - b.step);
     for (const r of ready) this.emit(r);
     this.done = upTo;
   }

@@ -150,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 function describeRun(r: RunSummary): string {
   const parts = [
     `${r.steps} steps`,
-    `${(100 * r.clippedFraction).toFixed(1)}% clipped`,
+    `${(100 * r.clippedFraction).toFixed(1)}% clipped (${r.clipped})`,
     `${r.skipped} skipped`,
     `max norm ${r.maxNorm === null ? 'n/a' : formatFigure(r.maxNorm)}`,
     `spikes: ${r.lossSpikes} loss, ${r.normSpikes} norm`,

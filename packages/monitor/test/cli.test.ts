@@ -39,7 +39,7 @@ describe('gradpipe CLI', () => {
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^wrote .*report\.html \(\d+\.\d kB\)/);
-    expect(result.out).toContain('none: 40 steps, 0.0% clipped, 0 skipped');
+    expect(result.out).toContain('none: 40 steps, 0.0% clipped (0), 0 skipped');
     expect(readFileSync(out, 'utf8')).toContain('<title>cli test</title>');
   });
 
