@@ -1,13 +1,5 @@
-import {
-  GradpipeError,
-  describeValue,
-  rejectUnknownKeys,
-  requireInRange,
-  requireInteger,
-  requireNonNegativeFinite,
-  requireOptionsObject,
-  requirePositiveFinite,
-} from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInRange, requireInteger, requireNonNegativeFinite, requireOptionsObject, requirePositiveFinite } from '@gradpipe/core/internal';
 import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';

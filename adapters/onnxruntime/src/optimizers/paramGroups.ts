@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, rejectUnknownKeys } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys } from '@gradpipe/core/internal';
 import type { JsonObject, JsonValue } from '@gradpipe/core';
 
 /**

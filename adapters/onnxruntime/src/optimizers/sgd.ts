@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requireOptionsObject } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requireOptionsObject } from '@gradpipe/core/internal';
 import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';

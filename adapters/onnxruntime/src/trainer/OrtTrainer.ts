@@ -4,12 +4,10 @@ import {
   GradientAccumulator,
   GradientPipeline,
   GradpipeError,
-  rejectUnknownKeys,
-  requireInteger,
-  requireOptionsObject,
   requireSchedule,
   scheduleFromJSON,
 } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';

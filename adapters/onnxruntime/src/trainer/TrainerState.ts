@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInteger } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInteger } from '@gradpipe/core/internal';
 import type { AccumulatorJson, PipelineJson, ScheduleJson } from '@gradpipe/core';
 import type { OptimizerJson } from '../optimizers/Optimizer.js';
 

@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, requireOptionsObject } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { requireOptionsObject } from '@gradpipe/core/internal';
 import { differentiate } from '../autodiff/differentiate.js';
 import { gradientPath, missingRulesMessage } from '../autodiff/gradientPath.js';
 import { operatorRule } from '../autodiff/registry.js';

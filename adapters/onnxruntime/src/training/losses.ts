@@ -1,4 +1,5 @@
-import { GradpipeError, describeValue, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '@gradpipe/core';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '@gradpipe/core/internal';
 import type { GraphBuilder } from '../onnx/GraphBuilder.js';
 import type { Dim } from '../shapes/Dim.js';
 
