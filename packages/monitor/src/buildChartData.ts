@@ -58,6 +58,14 @@ export interface RunChartData {
   layers?: LayerSeries;
 }
 
+/** The settings of the spike rule (see docs/monitor.md). */
+export interface SpikeRule {
+  /** How many earlier finite values the median and MAD come from. */
+  window: number;
+  /** The robust z-score above which a value is a spike. */
+  z: number;
+}
+
 /** Everything the report page draws; embedded in it as JSON. */
 export interface ChartData {
   /** The page title; default `'gradpipe report'`. */
@@ -69,7 +77,7 @@ export interface ChartData {
   /** One entry per run, in the order given. */
   runs: RunChartData[];
   /** The spike rule's settings, for the page's key. */
-  spikes: { window: number; z: number };
+  spikes: SpikeRule;
 }
 
 /** Options of {@link buildChartData}. */

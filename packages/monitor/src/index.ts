@@ -10,7 +10,7 @@ export type { ReadJsonlOptions } from './readJsonl.js';
 export { JsonlParser } from './JsonlParser.js';
 export type { TruncatedLine } from './JsonlParser.js';
 export { summarizeRun } from './summarizeRun.js';
-export type { RunSummary, SummarizeRunOptions } from './summarizeRun.js';
+export type { FirstNonFinite, RunSummary, SummarizeRunOptions } from './summarizeRun.js';
 export type { NonFiniteCounts } from './NonFiniteCounts.js';
 export type { LayerHealth, LayerSeries } from './LayerTracker.js';
 
@@ -22,7 +22,7 @@ export type { Spike, SpikeInput, SpikesOptions } from './spikes.js';
 export { writeReport } from './writeReport.js';
 export type { ReportResult, WriteReportOptions } from './writeReport.js';
 export { buildChartData } from './buildChartData.js';
-export type { ChartData, ChartDataOptions, LossSeries, NormSeries, RunChartData, RunRecords } from './buildChartData.js';
+export type { ChartData, ChartDataOptions, LossSeries, NormSeries, RunChartData, RunRecords, SpikeRule } from './buildChartData.js';
 export { renderPage } from './renderPage.js';
 export type { RenderPageOptions } from './renderPage.js';
 

@@ -4,6 +4,16 @@ import type { NonFiniteCounts } from './NonFiniteCounts.js';
 import { RunAccumulator, DEFAULT_ACCUMULATOR } from './RunAccumulator.js';
 import type { StepRecord } from './StepRecord.js';
 
+/** The first non-finite figure of a run: where, which field, and which value. */
+export interface FirstNonFinite {
+  /** The step. */
+  step: number;
+  /** The field: `normBefore` is looked at first, then `normAfter`, then `loss`. */
+  field: 'normBefore' | 'normAfter' | 'loss';
+  /** NaN, Infinity or -Infinity; null for an older log's null (non-finite, kind unknown). */
+  value: number | null;
+}
+
 /** The figures of one run, from all of its steps (never from downsampled data). */
 export interface RunSummary {
   /** The run name (as shown: see `writeReport` for how same-named runs of different files are told apart). */
@@ -25,11 +35,8 @@ export interface RunSummary {
   finalLoss: number | null | undefined;
   /** The first step whose gradient norm (before or after) or loss was non-finite; undefined when none was. */
   firstNonFiniteStep: number | undefined;
-  /**
-   * What was non-finite at {@link RunSummary.firstNonFiniteStep}: the field (`normBefore` first, then `normAfter`,
-   * then `loss`) and its value (NaN, Infinity or -Infinity; null for an older log's null).
-   */
-  firstNonFinite: { step: number; field: 'normBefore' | 'normAfter' | 'loss'; value: number | null } | undefined;
+  /** What was non-finite at {@link RunSummary.firstNonFiniteStep}; undefined when nothing was. */
+  firstNonFinite: FirstNonFinite | undefined;
   /** Steps whose gradient norm before clipping was non-finite, by kind. */
   nonFiniteNorms: NonFiniteCounts;
   /** Steps whose loss was non-finite, by kind. */
