@@ -8,6 +8,9 @@
 import { expect } from 'vitest';
 import { type AnyGradientTransform, GradientPipeline, type StepOptions, type StepResult } from '@gradpipe/core';
 
+/** Named float32 gradients (or parameters), as gradpipe's typed-array backend takes them. */
+export type Grads = Record<string, Float32Array>;
+
 /** A Float32Array of `values`. */
 export const f32 = (...values: number[]): Float32Array => Float32Array.from(values);
 

@@ -1,0 +1,164 @@
+/**
+ * ZClip's reference implementation and its tests, ported to `adaptiveClip({ method: 'zscore' })`.
+ *
+ * Sources: bluorion-com/ZClip at 584ce4f5 — `tests/test_zclip.py` (class `TestZClip`) and the behaviour of
+ * `zclip/zclip.py` (`ZClip.step`, `_compute_clip_val`, `_update_ema`, `_apply_clipping`).
+ *
+ * Mapping: `z_thresh` → `zThreshold`, `warmup_steps` → `warmupSteps`, `max_grad_norm` → `maxNorm`, `alpha`, `eps`.
+ * The reference's default `max_grad_norm` is 1.0; gradpipe's `maxNorm` has no default, so the ports pass
+ * `maxNorm: 1` where the reference test relies on it. Where the test presets `mean = 1.0, var = 0.25`, the port
+ * reaches that state through a warm-up of two norms, 0.5 and 1.5 (mean 1, population variance 0.25, exactly).
+ *
+ * Not ported here: `mode="percentile"` (ZClip's fixed mean + z·std threshold — gradpipe's `method: 'percentile'` is
+ * AutoClip, a different thing) and the Lightning/FSDP paths. `clip_option`, `clip_factor` and
+ * `skip_update_on_spike` are pending (see the pending list).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  GradientPipeline,
+  GradpipeError,
+  adaptiveClip,
+  clipFactor,
+  nanGuard,
+  scaleAll,
+  typedArrayOps,
+  type ZScoreClipOptions,
+  type ZScoreClipState,
+} from '@gradpipe/core';
+import { f32, norm64 } from './support.js';
+
+const zscore = (options: Omit<ZScoreClipOptions, 'method'> = {}) => adaptiveClip({ method: 'zscore', ...options });
+const stateOf = (pipe: GradientPipeline, i = 0) => pipe.state[i] as ZScoreClipState;
+
+/** A ZClip pipeline whose statistics are mean 1, variance 0.25 (std 0.5), as test_zclip.py presets them. */
+function presetPipeline(options: Omit<ZScoreClipOptions, 'method' | 'warmupSteps'>): GradientPipeline {
+  const pipe = new GradientPipeline([zscore({ ...options, warmupSteps: 2 })]);
+  pipe.step({ g: f32(0.5) });
+  pipe.step({ g: f32(1.5) });
+  expect(stateOf(pipe)).toEqual({ warmup: [], mean: 1, variance: 0.25 });
+  return pipe;
+}
+
+/** Gradients of global norm exactly 3: the norm test_zclip.py mocks with `_compute_grad_norm = lambda m: 3.0`. */
+const normThree = () => ({ weight: f32(2, 1), bias: f32(2) });
+
+describe('TestZClip (tests/test_zclip.py)', () => {
+  it('test_init_custom_values: the options gradpipe has are kept as given', () => {
+    const t = zscore({ alpha: 0.9, zThreshold: 3.0, maxNorm: 2.0, eps: 1e-8, warmupSteps: 50 });
+    expect(t.config).toMatchObject({ method: 'zscore', alpha: 0.9, zThreshold: 3, maxNorm: 2, eps: 1e-8, warmupSteps: 50 });
+  });
+
+  it('test_invalid_mode: an unknown method is refused (ValueError there, GradpipeError here)', () => {
+    expect(() => adaptiveClip({ method: 'invalid_mode' } as never)).toThrow(GradpipeError);
+  });
+
+  it('test_warmup_phase: warmup_steps=5 collects norms, then initialises the mean and variance on the 5th step', () => {
+    const pipe = new GradientPipeline([zscore({ warmupSteps: 5, maxNorm: 1 })]);
+    const norms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      // Norms 0.5, 1, 1.5, 2, 2.5: the later ones exceed max_grad_norm 1.0.
+      const input = { weight: f32(0.3 * (i + 1), 0.4 * (i + 1)) };
+      const norm = norm64(Object.values(input));
+      const { stats } = pipe.step(input);
+      norms.push(stats.normBefore);
+      expect(stats.normBefore).toBeGreaterThan(0); // assert norm > 0
+      const state = stateOf(pipe);
+      if (i < 4) {
+        expect(state.mean).toBeNull(); // not zclip.initialized
+        expect(state.warmup).toHaveLength(i + 1); // len(zclip.buffer) == i + 1
+      } else {
+        expect(state.warmup).toHaveLength(0);
+        expect(state.mean).not.toBeNull();
+        expect(state.variance).not.toBeNull();
+      }
+      // During warm-up the reference clips with max_grad_norm only (clip_grad_norm_); so does gradpipe's maxNorm.
+      expect(stats.clipped).toBe(norm > 1);
+      if (norm > 1) expect(stats.normAfter).toBeLessThanOrEqual(1);
+    }
+    // _initialize_ema: the mean and the population variance of the buffer (the raw, unclipped norms).
+    const mean = norms.reduce((a, b) => a + b, 0) / 5;
+    expect(stateOf(pipe).mean).toBeCloseTo(mean, 12);
+    expect(stateOf(pipe).variance).toBeCloseTo(norms.reduce((a, n) => a + (n - mean) ** 2, 0) / 5, 12);
+  });
+
+  it('test_zscore_clipping: mean 1, std 0.5, z_thresh 2, norm 3 (z ≈ 4) is a spike and the mean moves', () => {
+    const pipe = presetPipeline({ zThreshold: 2, maxNorm: 1 });
+    const { stats } = pipe.step(normThree());
+    expect(stats.normBefore).toBe(3); // assert norm == 3.0
+    expect(stats.clipped).toBe(true);
+    expect(stateOf(pipe).mean).not.toBe(1); // assert zclip.mean != 1.0
+
+    // From the reference's math: eta = z / z_thresh; clip_val = mean + z_thresh·std / eta; the gradients are
+    // clipped to min(clip_val, max_grad_norm) = 1; the EMA is updated with clip_val itself (not the capped 1).
+    const z = (3 - 1) / (0.5 + 1e-6);
+    const clipVal = 1 + (2 * 0.5) / (z / 2);
+    expect(stats.threshold).toBe(1);
+    expect(stats.normAfter).toBeLessThanOrEqual(1);
+    const mean = 0.97 * 1 + 0.03 * clipVal;
+    const variance = 0.97 * 0.25 + 0.03 * (clipVal - mean) ** 2;
+    expect(stateOf(pipe).mean).toBeCloseTo(mean, 12);
+    expect(stateOf(pipe).variance).toBeCloseTo(variance, 12);
+  });
+
+  it('test_in_place_clipping: global norm 2, max 1 scales every gradient by ~0.5 (clipFactor + scaleAll)', () => {
+    // nn.Linear(10, 2): weight and bias gradients of ones; apply_in_place_clipping(global_norm=2, max_global_norm=1).
+    const grads = { weight: new Float32Array(20).fill(1), bias: new Float32Array(2).fill(1) };
+    const { factor, clipped } = clipFactor(typedArrayOps, 2, 1, { elements: 22, p: 2 });
+    expect(clipped).toBe(1);
+    const out = scaleAll(typedArrayOps, grads, factor);
+    // torch.allclose(grad, ones · 0.5): rtol 1e-5, atol 1e-8. The reference's coefficient is 1 / (2 + 1e-6);
+    // gradpipe's is 1/2 · (1 − 2⁻²³), its exact-bound margin — both well within that tolerance.
+    for (const g of Object.values(out)) for (const v of g) expect(Math.abs(v - 0.5)).toBeLessThanOrEqual(1e-8 + 1e-5 * 0.5);
+  });
+
+  it('test_adaptive_scaling_threshold: mean 1, std 0.5, z_thresh 2, norm 3 → threshold ≈ 1.5', () => {
+    // The test's comment: mean + (z_thresh · std) / (z / z_thresh) · clip_factor = 1 + 1 / 2 = 1.5 (its assertion
+    // is commented out upstream, "TODO: Review and bring back"). With eps 1e-6 in z the exact value is 1.500001.
+    const pipe = presetPipeline({ zThreshold: 2 });
+    const { stats } = pipe.step(normThree());
+    const z = (3 - 1) / (0.5 + 1e-6);
+    expect(stats.threshold).toBeCloseTo(1 + (2 * 0.5) / (z / 2), 12);
+    expect(Math.abs(stats.threshold! - 1.5)).toBeLessThan(1e-5);
+    expect(stats.normAfter).toBeLessThanOrEqual(stats.threshold!);
+  });
+});
+
+describe('zclip.py behaviour', () => {
+  it('no spike: the EMA takes the raw norm; with max_grad_norm only the cap clips', () => {
+    const pipe = presetPipeline({ zThreshold: 2, maxNorm: 1 });
+    // norm 1.2: z = 0.2 / 0.500001 < 2, no spike; 1.2 > max_grad_norm 1, so the cap clips it.
+    const input = { g: f32(1.2) };
+    const norm = norm64([input.g]);
+    const { stats } = pipe.step(input);
+    expect(stats.clipped).toBe(true);
+    expect(stats.normAfter).toBeLessThanOrEqual(1);
+    const mean = 0.97 * 1 + 0.03 * norm;
+    expect(stateOf(pipe).mean).toBeCloseTo(mean, 12);
+    expect(stateOf(pipe).variance).toBeCloseTo(0.97 * 0.25 + 0.03 * (norm - mean) ** 2, 12);
+  });
+
+  it('a non-finite norm: the reference feeds NaN into the EMA for good; gradpipe keeps its statistics', () => {
+    // zclip.py: z = NaN is no spike, so _update_ema(NaN) makes mean and var NaN and every later z NaN — ZClip
+    // silently stops clipping. Deliberately different: gradpipe never lets a non-finite norm into the statistics,
+    // with or without nanGuard in front.
+    for (const guarded of [true, false]) {
+      const pipe = new GradientPipeline(guarded ? [nanGuard(), zscore({ warmupSteps: 2, zThreshold: 2 })] : [zscore({ warmupSteps: 2, zThreshold: 2 })]);
+      pipe.step({ g: f32(0.5) });
+      pipe.step({ g: f32(1.5) });
+      const before = stateOf(pipe, guarded ? 1 : 0);
+      pipe.step({ g: f32(NaN) });
+      expect(stateOf(pipe, guarded ? 1 : 0)).toEqual(before);
+      // …and the next spike is still caught.
+      expect(pipe.step(normThree()).stats.clipped).toBe(true);
+    }
+  });
+
+  it('defaults: the reference caps at max_grad_norm = 1.0 unless told otherwise; gradpipe has no cap by default', () => {
+    // Deliberately different default: gradpipe's ZClip only clips spikes unless maxNorm is given.
+    expect(zscore().config).not.toHaveProperty('maxNorm');
+    const pipe = new GradientPipeline([zscore({ warmupSteps: 2 })]);
+    const { stats } = pipe.step({ g: f32(30) }); // far above 1.0, during warm-up
+    expect(stats.clipped).toBe(false);
+    expect(zscore().config).toMatchObject({ alpha: 0.97, zThreshold: 2.5, warmupSteps: 25, eps: 1e-6 }); // the same others
+  });
+});
