@@ -40,7 +40,8 @@ export async function startVite(root: string, config: InlineConfig = {}): Promis
     clearScreen: false,
     ...config,
     resolve: { alias: sourceAliases, ...config.resolve },
-    server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [repoRoot] }, ...config.server },
+    // No file watcher, no hot reload: a file saved while the tests run must not reload the page.
+    server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [repoRoot] }, hmr: false, watch: null, ...config.server },
   });
   await server.listen();
   const url = server.resolvedUrls?.local[0];

@@ -9,10 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
  *   or underflows; NaN if the row has a NaN, +Infinity if it has an infinity, and at most the largest float32
  *   otherwise. Run on its own output until one value is left, it gives a tensor's norm in two kernels; on a stack
  *   of per-tensor norms, their global norm in one.
- * - `GradpipeClipScale`: `x · factor` for the clip factor of a norm and a threshold, computed in the shader and
- *   split into two float32 multiplications where `threshold / norm` would fall below the smallest normal float32
- *   (GPUs flush such numbers to zero: a single factor would zero the gradient). `x` unchanged when not clipped.
- * - `GradpipeClipFactor`: that factor (or the `clipped` flag) as a number, for the step's figures.
+ * - `GradpipeClipFactor`: the clip factor of a norm and a threshold as two float32 numbers `[hi, lo]` whose
+ *   product it is, both normal even where `threshold / norm` is below the smallest normal float32 (GPUs flush such
+ *   numbers to zero: a single factor would zero the gradient) — then the product itself and the clipped flag,
+ *   for the step's figures: `[hi, lo, factor, clipped]`. `[1, 1, 1, 0]` when not clipping.
+ * - `GradpipeClipScale`: `(x · hi) · lo`, a packed shader on webgl (it reads and writes the 2×2-texel layout the
+ *   optimizer's own ops use, so nothing is repacked). `x` is unchanged (bit for bit) when not clipping.
  *
  * The standard-op compositions they replace cost about fifteen kernels per tensor norm (max, min, a division,
  * a batched dot product, NaN and saturation masks) and eight scalar ops per clip factor.
@@ -88,23 +90,27 @@ const NRM2_STEP = `
 const toWgsl = (glsl: string): string => glsl.replace(/float (\w+) =/g, 'let $1 =');
 
 /**
- * The clip factor `goal / n · safety` with goal = max(t − slack, 0) (`target` is a WGSL keyword), applied to `x` in float32 without a
- * factor that underflows: for n ≥ 2⁶⁴, n' = n·2⁻⁶⁴ and the product is (x · goal/n') · 2⁻⁶⁴, or
- * x · ((goal·2⁻⁶⁴)/n') when the threshold itself is above 2⁶⁰ (then the factor is a normal float32).
- * Every intermediate is the result times a power of two that keeps it normal.
+ * The clip factor `goal / n · safety` with goal = max(t − slack, 0) (`target` is a WGSL keyword) as `hi · lo`, both
+ * normal float32: for n ≥ 2⁶⁴, n' = n·2⁻⁶⁴ and the factor is (goal/n') · 2⁻⁶⁴, or (goal·2⁻⁶⁴)/n' when the
+ * threshold itself is above 2⁶⁰ (then the factor is a normal float32). Scaling by `hi` first keeps every
+ * intermediate the result times a power of two that leaves it normal.
  */
 const CLIP_MATH = `
     float goal = max(t - slack, 0.0);
-    float y;
-    if (n < TWO_P64) {
-      y = x * (goal / n * safety);
-    } else if (goal < TWO_P60) {
-      y = (x * (goal / (n * TWO_M64) * safety)) * TWO_M64;
-    } else {
-      y = x * ((goal * TWO_M64) / (n * TWO_M64) * safety);
+    float hi = 1.0;
+    float lo = 1.0;
+    if (clipped) {
+      if (n < TWO_P64) {
+        hi = goal / n * safety;
+      } else if (goal < TWO_P60) {
+        hi = goal / (n * TWO_M64) * safety;
+        lo = TWO_M64;
+      } else {
+        hi = (goal * TWO_M64) / (n * TWO_M64) * safety;
+      }
     }`;
 
-const wgslClipMath = CLIP_MATH.replace('float y;', 'var y : f32;').replace(/float (\w+) =/g, 'let $1 =');
+const wgslClipMath = CLIP_MATH.replace('float hi = 1.0;', 'var hi = 1.0;').replace('float lo = 1.0;', 'var lo = 1.0;').replace(/float (\w+) =/g, 'let $1 =');
 
 interface WebGLBackend {
   runWebGLProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, customUniformValues?: number[][]): tf.TensorInfo;
@@ -184,84 +190,41 @@ function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: 
   ]);
 }
 
-/** `x` scaled by the clip factor of `norm` and `threshold` (scalars): see {@link CLIP_MATH}. */
-function clipScale(backendName: string, backend: unknown, inputs: tf.NamedTensorInfoMap, slack: number, safety: number): tf.TensorInfo {
-  const x = inputs.x!;
-  if (backendName === 'webgl') {
-    const program = {
-      variableNames: ['X', 'Norm', 'Threshold'],
-      outputShape: [...x.shape],
-      customUniforms: [
-        { name: 'slack', type: 'float' },
-        { name: 'safety', type: 'float' },
-      ],
-      userCode: `${GLSL_HELPERS}
-        void main() {
-          float x = getXAtOutCoords();
-          float n = getNorm();
-          float t = getThreshold();
-          if (!(n > t) || gpIsInf(n)) { setOutput(x); return; }
-          ${CLIP_MATH}
-          setOutput(y);
-        }`,
-    };
-    return (backend as WebGLBackend).runWebGLProgram(program, [x, inputs.norm!, inputs.threshold!], 'float32', [[slack], [safety]]);
-  }
-  const program = webgpuProgram(
-    'gradpipeClipScale',
-    ['X', 'Norm', 'Threshold'],
-    [...x.shape],
-    'slack : f32, safety : f32,',
-    `let x = X[index];
-          let n = Norm[0];
-          let t = Threshold[0];
-          let slack = uniforms.slack;
-          let safety = uniforms.safety;
-          if (!(n > t) || gpIsInf(n)) { setOutputAtIndex(index, x); return; }
-          ${wgslClipMath}
-          setOutputAtIndex(index, y);`,
-  );
-  return (backend as WebGPUBackend).runWebGPUProgram(program, [x, inputs.norm!, inputs.threshold!], 'float32', [
-    { type: 'float32', data: [slack] },
-    { type: 'float32', data: [safety] },
-  ]);
-}
-
-/** The clip factor itself (`what: 0`) or the clipped flag (`what: 1`), as a one-element tensor. */
-function clipFactorValue(backendName: string, backend: unknown, inputs: tf.NamedTensorInfoMap, slack: number, safety: number, what: number): tf.TensorInfo {
+/** `[hi, lo, factor, clipped]` for `norm` and `threshold` (scalars): see {@link CLIP_MATH}. */
+function clipFactor(backendName: string, backend: unknown, inputs: tf.NamedTensorInfoMap, slack: number, safety: number): tf.TensorInfo {
   if (backendName === 'webgl') {
     const program = {
       variableNames: ['Norm', 'Threshold'],
-      outputShape: [1],
+      outputShape: [4],
       customUniforms: [
         { name: 'slack', type: 'float' },
         { name: 'safety', type: 'float' },
       ],
       userCode: `${GLSL_HELPERS}
         void main() {
+          int i = getOutputCoords();
           float n = getNorm();
           float t = getThreshold();
           bool clipped = n > t && !gpIsInf(n);
-          float x = 1.0;
           ${CLIP_MATH}
-          setOutput(${what === 1 ? 'clipped ? 1.0 : 0.0' : 'clipped ? y : 1.0'});
+          setOutput(i == 0 ? hi : i == 1 ? lo : i == 2 ? hi * lo : clipped ? 1.0 : 0.0);
         }`,
     };
     return (backend as WebGLBackend).runWebGLProgram(program, [inputs.norm!, inputs.threshold!], 'float32', [[slack], [safety]]);
   }
   const program = webgpuProgram(
-    `gradpipeClipFactor${what}`,
+    'gradpipeClipFactor',
     ['Norm', 'Threshold'],
-    [1],
+    [4],
     'slack : f32, safety : f32,',
     `let n = Norm[0];
           let t = Threshold[0];
           let slack = uniforms.slack;
           let safety = uniforms.safety;
           let clipped = n > t && !gpIsInf(n);
-          let x = 1.0;
           ${wgslClipMath}
-          setOutputAtIndex(index, ${what === 1 ? 'select(0.0, 1.0, clipped)' : 'select(1.0, y, clipped)'});`,
+          var values = array<f32, 4>(hi, lo, hi * lo, select(0.0, 1.0, clipped));
+          setOutputAtIndex(index, values[index]);`,
   );
   return (backend as WebGPUBackend).runWebGPUProgram(program, [inputs.norm!, inputs.threshold!], 'float32', [
     { type: 'float32', data: [slack] },
@@ -269,18 +232,44 @@ function clipFactorValue(backendName: string, backend: unknown, inputs: tf.Named
   ]);
 }
 
+/** `(x · hi) · lo` for the `[hi, lo, …]` of {@link clipFactor}. */
+function clipScale(backendName: string, backend: unknown, x: tf.TensorInfo, factors: tf.TensorInfo): tf.TensorInfo {
+  if (backendName === 'webgl') {
+    // Packed where it can be (a tensor): the optimizer's ops read and write packed textures, so an unpacked
+    // output would be packed again for each of them.
+    const packed = x.shape.length > 0;
+    const program = {
+      variableNames: ['X', 'F'],
+      outputShape: [...x.shape],
+      packedInputs: packed,
+      packedOutput: packed,
+      // A factor of 1 copies: multiplying would flush float32 subnormals to zero (the contract wants them intact).
+      userCode: packed
+        ? `void main() { vec2 f = getF(0).xy; vec4 x = getXAtOutCoords(); setOutput(f == vec2(1.0) ? x : (x * f.x) * f.y); }`
+        : `void main() { float x = getXAtOutCoords(); float hi = getF(0); float lo = getF(1); setOutput(hi == 1.0 && lo == 1.0 ? x : (x * hi) * lo); }`,
+    };
+    return (backend as WebGLBackend).runWebGLProgram(program, [x, factors], 'float32');
+  }
+  const program = webgpuProgram(
+    'gradpipeClipScale',
+    ['X', 'F'],
+    [...x.shape],
+    '',
+    `let x = X[index];
+          setOutputAtIndex(index, select((x * F[0]) * F[1], x, F[0] == 1.0 && F[1] == 1.0));`,
+  );
+  return (backend as WebGPUBackend).runWebGPUProgram(program, [x, factors], 'float32');
+}
+
 // Registered once, when this module loads (a second copy of it finds them registered).
 for (const backendName of GPU_BACKENDS) {
   const kernels: Record<string, tf.KernelFunc> = {
     [ROW_NORMS]: ({ inputs, backend, attrs }) => rowNorms(backendName, backend, inputs.x!, (attrs as { row: number }).row),
-    [CLIP_SCALE]: ({ inputs, backend, attrs }) => {
-      const { slack, safety } = attrs as { slack: number; safety: number };
-      return clipScale(backendName, backend, inputs, slack, safety);
-    },
     [CLIP_FACTOR]: ({ inputs, backend, attrs }) => {
-      const { slack, safety, what } = attrs as { slack: number; safety: number; what: number };
-      return clipFactorValue(backendName, backend, inputs, slack, safety, what);
+      const { slack, safety } = attrs as { slack: number; safety: number };
+      return clipFactor(backendName, backend, inputs, slack, safety);
     },
+    [CLIP_SCALE]: ({ inputs, backend }) => clipScale(backendName, backend, inputs.x!, inputs.factors!),
   };
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
@@ -307,31 +296,22 @@ export function gpuCombineNorms(norms: readonly tf.Scalar[]): tf.Scalar {
   return gpuNorm(tf.stack(norms as tf.Scalar[]));
 }
 
-/** Where a clip factor came from, so that scaling by it can be split (see {@link gpuScale}). */
-interface FactorSource {
-  readonly norm: tf.Scalar;
-  readonly threshold: tf.Scalar;
-  readonly slack: number;
-  readonly safety: number;
-}
-
-const sources = new WeakMap<tf.Tensor, FactorSource>();
+/** The `[hi, lo, …]` pair of each clip factor made here, so that scaling by it is split (see {@link gpuScale}). */
+const pairs = new WeakMap<tf.Tensor, tf.Tensor>();
 
 /**
- * The clip factor of `norm` and `threshold` (TensorOps.clipFactor) and the clipped flag: two one-value kernels.
- * The factor remembers its norm and threshold, so that {@link gpuScale} computes the product without it.
+ * The clip factor of `norm` and `threshold` (TensorOps.clipFactor) and the clipped flag: one kernel, and two views
+ * of its output. The factor remembers its `[hi, lo]` pair, so that {@link gpuScale} multiplies by both.
  */
 export function gpuClipFactor(norm: tf.Scalar, threshold: tf.Scalar, slack: number, safety: number): { factor: tf.Scalar; clipped: tf.Scalar } {
-  const run = (what: number) => tf.reshape(tf.engine().runKernel(CLIP_FACTOR, { norm, threshold }, { slack, safety, what }) as tf.Tensor, []) as tf.Scalar;
-  const factor = run(0);
-  sources.set(factor, { norm, threshold, slack, safety });
-  return { factor, clipped: run(1) };
+  const all = tf.engine().runKernel(CLIP_FACTOR, { norm, threshold }, { slack, safety }) as tf.Tensor1D;
+  const factor = tf.reshape(tf.slice(all, [2], [1]), []) as tf.Scalar;
+  pairs.set(factor, all);
+  return { factor, clipped: tf.reshape(tf.slice(all, [3], [1]), []) as tf.Scalar };
 }
 
-/** `t · factor`, split as the shader does when the factor came from {@link gpuClipFactor}; else undefined. */
+/** `t · factor`, as `(t · hi) · lo`, when the factor came from {@link gpuClipFactor}; else undefined. */
 export function gpuScale(t: tf.Tensor, factor: tf.Tensor): tf.Tensor | undefined {
-  const source = sources.get(factor);
-  if (!source) return undefined;
-  const { norm, threshold, slack, safety } = source;
-  return tf.engine().runKernel(CLIP_SCALE, { x: t, norm, threshold }, { slack, safety }) as tf.Tensor;
+  const factors = pairs.get(factor);
+  return factors && (tf.engine().runKernel(CLIP_SCALE, { x: t, factors }, {}) as tf.Tensor);
 }
