@@ -13,7 +13,9 @@
 
 // The pipeline
 export { GradientPipeline } from './pipeline/GradientPipeline.js';
-export type { PipelineJson, PipelineOptions, StepOptions, StepResult, TransformFactory } from './pipeline/GradientPipeline.js';
+export type { DeferredStepResult, PipelineOptions, StepOptions, StepResult } from './pipeline/StepOptions.js';
+export type { PipelineJson } from './pipeline/pipelineJson.js';
+export type { TransformFactory } from './pipeline/transformRegistry.js';
 export type { StepEvent, StepStats, TransformStats } from './pipeline/StepStats.js';
 
 // Transforms
@@ -77,6 +79,7 @@ export type {
   JsonValue,
   StepOutcome,
   TransformContext,
+  TransformDecisions,
   TransformUpdate,
 } from './pipeline/GradientTransform.js';
 export type { TensorOps, UnitLayout } from './backends/TensorOps.js';

@@ -137,8 +137,8 @@ describe('step input — refused before anything is changed', () => {
     const g = grads();
     refusesUntouched(clipping(), { ...g, x: unsafe(new Float64Array(2)) }, { params: { ...params(), x: new Float32Array(2) } }, 'GradientPipeline.step: gradient "x" must be a Float32Array, got Float64Array(2)');
     refusesUntouched(clipping(), { ...grads(), x: unsafe([1, 2]) }, { params: params() }, 'GradientPipeline.step: gradient "x" must be a Float32Array, got Array(2)');
-    expectRefusal(() => clipping().step(unsafe(null)), 'GradientPipeline.step: grads must be an object of named tensors, got null');
-    expectRefusal(() => clipping().step(unsafe(new Float32Array(3))), 'GradientPipeline.step: grads must be an object of named tensors, got Float32Array(3)');
+    expectRefusal(() => clipping().step(unsafe(null)), 'GradientPipeline.step: grads must be a plain object of named tensors ({ name: tensor }), got null');
+    expectRefusal(() => clipping().step(unsafe(new Float32Array(3))), 'GradientPipeline.step: grads must be a plain object of named tensors ({ name: tensor }), got Float32Array(3)');
   });
 
   it('params whose keys differ from the gradients’', () => {
@@ -182,11 +182,11 @@ describe('pipelines and saved JSON', () => {
   });
 
   it('fromJSON of something else, of a newer version, of an unknown kind', () => {
-    expectRefusal(() => GradientPipeline.fromJSON(unsafe({ transforms: [] })), 'GradientPipeline.fromJSON: expects the output of GradientPipeline.toJSON(), got object');
+    expectRefusal(() => GradientPipeline.fromJSON(unsafe({ transforms: [] })), 'GradientPipeline.fromJSON: expects the output of GradientPipeline.toJSON() (format "gradpipe.pipeline"), got object');
     const json = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]).toJSON();
-    expectRefusal(() => GradientPipeline.fromJSON(unsafe({ ...json, version: 2 })), 'GradientPipeline.fromJSON: unsupported version 2');
+    expectRefusal(() => GradientPipeline.fromJSON(unsafe({ ...json, version: 2 })), 'GradientPipeline.fromJSON: unsupported version 2 (this gradpipe reads version 1)');
     const custom: PipelineJson = { ...json, transforms: [{ kind: 'scaleBy', config: { factor: 2 }, state: null }] };
-    expectRefusal(() => GradientPipeline.fromJSON(custom), 'GradientPipeline.fromJSON: transforms[0] has unknown kind "scaleBy": pass its factory in options.transforms');
+    expectRefusal(() => GradientPipeline.fromJSON(custom), 'GradientPipeline.fromJSON: transforms[0] has unknown kind "scaleBy" (known: clipByValue, clipByNorm, clipByGlobalNorm, nanGuard, adaptiveClip, agc): pass its factory in options.transforms');
   });
 
   it('fromJSON re-checks the saved config (a hand-edited maxNorm is refused like a bad option)', () => {

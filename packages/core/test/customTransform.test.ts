@@ -90,7 +90,7 @@ describe('a custom transform among the built-ins', () => {
 
   it('without its factory, fromJSON says which factory is missing', () => {
     const json = JSON.parse(JSON.stringify(new GradientPipeline(make())));
-    expect(() => GradientPipeline.fromJSON(json)).toThrow('GradientPipeline.fromJSON: transforms[1] has unknown kind "decayingScale": pass its factory in options.transforms');
+    expect(() => GradientPipeline.fromJSON(json)).toThrow('GradientPipeline.fromJSON: transforms[1] has unknown kind "decayingScale" (known: clipByValue, clipByNorm, clipByGlobalNorm, nanGuard, adaptiveClip, agc): pass its factory in options.transforms');
   });
 
   it('a commit that throws refuses the step and leaves every transform’s state as it was', () => {

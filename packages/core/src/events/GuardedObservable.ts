@@ -1,4 +1,4 @@
-import { Observable, type Observer, type Operator, type Subscription } from 'rxjs';
+import { Observable, type Observer, type Operator, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs';
 
 /**
  * An Observable whose subscribers cannot hurt the producer: an exception thrown by a subscriber's callback
@@ -21,7 +21,7 @@ import { Observable, type Observer, type Operator, type Subscription } from 'rxj
 export class GuardedObservable<T> extends Observable<T> {
   constructor(
     private readonly onError: (error: unknown) => void,
-    subscribe?: (this: Observable<T>, subscriber: import('rxjs').Subscriber<T>) => (() => void) | void,
+    subscribe?: (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic,
   ) {
     super(subscribe);
   }

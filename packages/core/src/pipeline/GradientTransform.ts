@@ -40,17 +40,30 @@ export interface TransformContext<T, S> {
 }
 
 /**
+ * What a transform decided for a step, as backend scalars: the pipeline reads them back with the figures and acts
+ * on them. Typed fields, not figure names, so a transform's own figure called `skip` is only a figure.
+ */
+export interface TransformDecisions<S> {
+  /** 1 when the step must not be applied (a guard's verdict), else 0. */
+  readonly skip?: S;
+  /** 1 when the transform changed the gradients by clipping, else 0. */
+  readonly clipped?: S;
+  /** The bound the transform clipped to (a norm, or an adaptive threshold). */
+  readonly threshold?: S;
+}
+
+/**
  * What one transform's `update` returns.
  *
- * Scalars in `figures` stay on the backend until the pipeline reads every transform's figures back at once;
- * then `commit` receives them as numbers and returns the transform's next state. Figure names with a meaning
- * to the pipeline: `skip` (1: the step must not be applied), `clipped` (1: the gradients were changed by
- * clipping), `threshold` (the bound used).
+ * Scalars in `decisions` and `figures` stay on the backend until the pipeline reads every transform's scalars
+ * back at once; then `commit` receives the figures as numbers and returns the transform's next state.
  */
 export interface TransformUpdate<T, S, State> {
   /** The transformed gradients, same keys as the input. */
   readonly grads: Gradients<T>;
-  /** Scalars to read back after the step: this transform's decisions and measurements. */
+  /** What the pipeline acts on: skip the step, count it as clipped, report the threshold. */
+  readonly decisions?: TransformDecisions<S>;
+  /** Scalars to read back after the step for the stats and `commit`: this transform's measurements. */
   readonly figures?: Record<string, S>;
   /**
    * Turns the read-back figures into the next state. Not given: the state stays as it is.
@@ -95,6 +108,11 @@ export interface GradientTransform<State = unknown> {
   readonly config: JsonObject;
   /** The state before the first step. Must be JSON data. */
   init(): State;
+  /**
+   * Checks a saved state before `GradientPipeline.fromJSON` resumes from it, and returns it (or a normalised
+   * copy); throws a {@link GradpipeError} saying what is wrong. Without it a saved state is taken as it is.
+   */
+  restoreState?(state: JsonValue): State;
   /**
    * True when `update` needs `ctx.params` (like {@link agc}): a step without params is then refused before any
    * transform has changed the gradients.
@@ -146,6 +164,8 @@ export interface AsyncGradientTransform<State = unknown> {
   readonly async: true;
   /** The state before the first step. Must be JSON data. */
   init(): State;
+  /** Checks a saved state before `GradientPipeline.fromJSON` resumes from it (see {@link GradientTransform.restoreState}). */
+  restoreState?(state: JsonValue): State;
   /** Transforms one step's gradients; the pipeline awaits the result. */
   update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): Promise<TransformUpdate<T, S, State>>;
 }

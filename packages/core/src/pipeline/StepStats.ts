@@ -2,7 +2,13 @@
 export interface TransformStats {
   /** The transform's kind, e.g. `'clipByGlobalNorm'`. */
   readonly kind: string;
-  /** Its figures: `norm`, `threshold`, `clipped` (1/0), `skip` (1/0), … as the transform defines them. */
+  /** True when this transform decided that the step must not be applied. */
+  readonly skip: boolean;
+  /** True when this transform changed the gradients by clipping. */
+  readonly clipped: boolean;
+  /** The bound it clipped to, when it reports one. */
+  readonly threshold?: number;
+  /** Its measurements (`norm`, `factor`, …), as the transform defines them. */
   readonly figures: Readonly<Record<string, number>>;
 }
 

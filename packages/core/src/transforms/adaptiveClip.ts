@@ -98,7 +98,8 @@ function percentileClip(fn: string, options: PercentileClipOptions): GradientTra
       const { factor, clipped } = clipFactor(ops, norm, threshold, { elements: countElements(ops, grads), p: 2 });
       return {
         grads: scaleAll(ops, grads, factor),
-        figures: { norm, threshold, clipped },
+        decisions: { threshold, clipped },
+        figures: { norm },
         commit(figures, outcome) {
           if (outcome.skipped || !Number.isFinite(figures.norm!)) return state;
           const sorted = state.sorted.slice();
@@ -188,7 +189,8 @@ function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<Z
       const { factor, clipped } = clipFactor(ops, norm, threshold, { elements: countElements(ops, grads), p: 2 });
       return {
         grads: scaleAll(ops, grads, factor),
-        figures: { norm, threshold, clipped, spike, effective },
+        decisions: { threshold, clipped },
+        figures: { norm, spike, effective },
         commit(figures, outcome) {
           if (outcome.skipped || !Number.isFinite(figures.norm!)) return state;
           if (state.mean === null || state.variance === null) {

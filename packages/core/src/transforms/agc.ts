@@ -73,7 +73,7 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
         flags.push(ops.anyGreater(gradNorms, limits));
         out[name] = ops.clipUnits(g, layout, gradNorms, limits);
       }
-      return { grads: out, figures: { clipped: anyOf(ops, flags) } };
+      return { grads: out, decisions: { clipped: anyOf(ops, flags) } };
     },
   };
 }

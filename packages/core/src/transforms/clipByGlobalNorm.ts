@@ -95,7 +95,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
     const { ops } = ctx;
     const threshold = ops.scalar(maxNorm);
     const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p });
-    return { grads: scaleAll(ops, grads, factor), figures: { norm, threshold, clipped, factor } };
+    return { grads: scaleAll(ops, grads, factor), decisions: { threshold, clipped }, figures: { norm, factor } };
   }
 
   if (!reduce) {

@@ -44,7 +44,7 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
         out[name] = ops.scale(g, factor);
         flags.push(clipped);
       }
-      return { grads: out, figures: { threshold, clipped: anyOf(ops, flags) } };
+      return { grads: out, decisions: { threshold, clipped: anyOf(ops, flags) } };
     },
   };
 }

@@ -58,7 +58,7 @@ export function clipByValue(options: number | ClipByValueOptions): GradientTrans
         out[name] = clamped;
         flags.push(changed);
       }
-      return { grads: out, figures: { clipped: anyOf(ops, flags) } };
+      return { grads: out, decisions: { clipped: anyOf(ops, flags) } };
     },
   };
 }

@@ -70,7 +70,8 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
       const nonFinite = ops.sub(ops.scalar(1), allFinite);
       return {
         grads: out,
-        figures: { nonFinite, skip: policy === 'zero' ? ops.scalar(0) : nonFinite },
+        decisions: policy === 'zero' ? {} : { skip: nonFinite },
+        figures: { nonFinite },
         commit(figures, outcome) {
           if (figures.nonFinite !== 1) return { totalNonFinite: state.totalNonFinite, consecutiveNonFinite: 0 };
           const where = `at step ${outcome.step} in ${outcome.nonFinite.map((n) => JSON.stringify(n)).join(', ') || 'the gradients'}`;

@@ -60,7 +60,9 @@ export const typedArrayOps: TensorOps<FloatArray, number> = {
   boundSafety: 1 - 2 ** -23,
 
   invalidReason(t) {
-    return t instanceof Float32Array ? undefined : `must be a Float32Array, got ${describeValue(t)}`;
+    if (!(t instanceof Float32Array)) return `must be a Float32Array, got ${describeValue(t)}`;
+    if (isDetached(t)) return 'is a view of a detached ArrayBuffer (transferred to a worker or freed): it holds no data';
+    return undefined;
   },
   size: (t) => t.length,
 
@@ -136,3 +138,17 @@ export const typedArrayOps: TensorOps<FloatArray, number> = {
   select: (cond, a, b) => (cond !== 0 ? a : b),
   read: (values) => values.slice(),
 };
+
+/**
+ * A view of a transferred ArrayBuffer reads as empty, so it would pass as a tensor of no elements. Only a
+ * zero-length view can be one; constructing a view on a detached buffer throws (Node 20 has no `buffer.detached`).
+ */
+function isDetached(t: Float32Array): boolean {
+  if (t.length !== 0 || t.buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(t.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -34,7 +34,7 @@ export interface ClipFactorOptions {
  *     const { ops } = ctx;
  *     const elements = Object.values(grads).reduce((n, g) => n + ops.size(g), 0);
  *     const { factor, clipped } = clipFactor(ops, ctx.globalNorm(grads, 2), ops.scalar(1), { elements, p: 2 });
- *     return { grads: scaleAll(ops, grads, factor), figures: { clipped } };
+ *     return { grads: scaleAll(ops, grads, factor), decisions: { clipped } };
  *   },
  * };
  * ```

@@ -1,0 +1,110 @@
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { isPlainObject, rejectUnknownKeys } from '../errors/validation.js';
+import type { AnyGradientTransform, JsonObject, JsonValue } from './GradientTransform.js';
+import { type TransformFactory, factoryFor, knownKinds } from './transformRegistry.js';
+
+/** The JSON form of a pipeline: every transform's kind, config and state, and the step counter. */
+export interface PipelineJson {
+  /** Marks the object as a saved pipeline. */
+  format: 'gradpipe.pipeline';
+  /** Version of this format. */
+  version: 1;
+  /** How many steps the pipeline had processed: the resumed one goes on counting from here. */
+  step: number;
+  /** The `tensorNorms` option of the pipeline. */
+  tensorNorms: boolean;
+  /** Every transform, in order. */
+  transforms: {
+    /** The transform's kind, which names its factory for `fromJSON`. */
+    kind: string;
+    /** The options it was made with. */
+    config: JsonObject;
+    /** Its state after the last step. */
+    state: JsonValue;
+  }[];
+}
+
+/**
+ * Checks every field of a saved pipeline that the pipeline itself owns (the transforms check their own config
+ * and state when rebuilt), so a corrupt file is refused with the field that is wrong, never half-loaded.
+ */
+export function checkPipelineJson(fn: string, json: unknown): PipelineJson {
+  if (!isPlainObject(json) || json.format !== 'gradpipe.pipeline') {
+    throw new GradpipeError(fn, `expects the output of GradientPipeline.toJSON() (format "gradpipe.pipeline"), got ${describeValue(json)}`);
+  }
+  rejectUnknownKeys(fn, json, ['format', 'version', 'step', 'tensorNorms', 'transforms'], 'field');
+  if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${describeValue(json.version)} (this gradpipe reads version 1)`);
+  if (typeof json.step !== 'number' || !Number.isSafeInteger(json.step) || json.step < 0) {
+    throw new GradpipeError(fn, `step must be an integer >= 0, got ${describeValue(json.step)}`);
+  }
+  if (typeof json.tensorNorms !== 'boolean') throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(json.tensorNorms)}`);
+  if (!Array.isArray(json.transforms)) throw new GradpipeError(fn, `transforms must be an array, got ${describeValue(json.transforms)}`);
+  json.transforms.forEach((t: unknown, i: number) => {
+    const at = `transforms[${i}]`;
+    if (!isPlainObject(t)) throw new GradpipeError(fn, `${at} must be an object { kind, config, state }, got ${describeValue(t)}`);
+    rejectUnknownKeys(fn, t, ['kind', 'config', 'state'], `field of ${at}`);
+    if (typeof t.kind !== 'string') throw new GradpipeError(fn, `${at}.kind must be a string, got ${describeValue(t.kind)}`);
+    if (!isPlainObject(t.config)) throw new GradpipeError(fn, `${at}.config must be an object, got ${describeValue(t.config)}`);
+    const bad = notJson(t.state, `${at}.state`) ?? notJson(t.config, `${at}.config`);
+    if (bad) throw new GradpipeError(fn, bad);
+  });
+  return json as unknown as PipelineJson;
+}
+
+/** Why `value` is not JSON data (undefined when it is): what JSON.stringify would drop or change. */
+function notJson(value: unknown, path: string): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} must be JSON data, got ${value}`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = notJson(value[i], `${path}[${i}]`);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const bad = notJson(v, `${path}.${k}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  return `${path} must be JSON data, got ${describeValue(value)}`;
+}
+
+/** Rebuilds the saved transforms from their configs, and their states, each checked by its transform. */
+export function restoreTransforms(
+  fn: string,
+  saved: PipelineJson,
+  custom: Readonly<Record<string, TransformFactory>>,
+): { transforms: AnyGradientTransform[]; states: unknown[] } {
+  const transforms = saved.transforms.map((t, i) => {
+    const make = factoryFor(t.kind, custom);
+    if (!make) {
+      throw new GradpipeError(fn, `transforms[${i}] has unknown kind ${JSON.stringify(t.kind)} (known: ${knownKinds(custom).join(', ')}): pass its factory in options.transforms`);
+    }
+    return make(structuredClone(t.config));
+  });
+  const states = saved.transforms.map((t, i) => {
+    const state = structuredClone(t.state);
+    const transform = transforms[i]!;
+    if (!transform.restoreState) return state;
+    try {
+      return transform.restoreState(state);
+    } catch (error) {
+      throw new GradpipeError(fn, `transforms[${i}] (${t.kind}) has a corrupt state: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+  return { transforms, states };
+}
+
+/** The JSON form of a pipeline's transforms and state (copies: the pipeline goes on changing its own). */
+export function toPipelineJson(step: number, tensorNorms: boolean, transforms: readonly AnyGradientTransform[], states: readonly unknown[]): PipelineJson {
+  return {
+    format: 'gradpipe.pipeline',
+    version: 1,
+    step,
+    tensorNorms,
+    transforms: transforms.map((t, i) => ({ kind: t.kind, config: structuredClone(t.config), state: structuredClone(states[i]) as JsonValue })),
+  };
+}
