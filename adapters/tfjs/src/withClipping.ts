@@ -8,7 +8,7 @@ import {
   describeValue,
   requirePositiveFinite,
 } from '@gradpipe/core';
-import { type GradientPipelineOptimizer, type Readback, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
+import { type GradientPipelineOptimizer, type Readback, optimizerOptions, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
 
 /** Options of {@link withClipping}: exactly one of them, as with a Keras 3 optimizer. */
 export interface ClippingOptions {
@@ -71,6 +71,6 @@ export function withClipping(optimizer: tf.Optimizer, options: ClippingOptions):
   const value = requirePositiveFinite(fn, key, options[key]);
   const transform =
     key === 'clipnorm' ? clipByNorm({ maxNorm: value }) : key === 'clipvalue' ? clipByValue(value) : clipByGlobalNorm({ maxNorm: value });
-  const readback = options.readback === undefined ? undefined : { readback: options.readback };
+  const readback = optimizerOptions(fn, options.readback === undefined ? undefined : { readback: options.readback });
   return withGradientPipeline(optimizer, new GradientPipeline([transform]), readback);
 }
