@@ -2,8 +2,8 @@ import { Observable, type Observer, type Operator, type Subscriber, type Subscri
 
 /**
  * An Observable whose subscribers cannot hurt the producer: an exception thrown by a subscriber's callback
- * (or by an operator function piped onto it) is handed to `onError` instead of rxjs's default, which rethrows
- * it asynchronously and crashes a Node process. Operators piped onto it keep the guard, so
+ * (or by an operator function piped onto it), and the rejection of an `async` callback, are handed to `onError`
+ * instead of rxjs's default, which rethrows it asynchronously and crashes a Node process. Operators piped onto it keep the guard, so
  * `events$.pipe(map(f)).subscribe(g)` is as safe as `events$.subscribe(g)`.
  *
  * @example
@@ -42,7 +42,9 @@ export class GuardedObservable<T> extends Observable<T> {
       <A extends unknown[]>(fn: ((...args: A) => void) | undefined, self: unknown) =>
       (...args: A) => {
         try {
-          fn?.apply(self, args);
+          const returned: unknown = fn?.apply(self, args);
+          // An async subscriber fails by rejecting: that must reach onError too, not become an unhandled rejection.
+          if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, onError);
         } catch (error) {
           onError(error);
         }

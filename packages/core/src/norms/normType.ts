@@ -1,8 +1,9 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 
 /**
- * Which norm a clipping transform measures: `1`, `2` (Euclidean, the default), any `p >= 1`, or `Infinity` (max |x|).
- * `'inf'` is accepted as an alias of `Infinity` because JSON cannot hold `Infinity`.
+ * Which norm a clipping transform measures: `1`, `2` (Euclidean, the default), any `p > 0`, or `Infinity`
+ * (max |x|). `'inf'` is accepted as an alias of `Infinity` because JSON cannot hold `Infinity`. Below 1 it is a
+ * quasi-norm, as PyTorch's `clip_grad_norm_` allows: still homogeneous, so one common factor bounds it.
  */
 export type NormType = number | 'inf';
 
@@ -10,8 +11,8 @@ export type NormType = number | 'inf';
 export function parseNormType(fn: string, value: unknown): number {
   if (value === undefined) return 2;
   if (value === 'inf' || value === Infinity) return Infinity;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) {
-    throw new GradpipeError(fn, `normType must be a number >= 1 or Infinity, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new GradpipeError(fn, `normType must be a number > 0 or Infinity ('inf'), got ${describeValue(value)}`);
   }
   return value;
 }

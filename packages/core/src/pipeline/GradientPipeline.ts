@@ -194,7 +194,9 @@ export class GradientPipeline {
       throw new GradpipeError(fn, `${this.deferred.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
     }
     const names = validateStep(fn, ops, grads, options, this.transforms);
-    return new StepRun(ops, grads, names, this.stepIndex, options);
+    const run = new StepRun(ops, grads, names, this.stepIndex, options);
+    for (const t of this.transforms) t.validate?.(grads, run.ctx);
+    return run;
   }
 
   /** Reads the step's scalars back (the one read-back of the step), commits, emits. */

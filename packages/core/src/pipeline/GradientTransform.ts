@@ -124,6 +124,11 @@ export interface GradientTransform<State = unknown> {
    * before the figures of the one before are read back ({@link GradientPipeline.stepWithDeferred}).
    */
   readonly updateUsesState?: boolean;
+  /**
+   * Checks a step's input before any transform of the pipeline runs, and throws a {@link GradpipeError} to refuse
+   * it while the gradients are still untouched (e.g. shapes a unit-wise transform cannot use).
+   */
+  validate?<T, S>(grads: Gradients<T>, ctx: TransformContext<T, S>): void;
   /** Transforms one step's gradients. */
   update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): TransformUpdate<T, S, State>;
 }
@@ -166,6 +171,8 @@ export interface AsyncGradientTransform<State = unknown> {
   init(): State;
   /** Checks a saved state before `GradientPipeline.fromJSON` resumes from it (see {@link GradientTransform.restoreState}). */
   restoreState?(state: JsonValue): State;
+  /** Checks a step's input before any transform runs (see {@link GradientTransform.validate}). */
+  validate?<T, S>(grads: Gradients<T>, ctx: TransformContext<T, S>): void;
   /** Transforms one step's gradients; the pipeline awaits the result. */
   update<T, S>(grads: Gradients<T>, state: State, ctx: TransformContext<T, S>): Promise<TransformUpdate<T, S, State>>;
 }

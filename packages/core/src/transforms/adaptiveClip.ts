@@ -1,9 +1,11 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '../errors/validation.js';
+import { rejectUnknownKeys, requireBoolean, requireInRange, requireInteger, requireOneOf, requirePositiveFinite } from '../errors/validation.js';
 import type { GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import type { TensorOps } from '../backends/TensorOps.js';
 import { clipFactor, countElements } from './support/clipFactor.js';
 import { scaleAll } from './support/scaleAll.js';
+import { parseMaxNorm } from './support/normBound.js';
+import { nonNegative, norms, stateObject } from './support/stateChecks.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
 export interface PercentileClipOptions {
@@ -25,10 +27,22 @@ export interface ZScoreClipOptions {
   zThreshold?: number;
   /** Steps whose norms initialise the mean and variance before any spike is clipped. Default 25. */
   warmupSteps?: number;
-  /** Hard cap on the norm, applied during warm-up and after it. Default: none. */
-  maxNorm?: number;
+  /** Hard cap on the norm, applied during warm-up and after it. Default: none (`Infinity`). */
+  maxNorm?: number | 'inf';
   /** Added to the standard deviation before dividing by it. Default 1e-6. */
   eps?: number;
+  /**
+   * What a spike is clipped to (ZClip's `clip_option`): `'adaptiveScaling'` (default), mean + zThreshold²·std/z,
+   * lower the larger the spike; or `'mean'`, the EMA mean itself.
+   */
+  clipOption?: 'adaptiveScaling' | 'mean';
+  /**
+   * Multiplies the adaptive threshold of `'adaptiveScaling'` (ZClip's `clip_factor`; 0.5–0.9 clip harder).
+   * As in ZClip's code, the whole threshold is multiplied, mean included. Default 1.
+   */
+  clipFactor?: number;
+  /** Leave the EMA statistics unchanged on a spike (ZClip's `skip_update_on_spike`); it is still clipped. Default false. */
+  skipUpdateOnSpike?: boolean;
 }
 
 /** Options of {@link adaptiveClip}. */
@@ -91,6 +105,17 @@ function percentileClip(fn: string, options: PercentileClipOptions): GradientTra
     kind: fn,
     config,
     init: () => ({ sorted: [], recent: [] }),
+    restoreState(saved) {
+      const s = stateObject(saved, ['sorted', 'recent']);
+      const sorted = norms(s.sorted!, 'sorted', window === undefined ? Infinity : window - 1);
+      if (sorted.some((v, i) => i > 0 && v < sorted[i - 1]!)) throw new Error('sorted must be in ascending order');
+      const recent = norms(s.recent!, 'recent', window === undefined ? 0 : window - 1);
+      // With a window, `recent` holds the same norms as `sorted`, in arrival order.
+      if (window !== undefined && (recent.length !== sorted.length || [...recent].sort((a, b) => a - b).some((v, i) => v !== sorted[i]))) {
+        throw new Error('recent must hold the same norms as sorted (in arrival order)');
+      }
+      return { sorted, recent };
+    },
     update(grads, state, ctx) {
       const { ops } = ctx;
       const norm = ctx.globalNorm(grads, 2);
@@ -158,18 +183,37 @@ function searchSorted(sorted: readonly number[], value: number, after: boolean):
 }
 
 function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<ZScoreClipState> {
-  rejectUnknownKeys(fn, options, ['method', 'alpha', 'zThreshold', 'warmupSteps', 'maxNorm', 'eps']);
+  rejectUnknownKeys(fn, options, ['method', 'alpha', 'zThreshold', 'warmupSteps', 'maxNorm', 'eps', 'clipOption', 'clipFactor', 'skipUpdateOnSpike']);
   const alpha = requireInRange(fn, 'alpha', options.alpha ?? 0.97, 0, 1, false, true);
   const zThreshold = requirePositiveFinite(fn, 'zThreshold', options.zThreshold ?? 2.5);
   const warmupSteps = requireInteger(fn, 'warmupSteps', options.warmupSteps ?? 25, 1);
-  const maxNorm = options.maxNorm === undefined ? undefined : requirePositiveFinite(fn, 'maxNorm', options.maxNorm);
+  const maxNorm = options.maxNorm === undefined ? undefined : parseMaxNorm(fn, options.maxNorm);
   const eps = requireInRange(fn, 'eps', options.eps ?? 1e-6, 0, Infinity, false, true);
+  const clipOption = requireOneOf(fn, 'clipOption', options.clipOption ?? 'adaptiveScaling', ['adaptiveScaling', 'mean']);
+  const scaleBy = requirePositiveFinite(fn, 'clipFactor', options.clipFactor ?? 1);
+  const skipUpdateOnSpike = requireBoolean(fn, 'skipUpdateOnSpike', options.skipUpdateOnSpike ?? false);
+  if (clipOption === 'mean' && options.clipFactor !== undefined) {
+    throw new GradpipeError(fn, `clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'`);
+  }
   const config: JsonObject = { method: 'zscore', alpha, zThreshold, warmupSteps, eps };
-  if (maxNorm !== undefined) config.maxNorm = maxNorm;
+  if (maxNorm !== undefined && maxNorm !== Infinity) config.maxNorm = maxNorm;
+  // Written only when not the default, so configs saved before these options existed read back the same.
+  if (clipOption !== 'adaptiveScaling') config.clipOption = clipOption;
+  if (scaleBy !== 1) config.clipFactor = scaleBy;
+  if (skipUpdateOnSpike) config.skipUpdateOnSpike = true;
   return {
     kind: fn,
     config,
     init: () => ({ warmup: [], mean: null, variance: null }),
+    restoreState(saved) {
+      const s = stateObject(saved, ['warmup', 'mean', 'variance']);
+      const warmup = norms(s.warmup!, 'warmup', warmupSteps - 1);
+      if (s.mean === null && s.variance === null) return { warmup, mean: null, variance: null };
+      const mean = nonNegative(s.mean!, 'mean');
+      const variance = nonNegative(s.variance!, 'variance');
+      if (warmup.length > 0) throw new Error('warmup must be empty once mean and variance are set');
+      return { warmup, mean, variance };
+    },
     update(grads, state, ctx) {
       const { ops } = ctx;
       const norm = ctx.globalNorm(grads, 2);
@@ -182,7 +226,8 @@ function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<Z
         const std = Math.sqrt(state.variance);
         const z = ops.div(ops.sub(norm, mean), ops.scalar(std + eps));
         spike = ops.greater(z, ops.scalar(zThreshold));
-        const adaptive = ops.add(mean, ops.div(ops.scalar(zThreshold * zThreshold * std), z));
+        const adaptive =
+          clipOption === 'mean' ? mean : ops.mul(ops.add(mean, ops.div(ops.scalar(zThreshold * zThreshold * std), z)), ops.scalar(scaleBy));
         effective = ops.select(spike, adaptive, norm);
         threshold = ops.min(ops.select(spike, adaptive, ops.scalar(state.mean + zThreshold * (std + eps))), cap);
       }
@@ -200,6 +245,7 @@ function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<Z
             const variance = warmup.reduce((s, v) => s + (v - mean) ** 2, 0) / warmup.length;
             return { warmup: [], mean, variance };
           }
+          if (skipUpdateOnSpike && figures.spike === 1) return state;
           const g = figures.effective!;
           const mean = alpha * state.mean + (1 - alpha) * g;
           const variance = alpha * state.variance + (1 - alpha) * (g - mean) ** 2;

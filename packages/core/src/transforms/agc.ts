@@ -1,7 +1,9 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import type { UnitLayout } from '../backends/TensorOps.js';
 import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
+import { requireNullState } from './support/stateChecks.js';
 import { unitLayout } from './support/unitLayout.js';
 
 /** Options of {@link agc}. */
@@ -17,6 +19,13 @@ export interface AgcOptions {
   unitAxis?: 'first' | 'last';
   /** Names of tensors left unclipped — the paper excludes the final classifier layer. */
   exclude?: string[];
+  /**
+   * The axes each unit's norm is taken over (optax's `axis`), e.g. `[0, 1, 2]` for a `[kh, kw, in, out]` conv
+   * kernel; negative axes count from the end. The remaining axes index the units, and must be a leading or a
+   * trailing block of the shape. Applies to tensors with at least two dimensions (a bias stays one unit), and
+   * needs their `shapes`. Replaces `unitAxis`.
+   */
+  axes?: number[];
 }
 
 /**
@@ -39,7 +48,7 @@ export interface AgcOptions {
 export function agc(options: AgcOptions = {}): GradientTransform<null> {
   const fn = 'agc';
   requireOptionsObject(fn, options);
-  rejectUnknownKeys(fn, options, ['clipping', 'eps', 'unitAxis', 'exclude']);
+  rejectUnknownKeys(fn, options, ['clipping', 'eps', 'unitAxis', 'exclude', 'axes']);
   const clipping = requirePositiveFinite(fn, 'clipping', options.clipping ?? 0.01);
   const eps = requirePositiveFinite(fn, 'eps', options.eps ?? 1e-3);
   const unitAxis = options.unitAxis;
@@ -50,13 +59,29 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
   if (!Array.isArray(exclude) || exclude.some((n) => typeof n !== 'string')) {
     throw new GradpipeError(fn, `exclude must be an array of tensor names, got ${describeValue(exclude)}`);
   }
+  const axes = options.axes;
+  if (axes !== undefined) {
+    if (!Array.isArray(axes) || axes.length === 0 || axes.some((a) => !Number.isSafeInteger(a)) || new Set(axes).size !== axes.length) {
+      throw new GradpipeError(fn, `axes must be a non-empty array of distinct integer axes, got ${describeValue(axes)}`);
+    }
+    if (unitAxis !== undefined) throw new GradpipeError(fn, 'give axes or unitAxis, not both: axes already says where the units are');
+  }
   const config: JsonObject = { clipping, eps, exclude: [...exclude] };
   if (unitAxis !== undefined) config.unitAxis = unitAxis;
+  if (axes !== undefined) config.axes = [...axes];
+  /** The unit layout of one tensor: from `axes` when given, else from the unit axis. */
+  const layoutOf = (name: string, shape: readonly number[] | undefined, backendAxis: 'first' | 'last'): UnitLayout =>
+    axes === undefined ? unitLayout(shape, unitAxis ?? backendAxis) : layoutFromAxes(fn, name, shape, axes);
   return {
     kind: fn,
     config,
     needsParams: true,
     init: () => null,
+    restoreState: requireNullState,
+    // Before any transform runs: a shape the axes cannot describe is refused while the gradients are untouched.
+    validate(grads, { ops, shapes }) {
+      for (const name of Object.keys(grads)) if (!exclude.includes(name)) layoutOf(name, shapes?.[name], ops.unitAxis);
+    },
     update(grads, _state, { ops, params, shapes }) {
       if (!params) throw new GradpipeError(fn, 'needs the parameters: call step(grads, { params, shapes })');
       const out: Gradients<(typeof grads)[string]> = {};
@@ -67,7 +92,7 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
           out[name] = g;
           continue;
         }
-        const layout = unitLayout(shapes?.[name], unitAxis ?? ops.unitAxis);
+        const layout = layoutOf(name, shapes?.[name], ops.unitAxis);
         const gradNorms = ops.unitNorms(g, layout);
         const limits = ops.floorTimes(ops.unitNorms(params[name]!, layout), eps, clipping);
         flags.push(ops.anyGreater(gradNorms, limits));
@@ -76,4 +101,27 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
       return { grads: out, decisions: { clipped: anyOf(ops, flags) } };
     },
   };
+}
+
+/**
+ * The layout of units indexed by the axes not in `axes`: a leading block of kept axes is `'first'`, a trailing one
+ * `'last'`, none at all one unit.
+ */
+function layoutFromAxes(fn: string, name: string, shape: readonly number[] | undefined, axes: readonly number[]): UnitLayout {
+  if (shape === undefined) throw new GradpipeError(fn, `axes need the shape of ${JSON.stringify(name)}: pass step(grads, { params, shapes })`);
+  const rank = shape.length;
+  if (rank < 2) return { units: 1, axis: 'first' };
+  const reduced = axes.map((a) => (a < 0 ? a + rank : a));
+  if (reduced.some((a) => a < 0 || a >= rank)) {
+    throw new GradpipeError(fn, `axes [${axes.join(', ')}] are out of range for ${JSON.stringify(name)} of shape [${shape.join(', ')}]`);
+  }
+  const kept = shape.map((_, i) => i).filter((i) => !reduced.includes(i));
+  const units = kept.reduce((n, i) => n * shape[i]!, 1);
+  if (kept.length === 0) return { units: 1, axis: 'first' };
+  if (kept.every((axis, i) => axis === i)) return { units, axis: 'first' };
+  if (kept.every((axis, i) => axis === rank - kept.length + i)) return { units, axis: 'last' };
+  throw new GradpipeError(
+    fn,
+    `axes [${axes.join(', ')}] of ${JSON.stringify(name)} (shape [${shape.join(', ')}]) leave axes ${kept.join(', ')} as the units, which are not a leading or trailing block; reshape the tensor so they are`,
+  );
 }

@@ -1,18 +1,28 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 import { shardedGlobalNormOfNorms } from '../norms/exactGlobalNorm.js';
-import type { AsyncGradientTransform, GradientTransform, Gradients, TransformContext, TransformUpdate } from '../pipeline/GradientTransform.js';
+import type { AsyncGradientTransform, GradientTransform, Gradients, JsonObject, TransformContext, TransformUpdate } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
 import type { ShardReduce } from '../sharding/ShardReduce.js';
 import { clipFactor, countElements } from './support/clipFactor.js';
+import { maxNormToJson, nonFiniteRefusal, parseErrorIfNonfinite, parseMaxNorm, refuseNonFinite } from './support/normBound.js';
 import { scaleAll } from './support/scaleAll.js';
+import { requireNullState } from './support/stateChecks.js';
 
 /** Options of {@link clipByGlobalNorm}. */
 export interface ClipByGlobalNormOptions {
-  /** The largest norm the gradients may have together. Positive and finite. */
-  maxNorm: number;
-  /** Which norm: 2 (default), 1, any p ≥ 1, or `Infinity` / `'inf'`. */
+  /**
+   * The largest norm the gradients may have together: a positive number, or `Infinity` (`'inf'`) to measure the
+   * norm (in the stats) without clipping.
+   */
+  maxNorm: number | 'inf';
+  /** Which norm: 2 (default), 1, any p > 0 (below 1 a quasi-norm, as PyTorch allows), or `Infinity` / `'inf'`. */
   normType?: NormType;
+  /**
+   * Refuse a step whose norm is NaN or ±Infinity with a {@link GradpipeError} (PyTorch's `error_if_nonfinite`),
+   * instead of leaving its gradients unclipped. With typed arrays nothing is changed before the refusal. Default false.
+   */
+  errorIfNonfinite?: boolean;
   /**
    * When the gradients are split across shards (workers, processes, machines), each holding whole tensors: the
    * all-reduce that combines the shards' partial norms (see {@link ShardReduce} and docs/sharding.md). Every
@@ -72,9 +82,10 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
 export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTransform<null> | AsyncGradientTransform<null> {
   const fn = 'clipByGlobalNorm';
   requireOptionsObject(fn, options);
-  rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'reduce', 'sharded']);
-  const maxNorm = requirePositiveFinite(fn, 'maxNorm', options.maxNorm);
+  rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'errorIfNonfinite', 'reduce', 'sharded']);
+  const maxNorm = parseMaxNorm(fn, options.maxNorm);
   const p = parseNormType(fn, options.normType);
+  const errorIfNonfinite = parseErrorIfNonfinite(fn, options.errorIfNonfinite);
   const { reduce, sharded } = options;
   if (reduce !== undefined && typeof reduce !== 'function') {
     throw new GradpipeError(fn, `reduce must be an async function (partial, op) => combined, got ${describeValue(reduce)}`);
@@ -88,14 +99,22 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
       'this transform was saved as sharded and needs its reduce: pass { transforms: { clipByGlobalNorm: (config) => clipByGlobalNorm({ ...config, reduce }) } } to GradientPipeline.fromJSON',
     );
   }
-  const config = { maxNorm, normType: normTypeToJson(p) };
+  const config: JsonObject = { maxNorm: maxNormToJson(maxNorm), normType: normTypeToJson(p), ...(errorIfNonfinite ? { errorIfNonfinite } : {}) };
+  const what = `the global ${p === Infinity ? 'inf' : p}-norm of the gradients`;
 
   /** Scales `grads` so that their `norm` (over `elements` values in all) comes down to maxNorm. */
   function clip<T, S>(grads: Gradients<T>, ctx: TransformContext<T, S>, norm: S, elements: number): TransformUpdate<T, S, null> {
     const { ops } = ctx;
+    if (errorIfNonfinite && ops.eager && !Number.isFinite(norm as unknown as number)) throw nonFiniteRefusal(fn, what, `at step ${ctx.step}`);
+    const refusal: { figures: Record<string, S>; commit?: ReturnType<typeof refuseNonFinite> } =
+      errorIfNonfinite && !ops.eager ? { figures: { finite: ops.isFinite(norm) }, commit: refuseNonFinite(fn, what) } : { figures: {} };
     const threshold = ops.scalar(maxNorm);
-    const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p });
-    return { grads: scaleAll(ops, grads, factor), decisions: { threshold, clipped }, figures: { norm, factor } };
+    // maxNorm Infinity only measures: the gradients pass untouched, as they do within any bound.
+    if (maxNorm === Infinity) {
+      return { grads, decisions: { threshold, clipped: ops.scalar(0) }, ...refusal, figures: { norm, factor: ops.scalar(1), ...refusal.figures } };
+    }
+    const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p, bound: maxNorm });
+    return { grads: scaleAll(ops, grads, factor), decisions: { threshold, clipped }, ...refusal, figures: { norm, factor, ...refusal.figures } };
   }
 
   if (!reduce) {
@@ -103,6 +122,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
       kind: fn,
       config,
       init: () => null,
+      restoreState: requireNullState,
       update: (grads, _state, ctx) => clip(grads, ctx, ctx.globalNorm(grads, p), countElements(ctx.ops, grads)),
     };
   }
@@ -111,6 +131,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
     config: { ...config, sharded: true },
     async: true,
     init: () => null,
+    restoreState: requireNullState,
     async update(grads, _state, ctx) {
       const { ops } = ctx;
       // This shard's per-tensor norms (shared with the pipeline's own figures), read to the host for the

@@ -1,15 +1,22 @@
-import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
-import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
+import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
 import { anyOf } from './support/anyOf.js';
+import { requireNullState } from './support/stateChecks.js';
 import { clipFactor } from './support/clipFactor.js';
+import { allFinite, maxNormToJson, nonFiniteRefusal, parseErrorIfNonfinite, parseMaxNorm, refuseNonFinite } from './support/normBound.js';
 
 /** Options of {@link clipByNorm}. */
 export interface ClipByNormOptions {
-  /** The largest norm each tensor may have. Positive and finite. */
-  maxNorm: number;
-  /** Which norm: 2 (default), 1, any p ≥ 1, or `Infinity` / `'inf'`. */
+  /** The largest norm each tensor may have: a positive number, or `Infinity` (`'inf'`) never to clip. */
+  maxNorm: number | 'inf';
+  /** Which norm: 2 (default), 1, any p > 0 (below 1 a quasi-norm), or `Infinity` / `'inf'`. */
   normType?: NormType;
+  /**
+   * Refuse a step where some tensor's norm is NaN or ±Infinity with a {@link GradpipeError} (PyTorch's
+   * `error_if_nonfinite`). With typed arrays nothing is changed before the refusal. Default false.
+   */
+  errorIfNonfinite?: boolean;
 }
 
 /**
@@ -27,24 +34,35 @@ export interface ClipByNormOptions {
 export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> {
   const fn = 'clipByNorm';
   requireOptionsObject(fn, options);
-  rejectUnknownKeys(fn, options, ['maxNorm', 'normType']);
-  const maxNorm = requirePositiveFinite(fn, 'maxNorm', options.maxNorm);
+  rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'errorIfNonfinite']);
+  const maxNorm = parseMaxNorm(fn, options.maxNorm);
   const p = parseNormType(fn, options.normType);
+  const errorIfNonfinite = parseErrorIfNonfinite(fn, options.errorIfNonfinite);
+  const what = `the ${p === Infinity ? 'inf' : p}-norm of a gradient`;
+  const config: JsonObject = { maxNorm: maxNormToJson(maxNorm), normType: normTypeToJson(p), ...(errorIfNonfinite ? { errorIfNonfinite } : {}) };
   return {
     kind: fn,
-    config: { maxNorm, normType: normTypeToJson(p) },
+    config,
     init: () => null,
-    update(grads, _state, { ops }) {
-      const threshold = ops.scalar(maxNorm);
-      const out: Gradients<(typeof grads)[string]> = {};
-      const flags = [];
-      for (const name of Object.keys(grads)) {
-        const g = grads[name]!;
-        const { factor, clipped } = clipFactor(ops, ops.norm(g, p), threshold, { elements: ops.size(g), p });
-        out[name] = ops.scale(g, factor);
-        flags.push(clipped);
+    restoreState: requireNullState,
+    update(grads, _state, { ops, step }) {
+      const names = Object.keys(grads);
+      const norms = names.map((name) => ops.norm(grads[name]!, p));
+      if (errorIfNonfinite && ops.eager) {
+        const bad = names.filter((_, i) => !Number.isFinite(norms[i] as unknown as number));
+        if (bad.length) throw nonFiniteRefusal(fn, what, `at step ${step} in ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
       }
-      return { grads: out, decisions: { threshold, clipped: anyOf(ops, flags) } };
+      const refusal = errorIfNonfinite && !ops.eager ? { figures: { finite: allFinite(ops, norms) }, commit: refuseNonFinite(fn, what) } : {};
+      const threshold = ops.scalar(maxNorm);
+      if (maxNorm === Infinity) return { grads, decisions: { threshold, clipped: ops.scalar(0) }, ...refusal };
+      const out: Gradients<(typeof grads)[string]> = {};
+      const flags = names.map((name, i) => {
+        const g = grads[name]!;
+        const { factor, clipped } = clipFactor(ops, norms[i]!, threshold, { elements: ops.size(g), p, bound: maxNorm });
+        out[name] = ops.scale(g, factor);
+        return clipped;
+      });
+      return { grads: out, decisions: { threshold, clipped: anyOf(ops, flags) }, ...refusal };
     },
   };
 }

@@ -2,6 +2,7 @@ import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import { rejectUnknownKeys, requirePositiveFinite } from '../errors/validation.js';
 import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
+import { requireNullState } from './support/stateChecks.js';
 
 /** Options of {@link clipByValue}: the interval every gradient element is clamped into. */
 export interface ClipByValueOptions {
@@ -16,7 +17,8 @@ export interface ClipByValueOptions {
  * `clipByValue(c)` is `[-c, c]`. NaN entries stay NaN — put {@link nanGuard} first to deal with them.
  *
  * Note that this changes the direction of the gradient; {@link clipByGlobalNorm} does not. A bound that is not a
- * float32 value is stored as the nearest float32 (as PyTorch's `clamp_` does), e.g. `0.1` as 0.10000000149.
+ * float32 value is stored as the nearest float32 (as PyTorch's `clamp_` does), e.g. `0.1` as 0.10000000149; one
+ * beyond float32's range as the largest finite float32 of its sign, so finite gradients stay finite.
  *
  * @example
  * ```ts
@@ -46,19 +48,30 @@ export function clipByValue(options: number | ClipByValueOptions): GradientTrans
     }
     if (min > max) throw new GradpipeError(fn, `min must be <= max, got min ${min} > max ${max}`);
   }
+  // A bound beyond float32's range would be stored as ±Infinity and turn finite gradients infinite: the nearest
+  // finite float32 is the closest a gradient can come to it.
+  const [lo, hi] = [saturate(min), saturate(max)];
   return {
     kind: fn,
     config: { min, max },
     init: () => null,
+    restoreState: requireNullState,
     update(grads, _state, { ops }) {
       const out: Gradients<(typeof grads)[string]> = {};
       const flags = [];
       for (const name of Object.keys(grads)) {
-        const [clamped, changed] = ops.clamp(grads[name]!, min, max);
+        const [clamped, changed] = ops.clamp(grads[name]!, lo, hi);
         out[name] = clamped;
         flags.push(changed);
       }
       return { grads: out, decisions: { clipped: anyOf(ops, flags) } };
     },
   };
+}
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function saturate(bound: number): number {
+  return Math.min(Math.max(bound, -FLOAT32_MAX), FLOAT32_MAX);
 }

@@ -1,6 +1,7 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
 import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import { count, stateObject } from './support/stateChecks.js';
 
 /** What {@link nanGuard} does with a step that has a NaN or ±Infinity gradient. */
 export type NanPolicy = 'skip' | 'zero' | 'throw';
@@ -56,33 +57,55 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
     kind: fn,
     config: options.maxConsecutive === undefined ? { policy } : { policy, maxConsecutive },
     init: () => ({ totalNonFinite: 0, consecutiveNonFinite: 0 }),
-    // The counters matter to commit only: a step may begin before the previous step's figures are back.
+    restoreState(saved) {
+      const s = stateObject(saved, ['totalNonFinite', 'consecutiveNonFinite']);
+      const totalNonFinite = count(s.totalNonFinite!, 'totalNonFinite');
+      const consecutiveNonFinite = count(s.consecutiveNonFinite!, 'consecutiveNonFinite');
+      if (consecutiveNonFinite > totalNonFinite) throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} exceeds totalNonFinite ${totalNonFinite}`);
+      if (consecutiveNonFinite > maxConsecutive) throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} already exceeds maxConsecutive ${maxConsecutive}`);
+      return { totalNonFinite, consecutiveNonFinite };
+    },
+    // On device backends the counters matter to commit only: a step may begin before the previous step's
+    // figures are back. (Host backends, which read the counters in update, never defer a step.)
     updateUsesState: false,
-    update(grads, state, { ops }) {
-      const out: Gradients<(typeof grads)[string]> = {};
-      let allFinite = ops.scalar(1);
-      for (const name of Object.keys(grads)) {
-        const g = grads[name]!;
-        const finite = ops.isFinite(ops.norm(g, 2));
-        allFinite = ops.min(allFinite, finite);
-        out[name] = policy === 'zero' ? ops.zeroNonFinite(g, finite) : g;
+    update(grads, state, { ops, step }) {
+      const names = Object.keys(grads);
+      const finite = names.map((name) => ops.isFinite(ops.norm(grads[name]!, 2)));
+      const nonFinite = ops.sub(ops.scalar(1), finite.reduce((a, b) => ops.min(a, b), ops.scalar(1)));
+      // With host numbers the verdict is known now: a step that will exceed maxConsecutive is refused before
+      // 'zero' changes the caller's arrays in place. (Device tensors are immutable: commit refuses those.)
+      if (ops.eager && (nonFinite as unknown) === 1 && state.consecutiveNonFinite + 1 > maxConsecutive) {
+        const bad = names.filter((_, i) => (finite[i] as unknown) !== 1);
+        throw new GradpipeError(fn, tooMany(state.consecutiveNonFinite + 1, maxConsecutive, where(step, bad)));
       }
-      const nonFinite = ops.sub(ops.scalar(1), allFinite);
+      const out: Gradients<(typeof grads)[string]> = {};
+      names.forEach((name, i) => {
+        out[name] = policy === 'zero' ? ops.zeroNonFinite(grads[name]!, finite[i]!) : grads[name]!;
+      });
       return {
         grads: out,
         decisions: policy === 'zero' ? {} : { skip: nonFinite },
         figures: { nonFinite },
         commit(figures, outcome) {
           if (figures.nonFinite !== 1) return { totalNonFinite: state.totalNonFinite, consecutiveNonFinite: 0 };
-          const where = `at step ${outcome.step} in ${outcome.nonFinite.map((n) => JSON.stringify(n)).join(', ') || 'the gradients'}`;
-          if (policy === 'throw') throw new GradpipeError(fn, `non-finite gradient values ${where}`);
+          const at = where(outcome.step, outcome.nonFinite);
+          if (policy === 'throw') throw new GradpipeError(fn, `non-finite gradient values ${at}`);
           const next = { totalNonFinite: state.totalNonFinite + 1, consecutiveNonFinite: state.consecutiveNonFinite + 1 };
           if (next.consecutiveNonFinite > maxConsecutive) {
-            throw new GradpipeError(fn, `${next.consecutiveNonFinite} consecutive steps with non-finite gradients exceed maxConsecutive ${maxConsecutive} (last ${where})`);
+            throw new GradpipeError(fn, tooMany(next.consecutiveNonFinite, maxConsecutive, at));
           }
           return next;
         },
       };
     },
   };
+}
+
+/** Where a non-finite step was, for the error messages. */
+function where(step: number, names: readonly string[]): string {
+  return `at step ${step} in ${names.map((n) => JSON.stringify(n)).join(', ') || 'the gradients'}`;
+}
+
+function tooMany(count: number, max: number, at: string): string {
+  return `${count} consecutive steps with non-finite gradients exceed maxConsecutive ${max} (last ${at})`;
 }

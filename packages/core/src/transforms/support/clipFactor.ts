@@ -1,3 +1,4 @@
+import { GradpipeError } from '../../errors/GradpipeError.js';
 import type { Gradients } from '../../pipeline/GradientTransform.js';
 import type { TensorOps } from '../../backends/TensorOps.js';
 
@@ -13,6 +14,11 @@ export interface ClipFactorOptions {
   elements?: number;
   /** The norm type `norm` was measured with. Default 2. */
   p?: number;
+  /**
+   * The threshold as a host number. Needed for `p < 1` (unless the backend is eager), where the rounding
+   * allowance depends on it: see {@link clipFactor}.
+   */
+  bound?: number;
 }
 
 /**
@@ -22,6 +28,9 @@ export interface ClipFactorOptions {
  *
  * The target is lowered by 2·n^(1/p)·2⁻¹⁵⁰ for `n = elements`: rounding n stored float32 subnormals up can add
  * that much to their p-norm, so even a bound of 1e-44 is kept. Above ~1e-25 this changes nothing visible.
+ * For a quasi-norm (`p < 1`) the allowance is taken in the p-th power, where those roundings add up:
+ * target = (bound^p − 2n·2^(−150p))^(1/p). It is negligible for p ≥ 0.5 and any realistic n; for much smaller p
+ * and millions of values it can reach the bound itself, and the factor becomes 0 (the only safe one).
  *
  * @example A transform that clips the global L2 norm to 1
  * ```ts
@@ -51,13 +60,23 @@ export function clipFactor<T, S>(
   clipped: S;
 } {
   const { elements = 1, p = 2 } = options;
-  const slack = 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP;
+  const slack = p >= 1 ? 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP : quasiNormSlack(ops, threshold, options);
   // A backend may compute it in one operation, and split a factor too small for its float32 (see TensorOps).
   if (ops.clipFactor) return ops.clipFactor(norm, threshold, slack);
   const clipped = ops.mul(ops.greater(norm, threshold), ops.isFinite(norm));
   const target = ops.max(ops.sub(threshold, ops.scalar(slack)), ops.scalar(0));
   const factor = ops.select(clipped, ops.mul(ops.div(target, norm), ops.scalar(ops.boundSafety)), ops.scalar(1));
   return { factor, clipped };
+}
+
+/** The allowance of a quasi-norm (p < 1), in the norm's own units: bound − (bound^p − 2n·2^(−150p))^(1/p). */
+function quasiNormSlack<T, S>(ops: TensorOps<T, S>, threshold: S, options: ClipFactorOptions): number {
+  const bound = options.bound ?? (ops.eager ? (threshold as unknown as number) : undefined);
+  if (bound === undefined) throw new GradpipeError('clipFactor', `p = ${options.p} < 1 needs options.bound, the threshold as a number, on the ${ops.name} backend`);
+  if (!Number.isFinite(bound)) return 0;
+  const p = options.p!;
+  const room = bound ** p - 2 * Math.max(options.elements ?? 1, 1) * 2 ** (-150 * p);
+  return room <= 0 ? bound : bound - room ** (1 / p);
 }
 
 /** How many values `grads` holds, all tensors together: the `elements` of {@link clipFactor}. */
