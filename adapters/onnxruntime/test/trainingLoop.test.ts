@@ -147,7 +147,7 @@ describe('save and load', () => {
     const b = await OrtTrainer.create(zoo('conv1d_sequence'), { loss: 'crossEntropy', optimizer: adam() });
     await b.save(other);
     writeFileSync(join(other, 'trainer.json'), readFileSync(join(dir, 'trainer.json')));
-    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow('OrtTrainer.create: state was saved for another model (its fingerprint differs)');
+    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow('OrtTrainer.load: state was saved for another model (its fingerprint differs)');
     // truncated
     const text = readFileSync(join(dir, 'trainer.json'), 'utf8');
     writeFileSync(join(dir, 'trainer.json'), text.slice(0, text.length / 2));

@@ -1,7 +1,10 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { GradpipeError, describeValue } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import { makeAttribute } from '../onnx/GraphBuilder.js';
 import { floatTensor, onnx } from '../onnx/onnxProto.js';
+import { orDefault, requireFinite } from '../support/options.js';
 
 /** Options of {@link mlpModel}. */
 export interface MlpModelOptions {
@@ -28,7 +31,7 @@ export interface MlpModelOptions {
  * ```
  */
 export function mlpModel(options: MlpModelOptions): Uint8Array {
-  const { sizes, seed = 1, bias = 0.01 } = options;
+  const { sizes, seed, bias } = checkOptions(options);
   const rng = xoroshiro128plus(seed);
   const nodes = [];
   const initializers = [];
@@ -68,4 +71,21 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
   });
   const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'gradpipe', graph, opsetImport: [{ domain: '', version: 17 }] });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** The options, checked: at least two layer widths, each an integer >= 1; an int32 seed; a finite bias. */
+function checkOptions(options: MlpModelOptions): Required<MlpModelOptions> {
+  const fn = 'mlpModel';
+  requireOptionsObject(fn, options);
+  rejectUnknownKeys(fn, options, ['sizes', 'seed', 'bias']);
+  const { sizes } = options;
+  if (!Array.isArray(sizes) || sizes.length < 2) {
+    throw new GradpipeError(fn, `sizes must be the layer widths, input first, at least two (such as [20, 25, 1]), got ${describeValue(sizes)}`);
+  }
+  sizes.forEach((width, i) => requireInteger(fn, `sizes[${i}]`, width, 1));
+  return {
+    sizes,
+    seed: requireInteger(fn, 'seed', orDefault(options.seed, 1), -(2 ** 31), 2 ** 31 - 1),
+    bias: requireFinite(fn, 'bias', orDefault(options.bias, 0.01)),
+  };
 }

@@ -5,6 +5,7 @@ import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson,
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
 import { KernelMemory } from './kernels/KernelMemory.js';
+import { orDefault } from '../support/options.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {
@@ -35,15 +36,15 @@ interface AdamSettings {
 }
 
 function settings(fn: string, o: Record<string, unknown>, defaults: AdamSettings): AdamSettings {
-  const lr = requireLearningRate(fn, 'lr', o.lr ?? defaults.lr);
-  const betas = o.betas ?? [defaults.beta1, defaults.beta2];
+  const lr = requireLearningRate(fn, 'lr', orDefault(o.lr, defaults.lr));
+  const betas = orDefault(o.betas, [defaults.beta1, defaults.beta2]);
   if (!Array.isArray(betas) || betas.length !== 2) throw new GradpipeError(fn, `betas must be [beta1, beta2], got ${describeValue(betas)}`);
   return {
     lr,
     beta1: requireInRange(fn, 'betas[0]', betas[0], 0, 1, false, true),
     beta2: requireInRange(fn, 'betas[1]', betas[1], 0, 1, false, true),
-    eps: requirePositiveFinite(fn, 'eps', o.eps ?? defaults.eps),
-    weightDecay: requireNonNegativeFinite(fn, 'weightDecay', o.weightDecay ?? defaults.weightDecay),
+    eps: requirePositiveFinite(fn, 'eps', orDefault(o.eps, defaults.eps)),
+    weightDecay: requireNonNegativeFinite(fn, 'weightDecay', orDefault(o.weightDecay, defaults.weightDecay)),
   };
 }
 

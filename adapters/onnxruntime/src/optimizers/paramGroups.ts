@@ -37,7 +37,7 @@ export class ParamGroups<Resolved extends { lr: number }> {
       if (typeof g !== 'object' || g === null) throw new GradpipeError(fn, `groups[${i}] must be an object, got ${describeValue(g)}`);
       rejectUnknownKeys(fn, g, ['params', 'names', ...keys]);
       const { params, names, ...options } = g as { params?: unknown; names?: unknown };
-      const selector = params ?? names;
+      const selector = params !== undefined ? params : names; // saved groups carry `names`
       const ok = selector instanceof RegExp || typeof selector === 'function' || (Array.isArray(selector) && selector.every((n) => typeof n === 'string'));
       if (!ok) throw new GradpipeError(fn, `groups[${i}].params must be a RegExp, an array of parameter names or a predicate, got ${describeValue(selector)}`);
       return { params: selector as ParamSelector, options };

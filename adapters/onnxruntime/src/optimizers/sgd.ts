@@ -4,6 +4,7 @@ import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
+import { orDefault } from '../support/options.js';
 import { KernelMemory } from './kernels/KernelMemory.js';
 
 /** Options of {@link sgd}, as in `torch.optim.SGD`. */
@@ -38,10 +39,10 @@ interface SgdSettings {
 
 function settings(fn: string, o: Record<string, unknown>, base?: SgdSettings): SgdSettings {
   const lr = o.lr === undefined && base ? base.lr : requireLearningRate(fn, 'lr', o.lr);
-  const momentum = requireNonNegativeFinite(fn, 'momentum', o.momentum ?? base?.momentum ?? 0);
-  const dampening = requireInRange(fn, 'dampening', o.dampening ?? base?.dampening ?? 0, 0, 1);
-  const weightDecay = requireNonNegativeFinite(fn, 'weightDecay', o.weightDecay ?? base?.weightDecay ?? 0);
-  const nesterov = o.nesterov ?? base?.nesterov ?? false;
+  const momentum = requireNonNegativeFinite(fn, 'momentum', orDefault(o.momentum, base?.momentum ?? 0));
+  const dampening = requireInRange(fn, 'dampening', orDefault(o.dampening, base?.dampening ?? 0), 0, 1);
+  const weightDecay = requireNonNegativeFinite(fn, 'weightDecay', orDefault(o.weightDecay, base?.weightDecay ?? 0));
+  const nesterov = orDefault(o.nesterov, base?.nesterov ?? false);
   if (typeof nesterov !== 'boolean') throw new GradpipeError(fn, `nesterov must be a boolean, got ${describeValue(nesterov)}`);
   if (nesterov && (momentum <= 0 || dampening !== 0)) throw new GradpipeError(fn, 'nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
   return { lr, momentum, dampening, nesterov, weightDecay };

@@ -8,6 +8,7 @@ import {
   scheduleFromJSON,
 } from '@gradpipe/core';
 import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
+import { orDefault } from '../support/options.js';
 import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
@@ -23,6 +24,7 @@ import { DropoutMasks } from './DropoutMasks.js';
 import { modelFingerprint } from './fingerprint.js';
 import { inputSizes } from './inputSizes.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
+import { openSession } from './runtimeError.js';
 import { PendingStatistics, updateRunningStatistics } from './RunningStatistics.js';
 import type { OrtTrainerState } from './TrainerState.js';
 import { parseState } from './TrainerState.js';
@@ -93,6 +95,7 @@ const CREATE_KEYS = ['loss', 'lossOptions', 'optimizer', 'pipeline', 'schedule',
 interface Parts {
   session: ort.InferenceSession;
   options: OrtTrainerOptions;
+  seed: number;
   optimizer: Optimizer;
   pipeline: GradientPipeline;
   signature: TrainingSignature;
@@ -176,7 +179,7 @@ export class OrtTrainer {
     this.schedule = parts.schedule;
     this.accumulator = parts.accumulator;
     this.updates = parts.updates;
-    this.masks = new DropoutMasks(this.signature.dropout, parts.options.seed ?? 0);
+    this.masks = new DropoutMasks(this.signature.dropout, parts.seed);
     // BatchNorm's running statistics: model state the trainer updates, not trained by the optimizer.
     const initializers = new Map((this.source.graph!.initializer ?? []).map((t) => [t.name!, t]));
     this.stats = {};
@@ -195,12 +198,18 @@ export class OrtTrainer {
 
   /** Builds the training graph of `model` and opens its session. */
   static async create(model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
-    const fn = 'OrtTrainer.create';
+    return OrtTrainer.open('OrtTrainer.create', model, options);
+  }
+
+  /** `create`, its errors under the name of the public function called (`create` or `load`). */
+  private static async open(fn: string, model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
     requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, CREATE_KEYS);
-    requireInteger(fn, 'seed', options.seed ?? 0, -(2 ** 31), 2 ** 31 - 1);
-    const every = requireInteger(fn, 'accumulate', options.accumulate ?? 1, 1);
+    const seed = requireInteger(fn, 'seed', orDefault(options.seed, 0), -(2 ** 31), 2 ** 31 - 1);
+    const every = requireInteger(fn, 'accumulate', orDefault(options.accumulate, 1), 1);
     if (options.schedule !== undefined) requireSchedule(fn, 'schedule', options.schedule);
+    if (options.sessionOptions !== undefined) requireOptionsObject(fn, options.sessionOptions, 'sessionOptions');
+    if (options.transforms !== undefined) requireFactories(fn, options.transforms);
     const source = decodeModel(fn, model);
     const fingerprint = modelFingerprint(source);
     const state = options.state === undefined ? undefined : parseState(fn, options.state);
@@ -210,7 +219,7 @@ export class OrtTrainer {
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;
     if (state) {
-      if (options.optimizer || options.pipeline) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
+      if (options.optimizer !== undefined || options.pipeline !== undefined) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
       optimizer = optimizerFromJSON(state.optimizer);
       pipeline = GradientPipeline.fromJSON(state.pipeline, options.transforms ? { transforms: options.transforms } : {});
     } else {
@@ -236,15 +245,16 @@ export class OrtTrainer {
     const training = buildTraining(fn, source, {
       loss: options.loss,
       ...(options.lossOptions !== undefined ? { lossOptions: options.lossOptions } : {}),
-      ...(options.trainable ? { trainable: options.trainable } : {}),
-      ...(options.output ? { output: options.output } : {}),
+      ...(options.trainable !== undefined ? { trainable: options.trainable } : {}),
+      ...(options.output !== undefined ? { output: options.output } : {}),
     });
     // A state from another training (other parameters, other sizes) is refused here, before any weight changes.
     optimizer.bind?.(training.initialParameters);
-    const session = await ort.InferenceSession.create(training.bytes, options.sessionOptions ?? {});
+    const session = await openSession(fn, () => ort.InferenceSession.create(training.bytes, options.sessionOptions ?? {}));
     const trainer = new OrtTrainer({
       session,
       options,
+      seed,
       optimizer,
       pipeline,
       signature: training.signature,
@@ -275,7 +285,7 @@ export class OrtTrainer {
     requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, CREATE_KEYS.filter((k) => !['optimizer', 'pipeline', 'state'].includes(k)));
     const { model, state } = await readCheckpoint(fn, dir);
-    return OrtTrainer.create(model, { ...options, state });
+    return OrtTrainer.open(fn, model, { ...options, state });
   }
 
   /**
@@ -363,12 +373,12 @@ export class OrtTrainer {
         {
           loss: this.options.loss,
           ...(this.options.lossOptions !== undefined ? { lossOptions: this.options.lossOptions } : {}),
-          ...(this.options.output ? { output: this.options.output } : {}),
+          ...(this.options.output !== undefined ? { output: this.options.output } : {}),
           trainable: [],
         },
         [...Object.keys(this.params), ...Object.keys(this.stats)],
       );
-      return { session: await ort.InferenceSession.create(bytes, this.options.sessionOptions ?? {}), signature };
+      return { session: await openSession(fn, () => ort.InferenceSession.create(bytes, this.options.sessionOptions ?? {})), signature };
     })();
     const { session, signature } = await this.evaluation;
     const targetFeed = signature.target ? { [signature.target]: target! } : {};
@@ -382,10 +392,8 @@ export class OrtTrainer {
    */
   async predict(feeds: OrtFeeds): Promise<ort.Tensor> {
     this.checkFeeds('OrtTrainer.predict', feeds);
-    this.forward ??= ort.InferenceSession.create(
-      parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]),
-      this.options.sessionOptions ?? {},
-    );
+    const model = () => parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]);
+    this.forward ??= openSession('OrtTrainer.predict', () => ort.InferenceSession.create(model(), this.options.sessionOptions ?? {}));
     const session = await this.forward;
     const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds }, [this.signature.prediction]);
     return out[this.signature.prediction]!;
@@ -414,7 +422,7 @@ export class OrtTrainer {
     const fn = 'OrtTrainer.exportModel';
     requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, ['mode']);
-    const mode = options.mode ?? 'inference';
+    const mode = orDefault(options.mode, 'inference');
     if (mode !== 'inference' && mode !== 'training') throw new GradpipeError(fn, `mode must be 'inference' or 'training', got ${show(mode)}`);
     const model = mode === 'inference' ? toInferenceForm(cloneModel(this.source)) : this.source;
     return withInitializers(model, { ...this.params, ...this.stats });
@@ -471,5 +479,13 @@ export class OrtTrainer {
     for (const name of Object.keys(feeds)) {
       if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
     }
+  }
+}
+
+/** Checks `transforms`: factories of custom transforms by kind, as `GradientPipeline.fromJSON` takes them. */
+function requireFactories(fn: string, transforms: unknown): void {
+  requireOptionsObject(fn, transforms, 'transforms');
+  for (const [kind, factory] of Object.entries(transforms)) {
+    if (typeof factory !== 'function') throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${show(factory)}`);
   }
 }

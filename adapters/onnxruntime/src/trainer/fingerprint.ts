@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { OnnxNs } from '../onnx/onnxProto.js';
-import { cloneModel, toNumber } from '../onnx/onnxProto.js';
+import { cloneModel, decodeModel, toNumber } from '../onnx/onnxProto.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
 
 /**
  * A hash of a model's structure — nodes, their attributes, initializers' names, types and dims, inputs and
  * outputs — not of the weights' values, and the same for its training and inference forms: a saved trainer
- * state records it, so that a state is never resumed on another model.
+ * state records it, so that a state is never resumed on another model. Takes the model as `.onnx` bytes or decoded.
  */
-export function modelFingerprint(model: OnnxNs.ModelProto): string {
-  const graph = toInferenceForm(cloneModel(model)).graph!;
+export function modelFingerprint(model: Uint8Array | OnnxNs.ModelProto): string {
+  const graph = toInferenceForm(cloneModel(decodeModel('modelFingerprint', model))).graph!;
   const attribute = (a: OnnxNs.IAttributeProto) => ({
     name: a.name,
     i: a.i === undefined || a.i === null ? undefined : toNumber(a.i),

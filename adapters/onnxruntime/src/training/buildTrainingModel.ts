@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '@gradpipe/core';
-import { requireOptionsObject } from '@gradpipe/core/internal';
+import { rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core/internal';
 import { differentiate } from '../autodiff/differentiate.js';
 import { gradientPath, missingRulesMessage } from '../autodiff/gradientPath.js';
 import { operatorRule } from '../autodiff/registry.js';
@@ -135,6 +135,7 @@ export function buildTraining(
   fed: readonly string[] = [],
 ): TrainingModel {
   requireOptionsObject(fn, options);
+  rejectUnknownKeys(fn, options, ['loss', 'lossOptions', 'trainable', 'output']);
   const loss = resolveLoss(fn, options.loss, options.lossOptions);
   // Work on a copy: the caller's model stays as it was.
   const copy = cloneModel(decodeModel(fn, model));
@@ -151,10 +152,11 @@ export function buildTraining(
   if (lossOutput !== undefined && !outputs.includes(lossOutput)) {
     throw new GradpipeError(fn, `loss.output ${JSON.stringify(lossOutput)} is not an output of the model (outputs: ${outputs.join(', ')})`);
   }
-  const prediction = options.output ?? outputs.find((o) => o !== lossOutput) ?? outputs[0];
-  if (!prediction || !outputs.includes(prediction)) {
-    throw new GradpipeError(fn, `output ${describeValue(options.output)} is not an output of the model (outputs: ${outputs.join(', ')})`);
+  if (options.output !== undefined && (typeof options.output !== 'string' || !outputs.includes(options.output))) {
+    throw new GradpipeError(fn, `output must be the name of a model output (${outputs.join(', ')}), got ${describeValue(options.output)}`);
   }
+  const prediction = options.output ?? outputs.find((o) => o !== lossOutput) ?? outputs[0];
+  if (!prediction) throw new GradpipeError(fn, 'the model has no output');
 
   const taken = namesIn(graph);
   if (taken.has(TARGET_INPUT) || taken.has(LOSS_OUTPUT)) throw new GradpipeError(fn, `the model already uses the reserved names ${TARGET_INPUT} or ${LOSS_OUTPUT}`);

@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '@gradpipe/core/internal';
+import { isPlainObject, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '@gradpipe/core/internal';
 import type { GraphBuilder } from '../onnx/GraphBuilder.js';
 import type { Dim } from '../shapes/Dim.js';
 
@@ -80,8 +80,8 @@ export function resolveLoss(fn: string, loss: unknown, options: unknown = {}): R
   let kind: LossKind;
   if (typeof loss === 'string' && (NAMES as readonly string[]).includes(loss)) {
     kind = loss as LossName;
-  } else if (typeof loss === 'object' && loss !== null && !Array.isArray(loss)) {
-    rejectUnknownKeys(fn, loss as object, ['output']);
+  } else if (isPlainObject(loss)) {
+    rejectUnknownKeys(fn, loss, ['output']);
     const output = (loss as { output?: unknown }).output;
     if (typeof output !== 'string' || output === '') {
       throw new GradpipeError(fn, `loss.output must be the name of the model output that holds the loss, got ${describeValue(output)}`);
@@ -90,9 +90,7 @@ export function resolveLoss(fn: string, loss: unknown, options: unknown = {}): R
   } else {
     throw new GradpipeError(fn, `loss must be one of ${NAMES.map((n) => `'${n}'`).join(', ')} or { output: '<scalar loss output>' }, got ${describeValue(loss)}`);
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new GradpipeError(fn, `lossOptions must be an object, got ${describeValue(options)}`);
-  }
+  if (!isPlainObject(options)) throw new GradpipeError(fn, `lossOptions must be a plain object, got ${describeValue(options)}`);
   rejectUnknownKeys(fn, options, ['reduction', ...Object.keys(APPLIES)]);
   const o = options as LossOptions;
   for (const [key, losses] of Object.entries(APPLIES)) {
@@ -101,7 +99,7 @@ export function resolveLoss(fn: string, loss: unknown, options: unknown = {}): R
     }
   }
   if (o.reduction !== undefined && typeof kind === 'object') throw new GradpipeError(fn, 'lossOptions.reduction does not apply to a model-computed loss');
-  const reduction = o.reduction ?? 'mean';
+  const reduction = o.reduction === undefined ? 'mean' : o.reduction;
   if (reduction !== 'mean' && reduction !== 'sum') throw new GradpipeError(fn, `lossOptions.reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
   return {
     kind,
