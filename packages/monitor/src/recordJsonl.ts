@@ -142,8 +142,12 @@ class Recorder implements JsonlRecorder {
     flushIntervalMs: number,
     private readonly tensorNorms: boolean,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, append ? 'a+' : 'w');
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.fd = openSync(path, append ? 'a+' : 'w');
+    } catch (error) {
+      throw new MonitorError('recordJsonl', `cannot open the log for writing: ${(error as Error).message}`, { file: path });
+    }
     if (append) {
       try {
         endTornLine(this.fd, path);

@@ -47,16 +47,17 @@ function report(log: string, out: string) {
     import { runCli } from ${JSON.stringify(cli)};
     const started = performance.now();
     const code = await runCli(['report', ${JSON.stringify(log)}, '-o', ${JSON.stringify(out)}]);
-    console.log(JSON.stringify({ code, seconds: (performance.now() - started) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+    const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
+    console.log(JSON.stringify({ code, seconds: (performance.now() - started) / 1000, cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, maxRssMB: maxRSS / 1024 }));
   `;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
   expect(child.stderr).toBe('');
   const lines = child.stdout.trim().split('\n');
-  return { ...(JSON.parse(lines.pop()!) as { code: number; seconds: number; maxRssMB: number }), printed: lines.join('\n') };
+  return { ...(JSON.parse(lines.pop()!) as { code: number; seconds: number; cpuSeconds: number; maxRssMB: number }), printed: lines.join('\n') };
 }
 
 describe('gradpipe report in bounded memory', () => {
-  test('a 3,000,000-step log: peak memory as for a tenth of it, under 300 MB and 30 s, the summary exact', async () => {
+  test('a 3,000,000-step log: peak memory as for a tenth of it, under 300 MB and 30 s of CPU, the summary exact', async () => {
     const dir = tmp();
     const small = join(dir, 'small.jsonl');
     const big = join(dir, 'big.jsonl');
@@ -68,12 +69,14 @@ describe('gradpipe report in bounded memory', () => {
     const a = report(small, join(dir, 'small.html'));
     const b = report(big, join(dir, 'big.html'));
     console.log(
-      `gradpipe report: 300,000 steps (${(statSync(small).size / 1e6).toFixed(0)} MB): ${a.seconds.toFixed(1)} s, peak ${a.maxRssMB.toFixed(0)} MB; ` +
-        `3,000,000 steps (${(bytes / 1e6).toFixed(0)} MB): ${b.seconds.toFixed(1)} s, peak ${b.maxRssMB.toFixed(0)} MB`,
+      `gradpipe report: 300,000 steps (${(statSync(small).size / 1e6).toFixed(0)} MB): ${a.seconds.toFixed(1)} s (${a.cpuSeconds.toFixed(1)} s of CPU), peak ${a.maxRssMB.toFixed(0)} MB; ` +
+        `3,000,000 steps (${(bytes / 1e6).toFixed(0)} MB): ${b.seconds.toFixed(1)} s (${b.cpuSeconds.toFixed(1)} s of CPU), peak ${b.maxRssMB.toFixed(0)} MB`,
     );
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(b.maxRssMB).toBeLessThanOrEqual(300);
-    expect(b.seconds).toBeLessThanOrEqual(30);
+    // The time limit is on the CPU time the report used (user + system), which does not depend on what else the
+    // machine's two cores are doing at the time; the wall-clock time is printed above.
+    expect(b.cpuSeconds).toBeLessThanOrEqual(30);
     // Ten times the log, not ten times the memory: the peak stays within 25% (plus GC slack) of the small one's.
     expect(b.maxRssMB).toBeLessThan(1.25 * a.maxRssMB + 20);
     // The summary still counts every step exactly.

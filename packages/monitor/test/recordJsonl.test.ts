@@ -138,6 +138,9 @@ describe('recordJsonl', () => {
       expect(call).toThrow(message);
     }
     expect(() => readFileSync(join(dir, 'a.jsonl'))).toThrow(/ENOENT/);
+    // A path under a regular file cannot be created: a MonitorError naming the file, not a bare fs error.
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => recordJsonl(pipe.events$, join(dir, 'file', 'a.jsonl'))).toThrow(`recordJsonl: ${join(dir, 'file', 'a.jsonl')}: cannot open the log for writing: EEXIST`);
   });
 
   test('log() checks its note', async () => {

@@ -73,6 +73,23 @@ describe('serve', () => {
     expect(live.runs[0]!.summary.steps).toBe(5300);
   });
 
+  test('a line too far out of step order for the merge window: the file is read anew with a larger one, figures exact', async () => {
+    const dir = tmp();
+    const path = join(dir, 'a.jsonl');
+    writeFileSync(path, Array.from({ length: 10_000 }, (_, i) => line('a', i)).join(''));
+    const { accumulator } = chartOptions('test', {});
+    const follower = new LogFollower([dir], accumulator);
+    follower.poll();
+    const size = follower.bytesRead;
+    appendFileSync(path, `${JSON.stringify({ run: 'a', step: 0, note: true, loss: 1e6 })}\n`); // a note for step 0, 10000 steps late
+    follower.poll();
+    expect(follower.bytesRead).toBeGreaterThan(2 * size); // read again from the start (twice: 8192 steps was not enough)
+    const live = chartDataFrom(follower.snapshot(), 'x', accumulator).runs[0]!.summary;
+    const { runs } = await writeReport([path], join(dir, 'r.html'));
+    expect(live).toEqual(runs[0]);
+    expect(live.steps).toBe(10_000);
+  });
+
   test('pushes updates over server-sent events, found by fs.watch or the poll', async () => {
     const dir = tmp();
     const path = join(dir, 'live.jsonl');
