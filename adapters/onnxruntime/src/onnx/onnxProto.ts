@@ -25,6 +25,24 @@ export const DataType = {
   BFLOAT16: 16,
 } as const;
 
+/** ONNX element types by the names `ort.Tensor#type` gives them (to check feeds, and to name types in errors). */
+export const TENSOR_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [DataType.FLOAT]: 'float32',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT16]: 'uint16',
+  [DataType.INT16]: 'int16',
+  [DataType.INT32]: 'int32',
+  [DataType.INT64]: 'int64',
+  [DataType.STRING]: 'string',
+  [DataType.BOOL]: 'bool',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.UINT32]: 'uint32',
+  [DataType.UINT64]: 'uint64',
+  [DataType.BFLOAT16]: 'bfloat16',
+};
+
 /** The floating-point element types: the only ones a gradient flows through. */
 export const FLOAT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);
 

@@ -5,7 +5,7 @@ import { gradientPath, missingRulesMessage } from '../autodiff/gradientPath.js';
 import { operatorRule } from '../autodiff/registry.js';
 import { GraphBuilder, valueInfo } from '../onnx/GraphBuilder.js';
 import { namesIn } from '../onnx/graphNames.js';
-import { DataType, cloneModel, decodeModel, onnx, readFloatTensor, toNumber } from '../onnx/onnxProto.js';
+import { DataType, TENSOR_TYPE_NAMES, cloneModel, decodeModel, onnx, readFloatTensor, toNumber } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import { upgradeOpset } from '../onnx/upgradeOpset.js';
 import { inferShapes } from '../shapes/inferShapes.js';
@@ -176,7 +176,19 @@ export function buildTraining(
   graph.node = lowered.nodes;
   graph.input.push(...lowered.inputs);
   const lossOn = lossOutput ?? prediction;
-  const appended = appendLoss(fn, b, loss, lossOn, inferShapes(graph, opset, ruleOf, b.initializers).get(lossOn)?.shape);
+  const lossInput = inferShapes(graph, opset, ruleOf, b.initializers).get(lossOn) ?? UNKNOWN;
+  // A loss needs float32 values; ONNX Runtime would refuse an int64 or bool output only with a type error deep
+  // inside the appended graph.
+  if (lossInput.type !== undefined && lossInput.type !== DataType.FLOAT) {
+    const type = TENSOR_TYPE_NAMES[lossInput.type] ?? `ONNX type ${lossInput.type}`;
+    throw new GradpipeError(
+      fn,
+      lossOutput !== undefined
+        ? `loss.output ${JSON.stringify(lossOn)} is ${type}: a model-computed loss must be a float32 scalar`
+        : `the loss is computed on the output ${JSON.stringify(lossOn)}, which is ${type}: it needs a float32 output (choose one with the output option)`,
+    );
+  }
+  const appended = appendLoss(fn, b, loss, lossOn, lossInput.shape);
   // The loss is forward operators too: differentiated by the same rules, from d(loss)/d(loss) = 1.
   graph.node = [...graph.node, ...b.nodes.splice(0)];
   if (appended.target) graph.input.push(valueInfo(TARGET_INPUT, appended.target.type === 'int64' ? DataType.INT64 : DataType.FLOAT, appended.target.dims?.map((d) => d ?? undefined)));
