@@ -122,7 +122,16 @@ export interface TensorOps<T, S> {
    * whose float32 arithmetic flushes tiny values to zero provide it so that a factor below 2⁻¹²⁶ (a norm above
    * 8.5e37 × the threshold) still scales instead of zeroing the gradients; `scale` and `mul` then accept the factor.
    */
-  clipFactor?(norm: S, threshold: S, slack: number): { factor: S; clipped: S };
+  clipFactor?(
+    norm: S,
+    threshold: S,
+    slack: number,
+  ): {
+    /** The factor to scale by: below 1 when clipping, exactly 1 otherwise. */
+    factor: S;
+    /** 1 when the factor is below 1, else 0. */
+    clipped: S;
+  };
 
   /** Reads scalars back to the host, all at once. This is the only synchronisation point of a step. */
   read(values: readonly S[]): number[];
