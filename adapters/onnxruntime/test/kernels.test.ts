@@ -1,16 +1,7 @@
-// The optimizers' WebAssembly kernels: the committed bytes are the assembled text, and the SIMD lanes and the
-// scalar tail compute the same float32 operations (a parameter of 4k + 3 values exercises both).
+// The optimizers' WebAssembly kernels: the SIMD lanes and the scalar tail compute the same float32 operations (a
+// parameter of 4k + 3 values exercises both). That the committed bytes are the text's is tests/wasmModules.test.ts.
 import { expect, test } from 'vitest';
 import { adam, sgd } from '@gradpipe/onnxruntime';
-import { OPTIMIZER_KERNELS_WASM } from '../src/optimizers/kernels/optimizerKernelsWasm.js';
-// @ts-expect-error — a plain .mjs script, without types
-import { assembleKernels, kernelsSource } from '../scripts/assemble-kernels.mjs';
-
-test('optimizerKernelsWasm.ts is what scripts/assemble-kernels.mjs makes of optimizerKernels.wat', async () => {
-  const bytes: Uint8Array = await assembleKernels();
-  expect(Buffer.from(bytes).toString('base64')).toBe(OPTIMIZER_KERNELS_WASM);
-  expect(kernelsSource(bytes)).toContain(OPTIMIZER_KERNELS_WASM);
-});
 
 test.each([
   ['adam', () => adam({ lr: 0.01, weightDecay: 0.1 })],

@@ -1,6 +1,6 @@
 import { clampInPlace, scaleInPlaceSumOfSquares, sumOfSquares } from '../typedArray/kernels.js';
 import { newWasmMemory, wasmSimdKernels } from './wasmSimdKernels.js';
-import { clampBounds } from './wasmSimdModule.js';
+import { clampBounds } from './clampBounds.js';
 
 /*
  * The two L2 passes of the typed-array backend, and its clamp, run by the WebAssembly SIMD kernels on gradients anywhere in JS

@@ -2,7 +2,7 @@ import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
 import type { TensorOps } from '../TensorOps.js';
 import { type FloatArray, typedArrayOps } from '../typedArray/typedArrayOps.js';
 import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimdKernels.js';
-import { clampBounds } from './wasmSimdModule.js';
+import { clampBounds } from './clampBounds.js';
 
 /**
  * The typed-array backend for gradients that live in WebAssembly memory (`Float32Array` views of a
