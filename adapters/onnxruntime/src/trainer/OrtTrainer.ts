@@ -14,7 +14,7 @@ import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
 import type { LossKind, LossOptions } from '../training/losses.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
-import { cloneModel, decodeModel, readFloatTensor } from '../onnx/onnxProto.js';
+import { TENSOR_TYPE_NAMES, cloneModel, decodeModel, readFloatTensor } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import type { Optimizer } from '../optimizers/Optimizer.js';
 import { optimizerFromJSON } from '../optimizers/optimizerFromJSON.js';
@@ -24,7 +24,7 @@ import { DropoutMasks } from './DropoutMasks.js';
 import { modelFingerprint } from './fingerprint.js';
 import { inputSizes } from './inputSizes.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
-import { openSession } from './runtimeError.js';
+import { openSession, runtimeError } from './runtimeError.js';
 import { PendingStatistics, updateRunningStatistics } from './RunningStatistics.js';
 import type { OrtTrainerState } from './TrainerState.js';
 import { parseState } from './TrainerState.js';
@@ -163,9 +163,12 @@ export class OrtTrainer {
   private readonly pendingStats: PendingStatistics;
   private readonly microLosses: number[] = [];
   private updates: number;
+  /** The element type of each model input, as `ort.Tensor#type` names it (absent where the model does not say). */
+  private readonly inputTypes: Record<string, string>;
   private forward: Promise<ort.InferenceSession> | undefined;
   private evaluation: Promise<{ session: ort.InferenceSession; signature: TrainingSignature }> | undefined;
-  private busy = false;
+  /** The call that is running ONNX Runtime, if any: runs share the weight and gradient buffers, so one at a time. */
+  private busy: string | undefined;
 
   private constructor(parts: Parts) {
     this.session = parts.session;
@@ -180,6 +183,11 @@ export class OrtTrainer {
     this.accumulator = parts.accumulator;
     this.updates = parts.updates;
     this.masks = new DropoutMasks(this.signature.dropout, parts.seed);
+    this.inputTypes = {};
+    for (const input of this.source.graph!.input ?? []) {
+      const type = TENSOR_TYPE_NAMES[input.type?.tensorType?.elemType ?? 0];
+      if (type && this.signature.inputs.includes(input.name!)) this.inputTypes[input.name!] = type;
+    }
     // BatchNorm's running statistics: model state the trainer updates, not trained by the optimizer.
     const initializers = new Map((this.source.graph!.initializer ?? []).map((t) => [t.name!, t]));
     this.stats = {};
@@ -194,6 +202,7 @@ export class OrtTrainer {
     this.fetches = { [this.signature.loss]: null };
     for (const [name, output] of Object.entries(this.signature.gradients)) this.fetches[output] = new ort.Tensor('float32', this.gradBuffers[name]!, this.signature.shapes[name]);
     for (const s of this.signature.runningStatistics) Object.assign(this.fetches, { [s.batchMean]: null, [s.batchVariance]: null });
+    if (this.signature.predictionShape) this.fetches[this.signature.predictionShape] = null;
   }
 
   /** Builds the training graph of `model` and opens its session. */
@@ -310,8 +319,10 @@ export class OrtTrainer {
     /** The gradient of the loss by trainable initializer name: fresh flat arrays (shapes in `signature.shapes`). */
     grads: Record<string, Float32Array>;
   }> {
-    const { loss, grads } = await this.run('OrtTrainer.gradients', feeds, target);
-    return { loss, grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, new Float32Array(g)])) };
+    return this.exclusive('OrtTrainer.gradients', async (fn) => {
+      const { loss, grads } = await this.run(fn, feeds, target);
+      return { loss, grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, new Float32Array(g)])) };
+    });
   }
 
   /**
@@ -320,12 +331,8 @@ export class OrtTrainer {
    * and BatchNorm's running statistics — unless the pipeline skips the update, in which case nothing changes.
    */
   async step(feeds: OrtFeeds, target?: ort.Tensor): Promise<OrtStepResult> {
-    const fn = 'OrtTrainer.step';
-    if (this.busy) throw new GradpipeError(fn, 'the previous step is still running: await it before the next');
-    this.busy = true;
-    try {
-      const { loss, grads, outputs } = await this.run(fn, feeds, target);
-      this.pendingStats.check(fn, outputs);
+    return this.exclusive('OrtTrainer.step', async (fn) => {
+      const { loss, grads, outputs } = await this.run(fn, feeds, target, (o) => this.pendingStats.check(fn, o));
       let update = grads;
       if (this.accumulator) {
         const released = this.accumulator.add(grads);
@@ -339,17 +346,26 @@ export class OrtTrainer {
       const updateLoss = this.microLosses.length ? this.microLosses.reduce((a, b) => a + b, 0) / this.microLosses.length : loss;
       this.microLosses.length = 0;
       const batches = this.pendingStats.take();
+      // The schedule's lr is set (and checked by the setter) before the pipeline sees it; a skipped or refused
+      // update puts the previous lr back, so that it changes no optimizer state.
+      const previousLr = this.optimizer.lr;
       if (this.schedule) this.optimizer.lr = this.schedule(this.updates);
-      const result = this.pipeline.step(update, { params: this.params, shapes: this.signature.shapes, loss: updateLoss, lr: this.optimizer.lr });
-      if (!result.skipped) {
+      let result;
+      try {
+        result = this.pipeline.step(update, { params: this.params, shapes: this.signature.shapes, loss: updateLoss, lr: this.optimizer.lr });
+      } catch (e) {
+        this.optimizer.lr = previousLr;
+        throw e;
+      }
+      if (result.skipped) {
+        this.optimizer.lr = previousLr;
+      } else {
         for (const batch of batches) updateRunningStatistics(this.signature.runningStatistics, this.stats, batch);
         this.optimizer.update(this.params, result.grads);
         this.updates++;
       }
       return { loss, skipped: result.skipped, applied: !result.skipped, stats: result.stats };
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /**
@@ -362,9 +378,13 @@ export class OrtTrainer {
    * ```
    */
   async evaluate(feeds: OrtFeeds, target?: ort.Tensor): Promise<number> {
-    const fn = 'OrtTrainer.evaluate';
+    return this.exclusive('OrtTrainer.evaluate', (fn) => this.evaluateExclusive(fn, feeds, target));
+  }
+
+  private async evaluateExclusive(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined): Promise<number> {
     this.checkFeeds(fn, feeds);
-    checkTarget(fn, String(this.options.loss), this.signature.targetSpec, target, inputSizes(fn, this.signature.inputDims, feeds));
+    const sizes = inputSizes(fn, this.signature.inputDims, feeds);
+    checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes);
     this.evaluation ??= (async () => {
       const inference = toInferenceForm(cloneModel(this.source));
       const { bytes, signature } = buildTraining(
@@ -382,7 +402,14 @@ export class OrtTrainer {
     })();
     const { session, signature } = await this.evaluation;
     const targetFeed = signature.target ? { [signature.target]: target! } : {};
-    const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds, ...targetFeed }, [signature.loss]);
+    const fetches = [signature.loss, ...(signature.predictionShape ? [signature.predictionShape] : [])];
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds, ...targetFeed }, fetches);
+    } catch (e) {
+      throw await this.explainFailedRun(fn, feeds, target, sizes, e);
+    }
+    if (signature.predictionShape) checkTarget(fn, this.lossName, signature.targetSpec, target, sizes, dimsOf(out[signature.predictionShape]!));
     return Number(out[signature.loss]!.data[0]);
   }
 
@@ -391,12 +418,21 @@ export class OrtTrainer {
    * statistics, Dropout off), from a forward-only session opened on first use.
    */
   async predict(feeds: OrtFeeds): Promise<ort.Tensor> {
-    this.checkFeeds('OrtTrainer.predict', feeds);
+    return this.exclusive('OrtTrainer.predict', (fn) => this.forwardRun(fn, feeds));
+  }
+
+  /** The output the loss is computed on, from the forward-only session (opened on first use). */
+  private async forwardRun(fn: string, feeds: OrtFeeds): Promise<ort.Tensor> {
+    this.checkFeeds(fn, feeds);
     const model = () => parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]);
-    this.forward ??= openSession('OrtTrainer.predict', () => ort.InferenceSession.create(model(), this.options.sessionOptions ?? {}));
+    this.forward ??= openSession(fn, () => ort.InferenceSession.create(model(), this.options.sessionOptions ?? {}));
     const session = await this.forward;
-    const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds }, [this.signature.prediction]);
-    return out[this.signature.prediction]!;
+    try {
+      const out = await session.run({ ...feeds, ...this.paramFeeds, ...this.statFeeds }, [this.signature.prediction]);
+      return out[this.signature.prediction]!;
+    } catch (e) {
+      throw runtimeError(fn, 'could not run the model on these feeds', e);
+    }
   }
 
   /** Copies of the current weights, by initializer name. */
@@ -459,27 +495,92 @@ export class OrtTrainer {
    * One run of the training graph, with the weights and this step's Dropout masks fed; the gradients land in
    * the trainer's own buffers (valid until the next run).
    */
-  private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined) {
+  private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined, checkOutputs?: (outputs: ort.InferenceSession.OnnxValueMapType) => void) {
     this.checkFeeds(fn, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
-    checkTarget(fn, String(this.options.loss), this.signature.targetSpec, target, sizes);
-    const masks = this.masks.draw(sizes);
-    const targetFeed = this.signature.target ? { [this.signature.target]: target! } : {};
-    const outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed }, this.fetches);
-    return { loss: Number(outputs[this.signature.loss]!.data[0]), grads: this.gradBuffers, outputs };
+    checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes);
+    // The generator is rewound when the run is refused, so that a refused step draws no masks either.
+    const generator = this.signature.dropout.length ? this.masks.state() : undefined;
+    try {
+      const masks = this.masks.draw(sizes);
+      const targetFeed = this.signature.target ? { [this.signature.target]: target! } : {};
+      let outputs: ort.InferenceSession.OnnxValueMapType;
+      try {
+        outputs = await this.session.run({ ...feeds, ...this.paramFeeds, ...masks, ...targetFeed }, this.fetches);
+      } catch (e) {
+        throw await this.explainFailedRun(fn, feeds, target, sizes, e);
+      }
+      const shape = this.signature.predictionShape;
+      if (shape) checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes, dimsOf(outputs[shape]!));
+      checkOutputs?.(outputs);
+      return { loss: Number(outputs[this.signature.loss]!.data[0]), grads: this.gradBuffers, outputs };
+    } catch (e) {
+      if (generator) this.masks.restore(fn, generator);
+      throw e;
+    }
   }
 
+  /**
+   * The error for a run ONNX Runtime refused. When the model leaves the target's shape or classes open, a
+   * wrong target fails inside the loss (a broadcast, a gather out of bounds): the forward pass tells the
+   * prediction's shape, and the target is checked against it for a clear message.
+   */
+  private async explainFailedRun(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined, sizes: ReadonlyMap<string, number>, error: unknown): Promise<Error> {
+    if (this.signature.predictionShape) {
+      const prediction = await this.forwardRun(fn, feeds).catch(() => undefined);
+      if (prediction) {
+        try {
+          checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes, prediction.dims);
+        } catch (refusal) {
+          return refusal as Error;
+        }
+      }
+    }
+    return runtimeError(fn, 'could not run the training graph on these feeds', error);
+  }
+
+  /** Runs `body` unless another call is running ONNX Runtime on this trainer (they share its buffers). */
+  private async exclusive<T>(fn: string, body: (fn: string) => Promise<T>): Promise<T> {
+    if (this.busy !== undefined) {
+      const previous = this.busy === 'OrtTrainer.step' ? 'step' : `${this.busy}()`;
+      throw new GradpipeError(fn, `the previous ${previous} is still running: await it before calling ${fn}`);
+    }
+    this.busy = fn;
+    try {
+      return await body(fn);
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  private get lossName(): string {
+    return typeof this.options.loss === 'string' ? this.options.loss : `{ output: ${JSON.stringify(this.options.loss.output)} }`;
+  }
+
+  /** Refuses feeds that are not the model's inputs, or not of their types and static dims (before ONNX Runtime would). */
   private checkFeeds(fn: string, feeds: OrtFeeds): void {
     if (typeof feeds !== 'object' || feeds === null || feeds instanceof ort.Tensor) {
       throw new GradpipeError(fn, `feeds must be an object of ort.Tensor by input name (${this.signature.inputs.join(', ')}), got ${show(feeds)}`);
     }
     for (const name of this.signature.inputs) {
-      if (!(feeds[name] instanceof ort.Tensor)) throw new GradpipeError(fn, `feeds has no ort.Tensor for the model input ${JSON.stringify(name)}`);
+      const tensor = feeds[name];
+      if (!(tensor instanceof ort.Tensor)) throw new GradpipeError(fn, `feeds has no ort.Tensor for the model input ${JSON.stringify(name)}`);
+      const type = this.inputTypes[name];
+      if (type !== undefined && tensor.type !== type) throw new GradpipeError(fn, `feeds[${JSON.stringify(name)}] must be a ${type} tensor, got a ${tensor.type} tensor`);
+      const dims = this.signature.inputDims[name];
+      if (dims && (tensor.dims.length !== dims.length || dims.some((d, i) => typeof d === 'number' && d !== tensor.dims[i]))) {
+        throw new GradpipeError(fn, `feeds[${JSON.stringify(name)}] must have shape [${dims.map((d) => d ?? '?').join(', ')}], got [${tensor.dims.join(', ')}]`);
+      }
     }
     for (const name of Object.keys(feeds)) {
       if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
     }
   }
+}
+
+/** The dims in an int64 shape tensor. */
+function dimsOf(shape: ort.Tensor): number[] {
+  return Array.from(shape.data as BigInt64Array, Number);
 }
 
 /** Checks `transforms`: factories of custom transforms by kind, as `GradientPipeline.fromJSON` takes them. */

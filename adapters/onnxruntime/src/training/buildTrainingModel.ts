@@ -71,6 +71,12 @@ export interface TrainingSignature {
   runningStatistics: RunningStatistics[];
   /** Training-mode Dropout nodes: the inputs that take their masks (the trainer feeds them; see OrtTrainer). */
   dropout: DropoutMask[];
+  /**
+   * The graph output holding the shape of the output the loss is computed on (int64), present only when
+   * `targetSpec` leaves part of the target's shape or its classes to be known at run time: the trainer checks
+   * the target against it before it uses the step.
+   */
+  predictionShape?: string;
 }
 
 /** What {@link buildTrainingModel} returns. */
@@ -215,6 +221,9 @@ export function buildTraining(
     gradients[name] = b.op('Identity', [grads.get(name) ?? b.zeros(paramShapes[name])], {}, `grad/${name}`);
   }
   b.node('Identity', [appended.value], [LOSS_OUTPUT]);
+  // Where the target's shape or classes are not known before the run, the graph returns the shape the loss was
+  // computed on: the trainer checks the target against it (a [1, k] target would broadcast against [n, k]).
+  const predictionShape = appended.target && !knownBeforeRun(appended.target, boundSymbols) ? b.op('Shape', [lossOn], {}, 'prediction_shape') : undefined;
 
   // Trainables become graph inputs (weights are fed at every run) instead of baked-in initializers.
   const trainableSet = new Set([...trainable, ...fed]);
@@ -235,6 +244,7 @@ export function buildTraining(
     valueInfo(LOSS_OUTPUT, DataType.FLOAT, []),
     ...trainable.map((name) => valueInfo(gradients[name]!, DataType.FLOAT, paramShapes[name])),
     ...lowered.outputs,
+    ...(predictionShape ? [valueInfo(predictionShape, DataType.INT64, [lossInput.shape?.length])] : []),
   ];
   graph.initializer = usedInitializers(graph, [...graph.initializer.filter((t) => !trainableSet.has(t.name)), ...b.initializers]);
   graph.valueInfo = [];
@@ -257,9 +267,16 @@ export function buildTraining(
       inputDims,
       runningStatistics: lowered.forms.runningStatistics,
       dropout: lowered.forms.dropout,
+      ...(predictionShape ? { predictionShape } : {}),
     },
     initialParameters,
   };
+}
+
+/** True when the feeds alone tell the target's whole shape (and the number of classes, for labels). */
+function knownBeforeRun(spec: TargetSpec, boundSymbols: ReadonlySet<string>): boolean {
+  const dimsKnown = spec.dims !== undefined && spec.dims.every((d) => typeof d === 'number' || (typeof d === 'string' && dimSymbols(d).every((s) => boundSymbols.has(s))));
+  return dimsKnown && (spec.type !== 'int64' || spec.classes !== undefined);
 }
 
 /**
