@@ -10,6 +10,8 @@ export interface Row extends Partial<Comparison> {
   baseline: string;
   /** The largest ratio that meets the goal, when there is one. */
   target?: number;
+  /** Kernels one step launches (tfjs rows: `tf.profile`), baseline and candidate. */
+  kernels?: { baseline: number; candidate: number };
   /** Why there is no ratio (not measured), or anything else to know about the row. */
   note?: string;
 }

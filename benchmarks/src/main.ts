@@ -2,11 +2,12 @@
 // several repetitions), against the physical limit (copying the same bytes) or the bare optimizer.
 //
 //   npm run bench                       the full run (a few minutes), writes benchmarks/results.json
-//   npm run bench -- --only typed,wasm  some parts: typed, small, wasm, tfjs, onnx, zoo, torch (PyTorch side by side)
+//   npm run bench -- --only typed,wasm  some parts: typed, small, wasm, tfjs, browser, onnx, zoo, torch (PyTorch side by side)
 //   npm run bench -- --quick            tiny sizes, a smoke run (writes benchmarks/results.local.json)
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { browserRows } from './browserRows.js';
 import { onnxRows } from './onnxRows.js';
 import { printTable, writeResults } from './report.js';
 import type { Row } from './Row.js';
@@ -16,7 +17,7 @@ import { wasmRows } from './wasmRows.js';
 import { torchRows } from './torchRows.js';
 import { zooRows } from './zooRows.js';
 
-const PARTS = ['typed', 'small', 'wasm', 'tfjs', 'onnx', 'zoo', 'torch'] as const;
+const PARTS = ['typed', 'small', 'wasm', 'tfjs', 'browser', 'onnx', 'zoo', 'torch'] as const;
 type Part = (typeof PARTS)[number];
 
 const { values: args } = parseArgs({
@@ -51,7 +52,14 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
     ),
   wasm: () =>
     quick ? wasmRows('WASM memory 200k floats / 10 tensors (quick)', 10, 20_000, 3) : wasmRows('WASM memory 25M floats (100 MB) / 50 tensors', 50, 500_000, 9),
-  tfjs: () => tfjsRows(quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 15 }),
+  tfjs: () =>
+    tfjsRows(quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 3 }),
+  browser: () =>
+    browserRows(
+      quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 9, stepsPerBlock: 3 },
+      quick ? ['cpu', 'wasm', 'webgl', 'webgpu'] : undefined,
+      quick ? {} : { webgpu: { reps: 7, stepsPerBlock: 1 } },
+    ),
   onnx: () =>
     onnxRows(
       quick

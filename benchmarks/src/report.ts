@@ -15,6 +15,7 @@ export function printTable(rows: readonly Row[]): void {
         target: r.target === undefined ? '' : `≤ ${r.target.toFixed(2)}`,
         verdict: verdict(r),
         'ms: candidate / baseline': r.candidateMs === undefined ? '' : `${r.candidateMs.toFixed(2)} / ${r.baselineMs!.toFixed(2)}`,
+        ...(r.kernels ? { 'kernels: candidate / baseline': `${r.kernels.candidate} / ${r.kernels.baseline}` } : {}),
         ...(baselines.length > 1 ? { baseline: r.baseline } : {}),
       })),
     );
