@@ -12,10 +12,11 @@ export type { DropoutMask, RunningStatistics } from './training/lowerTrainingFor
 
 // Optimizers
 export { sgd } from './optimizers/sgd.js';
-export type { SgdOptions } from './optimizers/sgd.js';
+export type { SgdGroup, SgdOptions } from './optimizers/sgd.js';
+export type { ParamSelector } from './optimizers/paramGroups.js';
 export { adam } from './optimizers/adam.js';
 export { adamw } from './optimizers/adamw.js';
-export type { AdamOptions } from './optimizers/adam.js';
+export type { AdamGroup, AdamOptions } from './optimizers/adam.js';
 export { optimizerFromJSON } from './optimizers/optimizerFromJSON.js';
 export type { Optimizer, OptimizerJson } from './optimizers/Optimizer.js';
 

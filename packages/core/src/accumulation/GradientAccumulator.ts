@@ -13,9 +13,13 @@ export interface AccumulatorOptions {
 
 /** The JSON form of an accumulator, mid-accumulation included. */
 export interface AccumulatorJson {
+  /** Marks the object as a saved accumulator. */
   format: 'gradpipe.accumulator';
+  /** Version of this format. */
   version: 1;
+  /** Micro-batches per update (the `every` option). */
   every: number;
+  /** How the micro-batches are combined (the `reduction` option). */
   reduction: 'mean' | 'sum';
   /** Micro-batches added since the last full set. */
   pending: number;

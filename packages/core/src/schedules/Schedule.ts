@@ -25,7 +25,9 @@ export interface Schedule {
 
 /** The JSON form of a schedule. */
 export interface ScheduleJson {
+  /** The schedule's name, e.g. `'cosineDecay'`: which factory `scheduleFromJSON` calls. */
   kind: string;
+  /** The options it was made with. */
   config: JsonObject;
 }
 
