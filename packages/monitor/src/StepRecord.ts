@@ -26,6 +26,8 @@ export interface StepLine {
   threshold?: LoggedNumber;
   /** The step's loss, when known. */
   loss?: LoggedNumber;
+  /** The learning rate of the step's update, when the pipeline was told it (`step(grads, { lr })`). */
+  lr?: number;
   /** Names of the incoming tensors that held NaN or ±Infinity (only when there were some). */
   nonFinite?: string[];
   /** Per-tensor L2 norms (only when the pipeline was made with `tensorNorms: true`). */
@@ -115,5 +117,8 @@ export function toStepLine(event: StepEvent, run: string, extra: Readonly<Record
     for (const [name, norm] of Object.entries(event.tensorNorms)) norms[name] = encodeNumber(norm);
     line.tensorNorms = norms;
   }
-  return Object.assign(line, extra);
+  Object.assign(line, extra);
+  // The step's own learning rate (a schedule's value) beats a constant `extra.lr` given to the recorder.
+  if (event.lr !== undefined) line.lr = event.lr;
+  return line;
 }

@@ -39,6 +39,16 @@ describe('recordJsonl', () => {
     expect(written.filter((l) => l['clipped'] === true).length).toBeGreaterThan(5);
   });
 
+  test("a step's own learning rate (a schedule's value) is written as lr, over a constant extra.lr", async () => {
+    const path = join(tmp(), 'lr.jsonl');
+    const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]);
+    const recorder = recordJsonl(pipe.events$, path, { extra: { lr: 0.5 } });
+    pipe.step({ w: new Float32Array([3, 4]) }, { lr: 0.01 });
+    pipe.step({ w: new Float32Array([3, 4]) });
+    await recorder.close();
+    expect(lines(path).map((l) => l['lr'])).toEqual([0.01, 0.5]);
+  });
+
   test('the run defaults to the file name, and per-tensor norms are written when the events carry them', async () => {
     const path = join(tmp(), 'baseline.jsonl');
     const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })], { tensorNorms: true });
