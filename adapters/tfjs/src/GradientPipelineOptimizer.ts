@@ -26,10 +26,34 @@ type Gradients = tf.NamedTensorMap | NamedTensor[];
  * - `'auto'` (default): `'deferred'` on webgl and webgpu, `'sync'` on cpu and wasm (where a read costs nothing and
  *   the synchronous step is the faster), and `'sync'` on webgl for a pipeline that needs the figures of the step
  *   before (AutoClip, ZClip).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { withClipping } from '@gradpipe/tfjs';
+ *
+ * await tf.setBackend('webgl');
+ * const optimizer = withClipping(tf.train.adam(1e-3), { globalClipnorm: 1 }); // readback 'auto': deferred here
+ * optimizer.pipeline.events$.subscribe((e) => console.log(e.step, e.normBefore)); // a little after each step
+ * await model.fit(xs, ys, { epochs: 5 });
+ * await optimizer.settled(); // every step's figures are in; now model.save(…, { includeOptimizer: true })
+ * ```
  */
 export type Readback = 'auto' | 'sync' | 'deferred';
 
-/** Options of {@link GradientPipelineOptimizer} and {@link withGradientPipeline}. */
+/**
+ * Options of {@link GradientPipelineOptimizer} and {@link withGradientPipeline}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { GradientPipeline, adaptiveClip } from '@gradpipe/core';
+ * import { withGradientPipeline } from '@gradpipe/tfjs';
+ *
+ * // One dataSync per step on webgl: the figures are there when the step returns.
+ * const optimizer = withGradientPipeline(tf.train.sgd(0.1), new GradientPipeline([adaptiveClip({ method: 'zscore' })]), { readback: 'sync' });
+ * ```
+ */
 export interface GradientPipelineOptimizerOptions {
   /** How the figures come back to the host; see {@link Readback}. Default `'auto'`. */
   readback?: Readback;
