@@ -11,8 +11,11 @@
  * `nn.Linear(10, 10)`: a weight gradient of 100 values and a bias gradient of 10.
  *
  * Not ported: "should accept a single Tensor as input" (gradpipe takes named gradients only) and the
- * `foreach` parametrization (an implementation switch). norm_type 0.5 (and 0.1 in the non-finite test) needs
- * `normType` in (0, 1), which gradpipe refuses today — see the pending list.
+ * `foreach` parametrization (an implementation switch).
+ *
+ * Issue 13, item 5 (peer parity, new features): norm_type 0.5 and 0.1 (quasi-norms, `normType` in (0, 1)),
+ * `max_norm = inf` (measure, never clip: `maxNorm: Infinity`) and `error_if_nonfinite` (`errorIfNonfinite`) are
+ * ported here now that gradpipe has them; all three were refused before.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +23,7 @@ import {
   GradientPipeline,
   GradpipeError,
   clipByGlobalNorm,
+  clipByNorm,
   clipByValue,
   clipFactor,
   combineNorms,
@@ -28,6 +32,7 @@ import {
   scaleAll,
   typedArrayOps,
 } from '@gradpipe/core';
+import { finiteGrads, maxNorm as maxNormArb } from '../support/arbitraries.js';
 import { type Grads, TOLERANCE, arange, copy, expectAllClose, f32, norm64, runOnce, sameBits } from './support.js';
 
 const MAX_NORM = 2;
@@ -43,7 +48,7 @@ function scaleStd(out: Record<string, Float32Array>, input: Record<string, Float
   return { std, first: ratios[0]! };
 }
 
-describe.each([1.5, 2, 4, Infinity])('test_clip_grad_norm, norm_type %s', (normType) => {
+describe.each([0.5, 1.5, 2, 4, Infinity])('test_clip_grad_norm, norm_type %s', (normType) => {
   it('the returned norm is the norm before; the norm after is max_norm (and ≤ it); one common scale', () => {
     const input = linearGrads();
     const before = norm64(Object.values(input), normType);
@@ -97,6 +102,44 @@ describe.each([1.5, 2, 4, Infinity])('test_clip_grad_norm, norm_type %s', (normT
   });
 });
 
+describe('quasi-norms, normType in (0, 1) (issue 13 item 5): PyTorch clips with them; gradpipe keeps the bound exactly', () => {
+  // ‖c·x‖ₚ = c·‖x‖ₚ for c ≥ 0 also when p < 1, so one common factor bounds the quasi-norm. The promise checked: the
+  // stored output's (Σ|x|^p)^(1/p), computed in float64 from the stored float32 values, is ≤ maxNorm exactly, for
+  // any finite gradients (subnormals, ±0, 3.4e38 included) and any bound; gradients within it stay bit-identical.
+  const quasiP = fc.oneof(fc.constantFrom(0.1, 0.5, 0.9), fc.double({ min: 0.05, max: 0.999, noNaN: true }));
+
+  it.each(['clipByGlobalNorm', 'clipByNorm'] as const)('%s: the stored quasi-norm is ≤ maxNorm exactly (property)', (kind) => {
+    fc.assert(
+      fc.property(finiteGrads, quasiP, maxNormArb, (input, p, maxNorm) => {
+        const grads = copy(input);
+        const t = kind === 'clipByGlobalNorm' ? clipByGlobalNorm({ maxNorm, normType: p }) : clipByNorm({ maxNorm, normType: p });
+        expect(t.config.normType).toBe(p);
+        const { stats } = runOnce(t, grads);
+        const groups = kind === 'clipByGlobalNorm' ? [Object.keys(input)] : Object.keys(input).map((k) => [k]);
+        for (const names of groups) {
+          const before = norm64(names.map((k) => input[k]!), p);
+          const after = norm64(names.map((k) => grads[k]!), p);
+          expect(after).toBeLessThanOrEqual(maxNorm);
+          for (const k of names) {
+            expect(grads[k]!.every(Number.isFinite)).toBe(true);
+            if (before <= maxNorm) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+          }
+        }
+        if (kind === 'clipByGlobalNorm') expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), p), { rtol: 1e-9, atol: 0 });
+      }),
+      { seed: 42, numRuns: 200 },
+    );
+  });
+
+  it('normType 0.5 on the peer gradients: one common factor, ratio out/in the same for every value', () => {
+    const input = linearGrads();
+    const { grads } = runOnce(clipByGlobalNorm({ maxNorm: MAX_NORM, normType: 0.5 }), copy(input));
+    const ratios = Object.keys(input).flatMap((k) => Array.from(grads[k]!, (v, i) => v / input[k]![i]!));
+    for (const r of ratios) expect(Math.abs(r - ratios[0]!)).toBeLessThanOrEqual(ratios[0]! * 2 ** -23);
+    expect(norm64(Object.values(grads), 0.5)).toBeLessThanOrEqual(MAX_NORM);
+  });
+});
+
 describe('test_clip_grad_norm, where gradpipe deliberately differs', () => {
   it('no scaling at norm == max_norm: PyTorch multiplies by max_norm / (max_norm + 1e-6); gradpipe changes nothing', () => {
     // The peer's weight gradient divided by 50 has max |g| = 100 / 50 = 2 = max_norm exactly (norm_type inf).
@@ -119,8 +162,8 @@ describe('test_clip_grad_norm, where gradpipe deliberately differs', () => {
 });
 
 describe('test_clip_grad_norm_error_if_nonfinite (float64 in PyTorch; float32 here)', () => {
-  // The norm types of the test that gradpipe supports: norms_pos without 0.1 (pending: normType in (0, 1)).
-  const NORMS = [1, 2, 3.5, Infinity];
+  // The test's norms_pos (0.1 is a quasi-norm: normType in (0, 1), issue 13 item 5).
+  const NORMS = [0.1, 1, 2, 3.5, Infinity];
   /** gen_parameters: a 10-element param whose gradient is `scalar` (everywhere or at index 1), maybe prefixed by a
    * one-element param with gradient 1. */
   function genGradients(scalar: number, gradOnlyOneElem: boolean, prefixFiniteGradParam: boolean): Record<string, Float32Array> {
@@ -145,7 +188,7 @@ describe('test_clip_grad_norm_error_if_nonfinite (float64 in PyTorch; float32 he
         // error is thrown"); with False it multiplies every gradient by max_norm / (norm + 1e-6): 0 for an infinite
         // norm (the finite entries become 0, the infinite ones NaN), NaN for a NaN norm. Deliberately different:
         // gradpipe never scales by a non-finite norm (factor exactly 1), so the gradients are bit-identical and
-        // nanGuard decides what to do with the step. The throwing variant, errorIfNonfinite, is pending.
+        // nanGuard decides what to do with the step. The throwing variant is errorIfNonfinite, below.
         expect(stats.clipped).toBe(false);
         for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
       }
@@ -169,10 +212,86 @@ describe('test_clip_grad_norm_error_if_nonfinite (float64 in PyTorch; float32 he
   });
 
   it('norm types 0 and negative are not norms: gradpipe refuses them (PyTorch computes them)', () => {
-    // Deliberately different: norms_neg (-0.1, -1, -2, -3.5) and 0 are refused with a GradpipeError. (0.1 is in
-    // (0, 1), pending.) The 2e200 case has no float32 counterpart (2e200 is Infinity as float32).
-    for (const normType of [0, -0.1, -1, -2, -3.5]) expect(() => clipByGlobalNorm({ maxNorm: 1, normType })).toThrow(GradpipeError);
+    // Deliberately different: norms_neg (-0.1, -1, -2, -3.5) and 0 are refused with a GradpipeError (0.1, in
+    // (0, 1), is a quasi-norm and accepted). The 2e200 case has no float32 counterpart (2e200 is Infinity as float32).
+    for (const normType of [0, -0.1, -1, -2, -3.5]) {
+      expect(() => clipByGlobalNorm({ maxNorm: 1, normType })).toThrow(GradpipeError);
+      expect(() => clipByNorm({ maxNorm: 1, normType })).toThrow(GradpipeError);
+    }
   });
+
+  it.each([Infinity, -Infinity, NaN])('errorIfNonfinite: a %s gradient throws a GradpipeError and leaves every gradient as it was', (scalar) => {
+    for (const [one, prefix] of flags) {
+      for (const normType of NORMS) {
+        const input = genGradients(scalar, one, prefix);
+        const grads = copy(input);
+        // PyTorch: RuntimeError "The total norm of order {norm_type} for gradients from `parameters` is non-finite"
+        expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), grads)).toThrow(GradpipeError);
+        expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), copy(input))).toThrow(/^clipByGlobalNorm: the global .*-norm of the gradients is not finite/);
+        // "Grad should not change if error is thrown"
+        for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+        // clipByNorm: the tensor holding the non-finite value makes it throw too, before any tensor is clipped
+        // (the finite prefix tensor, norm 1, would be clipped by a bound of 0.5).
+        const perTensor = copy(input);
+        expect(() => runOnce(clipByNorm({ maxNorm: 0.5, normType, errorIfNonfinite: true }), perTensor)).toThrow(/^clipByNorm: the .*-norm of a gradient is not finite at step 0 in "param"/);
+        for (const k of Object.keys(input)) expect(sameBits(perTensor[k]!, input[k]!)).toBe(true);
+      }
+    }
+  });
+
+  it.each([2e22, -2e22])('errorIfNonfinite: a %s gradient never throws (its norm is finite, though its square overflows float32)', (scalar) => {
+    for (const [one, prefix] of flags) {
+      for (const normType of NORMS) {
+        for (const errorIfNonfinite of [false, true]) {
+          const { grads } = runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix));
+          expect(norm64(Object.values(grads), normType)).toBeLessThanOrEqual(1);
+          const perTensor = runOnce(clipByNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix)).grads;
+          for (const g of Object.values(perTensor)) expect(norm64([g], normType)).toBeLessThanOrEqual(1);
+        }
+      }
+    }
+  });
+
+  it('errorIfNonfinite: false (the default) behaves as before: a NaN norm scales by 1, nothing thrown', () => {
+    const input = genGradients(NaN, false, true);
+    const grads = copy(input);
+    expect(runOnce(clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: false }), grads).stats.clipped).toBe(false);
+    for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+    expect(clipByGlobalNorm({ maxNorm: 1 }).config).not.toHaveProperty('errorIfNonfinite');
+    expect(clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: true }).config).toMatchObject({ errorIfNonfinite: true });
+  });
+});
+
+describe.each([1, 1.5, 2, 4, Infinity])('clip_grad_norm_ with max_norm = inf, norm_type %s (measure only)', (normType) => {
+  // From test_clip_grad_norm's `self.assertEqual(norm, norm_before)` with PyTorch's own formula: max_norm / (norm +
+  // 1e-6) is inf, clamped to 1, so the gradients keep their values and the call returns the total norm.
+  it.each(['clipByGlobalNorm', 'clipByNorm'] as const)('%s: reports the norm before and leaves the gradients bit-identical', (kind) => {
+    for (const maxNorm of [Infinity, 'inf'] as const) {
+      const input = linearGrads();
+      const grads = copy(input);
+      const t = kind === 'clipByGlobalNorm' ? clipByGlobalNorm({ maxNorm, normType }) : clipByNorm({ maxNorm, normType });
+      const { stats } = runOnce(t, grads);
+      if (kind === 'clipByGlobalNorm') expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), normType), TOLERANCE.torchFloat32);
+      expectAllClose(stats.normBefore, norm64(Object.values(input), 2), { rtol: 1e-12, atol: 0 });
+      expect(stats.normAfter).toBe(stats.normBefore);
+      expect(stats.clipped).toBe(false);
+      for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+    }
+  });
+});
+
+it('maxNorm: Infinity is saved as \'inf\' and survives toJSON / fromJSON (JSON has no Infinity)', () => {
+  const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: Infinity }), clipByNorm({ maxNorm: 'inf', normType: 0.5 })]);
+  const saved = JSON.parse(JSON.stringify(pipe));
+  expect(saved.transforms.map((t: { config: { maxNorm: unknown } }) => t.config.maxNorm)).toEqual(['inf', 'inf']);
+  const copyOf = GradientPipeline.fromJSON(saved);
+  expect(copyOf.toJSON()).toEqual(pipe.toJSON());
+  const input = linearGrads();
+  const grads = copy(input);
+  const { stats } = copyOf.step(grads);
+  expect(stats.clipped).toBe(false);
+  expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input)), { rtol: 1e-12, atol: 0 });
+  for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
 });
 
 describe('test_clip_grad_norm_multi_device', () => {

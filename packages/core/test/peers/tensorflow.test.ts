@@ -159,6 +159,14 @@ describe('ClipTest: clip_by_global_norm', () => {
     expect(stats.clipped).toBe(false);
     for (const [k, v] of Object.entries(input)) expect(sameBits(grads[k]!, v)).toBe(true);
   });
+
+  it('testClipByGlobalNormInf (older TF: InvalidArgumentError "global norm"): errorIfNonfinite throws, nothing changed (issue 13 item 5)', () => {
+    const input = { x0: f32(-2, 0, Infinity, 4, 0, 0), x1: f32(1, -2) };
+    const grads = copy(input);
+    expect(() => runOnce(clipByGlobalNorm({ maxNorm: 6, errorIfNonfinite: true }), grads)).toThrow(GradpipeError);
+    expect(() => runOnce(clipByGlobalNorm({ maxNorm: 6, errorIfNonfinite: true }), copy(input))).toThrow(/global 2-norm of the gradients is not finite/);
+    for (const [k, v] of Object.entries(input)) expect(sameBits(grads[k]!, v)).toBe(true);
+  });
 });
 
 describe('ClipTest: clip_by_average_norm (= clip_by_norm with clip · size, as testClipByAverageNormReplacedWithClipByNorm states)', () => {
