@@ -10,7 +10,12 @@
  *
  * The fixtures are optax's `setUp`: params `([1, 2], [3, 4])`, per-step updates `([500, 5], [300, 3])`.
  * Tolerances are optax's (`assert_trees_all_close`: rtol 1e-6; `assertAlmostEqual(…, places)`).
+ *
+ * Issue 13, item 5 (peer parity, new features): `l2_norm_clip = jnp.inf` (gradpipe's `maxNorm: Infinity`) and
+ * `adaptive_grad_clip(axis=…)` (gradpipe's `agc({ axes })`) are ported here now that gradpipe has them; the second
+ * also against a direct transliteration of optax's `unitwise_norm` / `unitwise_clip` over random shapes and axes.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GradpipeError, GradientPipeline, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard, typedArrayOps, unitLayout } from '@gradpipe/core';
 import { type Grads, TOLERANCE, copy, expectAllClose, expectAlmostEqual, f32, norm64, runOnce, sameBits, unitNorms64 } from './support.js';
@@ -116,8 +121,8 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
     }).grads.w!;
     unitNorms64(linear, 6, (i) => i % 6).forEach((n) => expect(n).toBeLessThanOrEqual(0.5 * Math.sqrt(5) + 1e-6));
 
-    // Conv3D with axis=(0, 1, 2): one unit per (in, out) pair. gradpipe has no `axes` option yet (see the pending
-    // list); the same units are the last axis of the kernel seen as [2·2·2, 3·4], which is the same memory.
+    // Conv3D with axis=(0, 1, 2): one unit per (in, out) pair — the last axis of the kernel seen as [2·2·2, 3·4],
+    // which is the same memory. (With the kernel's own shape: agc's `axes`, the next test.)
     const conv = (value: number, clipping: number) =>
       runOnce(agc({ clipping, unitAxis: 'last' }), { k: new Float32Array(96).fill(value) }, {
         params: { k: new Float32Array(96).fill(1) },
@@ -128,6 +133,79 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
     unitNorms64(clipped, 12, (i) => i % 12).forEach((n) => expect(n).toBeLessThanOrEqual(0.5 * paramUnit + 1e-6));
     // "without clipping needed, gradients are unchanged" (optax: rtol 1e-6; gradpipe: bit-identical).
     expect(sameBits(conv(0.1, 2), new Float32Array(96).fill(0.1))).toBe(true);
+  });
+
+  it('test_adaptive_grad_clip_with_axis: Conv3D kernel (2, 2, 2, 3, 4) with axis (0, 1, 2), clipping 0.5', () => {
+    const shape = [2, 2, 2, 3, 4];
+    const params = { k: new Float32Array(96).fill(1) };
+    const out = runOnce(agc({ clipping: 0.5, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: shape } }).grads.k!;
+    // unitwise_norm(clipped, axis=(0, 1, 2)): one unit per (in, out) pair = flat index mod 12
+    const perPair = (x: Float32Array) => unitNorms64(x, 12, (i) => i % 12);
+    const [g, p] = [perPair(out), perPair(params.k)];
+    g.forEach((n, j) => {
+      expect(n).toBeLessThanOrEqual(0.5 * p[j]! + 1e-6);
+      expect(n).toBeLessThanOrEqual(0.5 * p[j]!); // gradpipe: exactly
+    });
+    // Same units, same result as the kernel seen as [8, 12] with unitAxis 'last'.
+    const flat = runOnce(agc({ clipping: 0.5, unitAxis: 'last' }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: [8, 12] } }).grads.k!;
+    expect(sameBits(out, flat)).toBe(true);
+    // "without clipping needed, gradients are unchanged" (clipping 2.0, gradient 0.1): bit-identical
+    const small = runOnce(agc({ clipping: 2, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(0.1) }, { params, shapes: { k: shape } }).grads.k!;
+    expect(sameBits(small, new Float32Array(96).fill(0.1))).toBe(true);
+  });
+
+  it('unitwise_norm defaults that the unit axis alone cannot express: rank 3 reduces over axis 0 only (axes: [0])', () => {
+    // optax: x.ndim in (2, 3) → sum over axis 0 — for a multi-head kernel [in, heads, dim] each (head, dim) pair
+    // is a unit. gradpipe's unitAxis 'last' makes the last axis the unit (reducing over axes 0 and 1), so optax's
+    // rank-3 default needs axes: [0].
+    const x = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i + 1);
+    const params = { w: new Float32Array(24).fill(1) };
+    const out = runOnce(agc({ clipping: 0.1, axes: [0] }), { w: Float32Array.from(x) }, { params, shapes: { w: [2, 3, 4] } }).grads.w!;
+    const perPair = (t: Float32Array) => unitNorms64(t, 12, (i) => i % 12);
+    const limits = perPair(params.w).map((n) => 0.1 * n);
+    perPair(out).forEach((n, j) => expect(n).toBeLessThanOrEqual(limits[j]!));
+    expectAllClose(out, optaxAgc(x, params.w, [2, 3, 4], [0], 0.1), TOLERANCE.optax);
+    // Negative axes count from the end, as in numpy: axis -3 of a rank-3 tensor is axis 0.
+    const negative = runOnce(agc({ clipping: 0.1, axes: [-3] }), { w: Float32Array.from(x) }, { params, shapes: { w: [2, 3, 4] } }).grads.w!;
+    expect(sameBits(negative, out)).toBe(true);
+  });
+
+  it('adaptive_grad_clip(axis) for any shape and axes whose kept axes are a leading or trailing block = optax’s unitwise clip (property)', () => {
+    fc.assert(
+      fc.property(agcCase, ({ shape, axes, grad, param, clipping }) => {
+        const out = runOnce(agc({ clipping, axes }), { w: Float32Array.from(grad) }, { params: { w: param }, shapes: { w: shape } }).grads.w!;
+        const expected = optaxAgc(grad, param, shape, axes, clipping);
+        expectAllClose(out, expected, { rtol: 1e-6, atol: 1e-30 });
+        // gradpipe's own promise on top: every unit is within clipping·max(‖p‖, eps) exactly, and a unit optax leaves
+        // alone (g_norm < max_norm) is bit-identical.
+        const { unitOf, units } = unitsOf(shape, axes);
+        const [gn, pn, on] = [unitNorms64(grad, units, unitOf), unitNorms64(param, units, unitOf), unitNorms64(out, units, unitOf)];
+        on.forEach((n, u) => expect(n).toBeLessThanOrEqual(clipping * Math.max(pn[u]!, 1e-3)));
+        grad.forEach((v, i) => {
+          const u = unitOf(i);
+          if (gn[u]! < clipping * Math.max(pn[u]!, 1e-3)) expect(Object.is(out[i], v)).toBe(true);
+        });
+      }),
+      { seed: 42, numRuns: 200 },
+    );
+  });
+
+  it('agc axes: kept axes in the middle, a missing shape, an axis out of range, or unitAxis as well are refused', () => {
+    const params = { w: new Float32Array(24).fill(1) };
+    const grads = () => ({ w: Float32Array.from({ length: 24 }, (_, i) => i) });
+    const refused = (axes: number[], shapes: Record<string, number[]> | undefined, message: RegExp) => {
+      const g = grads();
+      expect(() => runOnce([clipByValue(5), agc({ clipping: 0.01, axes })], g, { params, ...(shapes ? { shapes } : {}) })).toThrow(message);
+      expect(sameBits(g.w, grads().w)).toBe(true); // refused before clipByValue changed anything
+    };
+    // [2, 3, 4] reducing over axes 0 and 2 keeps axis 1 alone: neither a leading nor a trailing block.
+    refused([0, 2], { w: [2, 3, 4] }, /^agc: axes \[0, 2\] of "w" \(shape \[2, 3, 4\]\) leave axes 1 as the units, which are not a leading or trailing block/);
+    refused([0, 1], undefined, /^agc: axes need the shape of "w"/);
+    refused([3], { w: [2, 3, 4] }, /^agc: axes \[3\] are out of range for "w" of shape \[2, 3, 4\]/);
+    refused([-4], { w: [2, 3, 4] }, /^agc: axes \[-4\] are out of range/);
+    expect(() => agc({ axes: [0], unitAxis: 'last' })).toThrow(/^agc: give axes or unitAxis, not both/);
+    for (const axes of [[], [0, 0], [1.5], ['0'], 0]) expect(() => agc({ axes: axes as number[] })).toThrow(/^agc: axes must be a non-empty array of distinct integer axes/);
+    expect(agc({ axes: [0, 1, 2] }).config).toMatchObject({ axes: [0, 1, 2] });
   });
 
   it('test_unitwise_norm_with_axis: the unit layouts give optax’s unit-wise norms of arange(96).reshape(2, 2, 2, 3, 4)', () => {
@@ -146,6 +224,56 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
     expect(unitLayout([2, 2, 2, 2, 2, 2], 'last').units).toBe(2);
   });
 });
+
+/** The flat index → unit map of `shape` when the norm reduces over `axes` (optax's `axis`): units are the other axes. */
+function unitsOf(shape: readonly number[], axes: readonly number[]): { units: number; unitOf: (i: number) => number } {
+  const rank = shape.length;
+  const reduced = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  const kept = shape.map((_, d) => d).filter((d) => !reduced.has(d));
+  const units = kept.reduce((n, d) => n * shape[d]!, 1);
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const unitOf = (i: number) => kept.reduce((u, d) => u * shape[d]! + (Math.floor(i / strides[d]!) % shape[d]!), 0);
+  return { units, unitOf };
+}
+
+/**
+ * optax's adaptive_grad_clip on one tensor, transliterated (optax/transforms/_clipping.py at 2edbcbe2):
+ *   g_norm = unitwise_norm(g, axis); p_norm = unitwise_norm(p, axis); max_norm = clipping · max(p_norm, eps)
+ *   unitwise_clip: where(g_norm < max_norm, g, g · (max_norm / max(g_norm, 1e-6)))
+ * in float64, rounded to float32 at the end (optax computes in float32; the tolerance covers the difference).
+ */
+function optaxAgc(grad: Float32Array, param: Float32Array, shape: readonly number[], axes: readonly number[], clipping: number, eps = 1e-3): Float32Array {
+  const { units, unitOf } = unitsOf(shape, axes);
+  const gNorm = unitNorms64(grad, units, unitOf);
+  const pNorm = unitNorms64(param, units, unitOf);
+  return grad.map((g, i) => {
+    const u = unitOf(i);
+    const maxNorm = clipping * Math.max(pNorm[u]!, eps);
+    return gNorm[u]! < maxNorm ? g : g * (maxNorm / Math.max(gNorm[u]!, 1e-6));
+  });
+}
+
+/** A shape of rank 2–5 and reduction axes that leave a leading or trailing block of kept axes (or none). */
+const agcCase = fc
+  .array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 })
+  .chain((shape) => {
+    const rank = shape.length;
+    const splits = fc.integer({ min: 0, max: rank - 1 }).chain((k) =>
+      fc.constantFrom(
+        Array.from({ length: rank - k }, (_, i) => k + i), // keep a leading block of k axes (none when k = 0)
+        Array.from({ length: rank - k }, (_, i) => i), // keep a trailing block of k axes
+      ),
+    );
+    const size = shape.reduce((a, b) => a * b, 1);
+    const value = fc.float({ min: -100, max: 100, noNaN: true });
+    return fc.record({
+      shape: fc.constant(shape),
+      axes: fc.tuple(splits, fc.boolean()).map(([axes, negative]) => (negative ? axes.map((a) => a - rank) : axes)),
+      grad: fc.array(value, { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
+      param: fc.array(fc.float({ min: -3, max: 3, noNaN: true }), { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
+      clipping: fc.double({ min: 1e-3, max: 2, noNaN: true }),
+    });
+  });
 
 describe('optax per-example clipping, with gradpipe clipping each example', () => {
   /** Clips each example (row b of every layer) on its own, like optax's vmap, and sums the clipped examples. */
@@ -181,6 +309,16 @@ describe('optax per-example clipping, with gradpipe clipping each example', () =
     expectAllClose(sums[0]!, [1.75, 1.75, 1.75], TOLERANCE.optax);
     sums[0]!.forEach((v) => expect(v).toBeLessThanOrEqual(1.75));
     expect(clipped).toBe(3);
+  });
+
+  it('per_example_global_norm_clip doctest with l2_norm_clip inf: [[0,0,0],[0,3,4],[4,0,3],[3,4,0]] sums to [7, 7, 7], none clipped', () => {
+    for (const maxNorm of [Infinity, 'inf'] as const) {
+      const { sums, clipped } = perExample([f32(0, 0, 0, 0, 3, 4, 4, 0, 3, 3, 4, 0)], [3], (ex) =>
+        runOnce(clipByGlobalNorm({ maxNorm }), ex).stats.clipped,
+      );
+      expect(Array.from(sums[0]!)).toEqual([7, 7, 7]); // nothing scaled: exact
+      expect(clipped).toBe(0);
+    }
   });
 
   it('per_example_global_norm_clip doctest with l2_norm_clip 0: gradpipe refuses a bound of 0 (optax zeroes everything)', () => {
