@@ -10,9 +10,15 @@
  * reaches that state through a warm-up of two norms, 0.5 and 1.5 (mean 1, population variance 0.25, exactly).
  *
  * Not ported here: `mode="percentile"` (ZClip's fixed mean + z·std threshold — gradpipe's `method: 'percentile'` is
- * AutoClip, a different thing) and the Lightning/FSDP paths. `clip_option`, `clip_factor` and
- * `skip_update_on_spike` are pending (see the pending list).
+ * AutoClip, a different thing) and the Lightning/FSDP paths.
+ *
+ * Issue 13, item 5 (peer parity, new features): `clip_option` ('adaptive_scaling' | 'mean' → `clipOption:
+ * 'adaptiveScaling' | 'mean'`), `clip_factor` (`clipFactor`) and `skip_update_on_spike` (`skipUpdateOnSpike`) are
+ * ported here now that gradpipe has them, and every option is compared step by step with a transliteration of
+ * `zclip/zclip.py` (`ZClipReference` below). `clip_factor` multiplies the whole adaptive threshold, as the code does
+ * (its docstring says "the (z_thresh * std)"); it is not applied in 'mean' mode, so gradpipe refuses it there.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   GradientPipeline,
@@ -111,6 +117,71 @@ describe('TestZClip (tests/test_zclip.py)', () => {
     for (const g of Object.values(out)) for (const v of g) expect(Math.abs(v - 0.5)).toBeLessThanOrEqual(1e-8 + 1e-5 * 0.5);
   });
 
+  it('test_init_custom_values: clipFactor and skipUpdateOnSpike are kept as given; the defaults are the reference’s', () => {
+    const t = zscore({ alpha: 0.9, zThreshold: 3.0, maxNorm: 2.0, eps: 1e-8, warmupSteps: 50, clipFactor: 0.8, skipUpdateOnSpike: true });
+    expect(t.config).toMatchObject({ clipFactor: 0.8, skipUpdateOnSpike: true });
+    expect(zscore({ clipOption: 'mean' }).config).toMatchObject({ clipOption: 'mean' });
+    // clip_option="adaptive_scaling", clip_factor=1.0, skip_update_on_spike=False: gradpipe leaves defaults out of the
+    // saved config (configs saved before these options existed read back the same), and behaves as with them.
+    const defaults = zscore().config;
+    expect(defaults).not.toHaveProperty('clipOption');
+    expect(defaults).not.toHaveProperty('clipFactor');
+    expect(defaults).not.toHaveProperty('skipUpdateOnSpike');
+    const explicit = zscore({ clipOption: 'adaptiveScaling', clipFactor: 1, skipUpdateOnSpike: false }).config;
+    expect(explicit).toEqual(defaults);
+  });
+
+  it('test_invalid_clip_option: a clipOption other than adaptiveScaling / mean is refused (AssertionError there)', () => {
+    expect(() => zscore({ clipOption: 'invalid_option' as never })).toThrow(GradpipeError);
+    expect(() => zscore({ clipOption: 'adaptive_scaling' as never })).toThrow(/^adaptiveClip: clipOption must be one of 'adaptiveScaling', 'mean', got "adaptive_scaling"$/);
+    expect(() => zscore({ clipOption: 'mean', clipFactor: 0.8 })).toThrow(/^adaptiveClip: clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'$/);
+    for (const clipFactor of [0, -0.5, NaN, Infinity]) expect(() => zscore({ clipFactor })).toThrow(/^adaptiveClip: clipFactor must be a positive finite number/);
+    expect(() => zscore({ skipUpdateOnSpike: 'yes' as never })).toThrow(/^adaptiveClip: skipUpdateOnSpike must be true or false, got "yes"$/);
+  });
+
+  it('test_mean_threshold: clipOption mean clips a spike to the EMA mean (norm 3, mean 1, std 0.5, z_thresh 2.5)', () => {
+    const pipe = presetPipeline({ clipOption: 'mean' }); // default zThreshold 2.5: z ≈ 4 > 2.5
+    const { stats } = pipe.step(normThree());
+    expect(stats.threshold).toBeCloseTo(1.0, 2); // pytest.approx(clip_val, 0.01) == 1.0
+    expect(stats.threshold).toBe(1); // exactly the mean
+    expect(stats.clipped).toBe(true);
+    expect(stats.normAfter).toBeLessThanOrEqual(1);
+    // _update_ema(clip_val): the mean moves towards itself, the variance shrinks
+    expect(stateOf(pipe).mean).toBeCloseTo(1, 12);
+    expect(stateOf(pipe).variance).toBeCloseTo(0.97 * 0.25, 12);
+  });
+
+  it('clipFactor scales the adaptive threshold (zclip.py: (mean + z_thresh·std / eta) · clip_factor)', () => {
+    const pipe = presetPipeline({ zThreshold: 2, clipFactor: 0.8 });
+    const { stats } = pipe.step(normThree());
+    const z = (3 - 1) / (0.5 + 1e-6);
+    const clipVal = (1 + (2 * 0.5) / (z / 2)) * 0.8;
+    expect(stats.threshold).toBeCloseTo(clipVal, 12);
+    expect(stats.normAfter).toBeLessThanOrEqual(clipVal);
+    expect(stateOf(pipe).mean).toBeCloseTo(0.97 + 0.03 * clipVal, 12); // the EMA takes the scaled clip_val
+  });
+
+  it('test_skip_update_on_spike: a spike is clipped but leaves the mean and variance as they were', () => {
+    const pipe = presetPipeline({ zThreshold: 2, skipUpdateOnSpike: true });
+    const { stats } = pipe.step(normThree()); // z ≈ 4: a spike
+    expect(stats.clipped).toBe(true);
+    expect(stats.normAfter).toBeLessThanOrEqual(stats.threshold!);
+    expect(stateOf(pipe)).toEqual({ warmup: [], mean: 1, variance: 0.25 }); // zclip.mean == original_mean
+    // A step that is not a spike still updates the statistics.
+    pipe.step({ g: f32(1.2) });
+    expect(stateOf(pipe).mean).not.toBe(1);
+  });
+
+  it('the new options survive toJSON / fromJSON', () => {
+    const pipe = presetPipeline({ zThreshold: 2, clipOption: 'mean', skipUpdateOnSpike: true });
+    const resumed = GradientPipeline.fromJSON(JSON.parse(JSON.stringify(pipe)));
+    expect(resumed.transforms[0]!.config).toEqual(pipe.transforms[0]!.config);
+    expect(resumed.step(normThree()).stats.threshold).toBe(pipe.step(normThree()).stats.threshold);
+    expect(resumed.state).toEqual(pipe.state);
+    const scaled = presetPipeline({ zThreshold: 2, clipFactor: 0.7 });
+    expect(GradientPipeline.fromJSON(JSON.parse(JSON.stringify(scaled))).transforms[0]!.config).toMatchObject({ clipFactor: 0.7 });
+  });
+
   it('test_adaptive_scaling_threshold: mean 1, std 0.5, z_thresh 2, norm 3 → threshold ≈ 1.5', () => {
     // The test's comment: mean + (z_thresh · std) / (z / z_thresh) · clip_factor = 1 + 1 / 2 = 1.5 (its assertion
     // is commented out upstream, "TODO: Review and bring back"). With eps 1e-6 in z the exact value is 1.500001.
@@ -120,6 +191,138 @@ describe('TestZClip (tests/test_zclip.py)', () => {
     expect(stats.threshold).toBeCloseTo(1 + (2 * 0.5) / (z / 2), 12);
     expect(Math.abs(stats.threshold! - 1.5)).toBeLessThan(1e-5);
     expect(stats.normAfter).toBeLessThanOrEqual(stats.threshold!);
+  });
+});
+
+/**
+ * `zclip/zclip.py`'s ZClip (mode "zscore"), transliterated for one global norm per step: `step(totalNorm)` does
+ * what `ZClip.step(model)` does once `_compute_grad_norm` has returned `totalNorm`, and reports the clipping it
+ * applied (`clip_grad_norm_(max_grad_norm)` in warm-up, `apply_in_place_clipping` after).
+ */
+class ZClipReference {
+  buffer: number[] = [];
+  initialized = false;
+  mean: number | null = null;
+  var: number | null = null;
+
+  constructor(
+    private readonly o: {
+      alpha: number;
+      z_thresh: number;
+      max_grad_norm: number | null;
+      eps: number;
+      warmup_steps: number;
+      clip_option: 'adaptive_scaling' | 'mean';
+      clip_factor: number;
+      skip_update_on_spike: boolean;
+    },
+  ) {}
+
+  private initializeEma(): void {
+    this.mean = this.buffer.reduce((a, b) => a + b, 0) / this.buffer.length;
+    this.var = this.buffer.reduce((a, x) => a + (x - this.mean!) ** 2, 0) / this.buffer.length;
+    this.initialized = true;
+    this.buffer = [];
+  }
+
+  private updateEma(gradNorm: number): void {
+    this.mean = this.o.alpha * this.mean! + (1 - this.o.alpha) * gradNorm;
+    this.var = this.o.alpha * this.var! + (1 - this.o.alpha) * (gradNorm - this.mean) ** 2;
+  }
+
+  private computeClipVal(gradNorm: number): number | null {
+    const std = this.var! ** 0.5;
+    const z = (gradNorm - this.mean!) / (std + this.o.eps);
+    if (z > this.o.z_thresh) {
+      if (this.o.clip_option === 'adaptive_scaling') {
+        const eta = z / this.o.z_thresh;
+        return (this.mean! + (this.o.z_thresh * std) / eta) * this.o.clip_factor;
+      }
+      return this.mean!;
+    }
+    return null;
+  }
+
+  /** One step; returns the bound the gradients were clipped to, or null when they were not clipped. */
+  step(totalNorm: number): number | null {
+    if (!this.initialized) {
+      this.buffer.push(totalNorm);
+      if (this.buffer.length >= this.o.warmup_steps) this.initializeEma();
+      // torch.nn.utils.clip_grad_norm_(…, max_grad_norm): clip_coef = max / (norm + 1e-6), clamped to 1.
+      const max = this.o.max_grad_norm;
+      return max !== null && max / (totalNorm + 1e-6) < 1 ? max : null;
+    }
+    const clipVal = this.computeClipVal(totalNorm);
+    // _apply_clipping: min(clip_val or total_norm, max_grad_norm), applied when total_norm exceeds it.
+    const adaptive = clipVal ?? totalNorm;
+    const effective = this.o.max_grad_norm === null ? adaptive : Math.min(adaptive, this.o.max_grad_norm);
+    const clipped = totalNorm > effective ? effective : null;
+    if (clipVal !== null && this.o.skip_update_on_spike) return clipped;
+    this.updateEma(clipVal ?? totalNorm);
+    return clipped;
+  }
+}
+
+describe('zclip.py, step by step against its transliteration (issue 13 item 5)', () => {
+  const options = fc.record({
+    alpha: fc.double({ min: 0.5, max: 0.99, noNaN: true }),
+    zThreshold: fc.double({ min: 0.5, max: 3, noNaN: true }),
+    warmupSteps: fc.integer({ min: 1, max: 6 }),
+    maxNorm: fc.option(fc.double({ min: 0.5, max: 20, noNaN: true }), { nil: undefined }),
+    eps: fc.constantFrom(1e-6, 1e-3),
+    mode: fc.oneof(
+      fc.constant({ clipOption: 'mean' as const }),
+      fc.record({ clipOption: fc.constant('adaptiveScaling' as const), clipFactor: fc.oneof(fc.constant(1), fc.double({ min: 0.5, max: 1.5, noNaN: true })) }),
+    ),
+    skipUpdateOnSpike: fc.boolean(),
+  });
+  // Everyday norms around 1, now and then a spike of 5–100× (so spikes, the cap and both clip options all happen).
+  const norms = fc.array(fc.oneof({ weight: 4, arbitrary: fc.float({ min: 0.5, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.float({ min: 5, max: 100, noNaN: true }) }), {
+    minLength: 1,
+    maxLength: 40,
+  });
+  const close = (a: number | null, b: number | null) => {
+    if (a === null || b === null) return expect(a).toBe(b);
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(Math.abs(b), 1e-300));
+  };
+
+  it('every option: the same clipping decision and bound, the same warm-up buffer, mean and variance after every step (property)', () => {
+    let spikesSeen = 0;
+    fc.assert(
+      fc.property(options, norms, ({ mode, maxNorm, ...o }, steps) => {
+        const reference = new ZClipReference({
+          alpha: o.alpha,
+          z_thresh: o.zThreshold,
+          max_grad_norm: maxNorm ?? null,
+          eps: o.eps,
+          warmup_steps: o.warmupSteps,
+          clip_option: mode.clipOption === 'mean' ? 'mean' : 'adaptive_scaling',
+          clip_factor: 'clipFactor' in mode ? mode.clipFactor : 1,
+          skip_update_on_spike: o.skipUpdateOnSpike,
+        });
+        const pipe = new GradientPipeline([zscore({ ...o, ...mode, ...(maxNorm === undefined ? {} : { maxNorm }) })]);
+        for (const n of steps) {
+          // A one-value gradient: its norm is exactly |n|, what _compute_grad_norm returns for it.
+          const bound = reference.step(n);
+          const { stats } = pipe.step({ g: f32(n) });
+          expect(stats.normBefore).toBe(n);
+          expect(stats.clipped).toBe(bound !== null);
+          if (bound !== null) {
+            close(stats.threshold!, bound);
+            expect(stats.normAfter).toBeLessThanOrEqual(bound * (1 + 1e-9));
+          } else {
+            expect(stats.normAfter).toBe(n);
+          }
+          if (stats.transforms[0]!.figures.spike === 1) spikesSeen++;
+          const state = stateOf(pipe);
+          expect(state.warmup).toEqual(reference.buffer);
+          close(state.mean, reference.mean);
+          close(state.variance, reference.var);
+        }
+      }),
+      { seed: 42, numRuns: 200 },
+    );
+    expect(spikesSeen).toBeGreaterThan(50); // the spike path was exercised, not only warm-up and calm steps
   });
 });
 
