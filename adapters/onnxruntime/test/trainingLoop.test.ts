@@ -155,7 +155,7 @@ describe('save and load', () => {
     // corrupt: an optimizer buffer of the wrong length
     const state = JSON.parse(text);
     const key = Object.keys(state.optimizer.state.m)[0]!;
-    state.optimizer.state.m[key] = Buffer.from(new Float32Array(3).buffer).toString('base64');
+    state.optimizer.state.m[key] = state.optimizer.state.v[key] = Buffer.from(new Float32Array(3).buffer).toString('base64');
     writeFileSync(join(dir, 'trainer.json'), JSON.stringify(state));
     await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(`adam.bind: the saved buffer of ${JSON.stringify(key)} has 3 values`);
     writeFileSync(join(dir, 'model.onnx'), new Uint8Array([1, 2, 3]));

@@ -1,5 +1,7 @@
 import { GradpipeError, describeValue } from '@gradpipe/core';
 import type { JsonObject } from '@gradpipe/core';
+import { isPlainObject } from '@gradpipe/core/internal';
+import { decodeFloats } from '../support/base64.js';
 
 /**
  * An optimizer on named `Float32Array` parameters, updated in place with PyTorch's (`torch.optim`) rules.
@@ -65,24 +67,14 @@ function encodeBuffer(data: Float32Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 }
 
-function decodeBuffer(fn: string, name: string, text: unknown): Float32Array {
-  // Base64 of float32 bytes: a whole number of floats, nothing else (Buffer.from would skip bad characters).
-  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {
-    throw new GradpipeError(fn, `buffer ${JSON.stringify(name)} must be base64 of float32 bytes, got ${describeValue(text)}`);
-  }
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.byteLength % 4 !== 0) throw new GradpipeError(fn, `buffer ${JSON.stringify(name)} has ${bytes.byteLength} bytes, not a whole number of float32 values`);
-  const copy = new Uint8Array(bytes); // offset 0, so the float view is aligned
-  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
-}
-
 export function encodeBuffers(buffers: Map<string, Float32Array>): JsonObject {
   return Object.fromEntries([...buffers].map(([k, v]) => [k, encodeBuffer(v)]));
 }
 
-export function decodeBuffers(fn: string, json: unknown): Map<string, Float32Array> {
-  if (typeof json !== 'object' || json === null) throw new GradpipeError(fn, `state buffers must be an object, got ${describeValue(json)}`);
-  return new Map(Object.entries(json).map(([k, v]) => [k, decodeBuffer(fn, k, v)]));
+/** Saved buffers by parameter name: strict base64 of finite float32 values (>= 0 with `nonNegative`: Adam's v). */
+export function decodeBuffers(fn: string, name: string, json: unknown, nonNegative = false): Map<string, Float32Array> {
+  if (!isPlainObject(json)) throw new GradpipeError(fn, `${name} must be an object of base64 buffers by parameter name, got ${describeValue(json)}`);
+  return new Map(Object.entries(json).map(([k, v]) => [k, decodeFloats(fn, `buffer ${JSON.stringify(k)}`, v, { bytes: 4, nonNegative }) as Float32Array]));
 }
 
 /** A learning rate: a finite number >= 0 (0 allowed, as warm-ups start there). */

@@ -123,12 +123,22 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
     },
     toJSON: () => optimizerJson(fn, optimizer.config, { lr, step, m: encodeBuffers(moments('m/')), v: encodeBuffers(moments('v/')) }),
     loadState(state) {
-      step = requireInteger(`${fn}.loadState`, 'step', state.step, 0);
-      const [m, v] = [decodeBuffers(`${fn}.loadState`, state.m), decodeBuffers(`${fn}.loadState`, state.v)];
+      const at = `${fn}.loadState`;
+      requireOptionsObject(at, state, 'state');
+      rejectUnknownKeys(at, state, ['lr', 'step', 'm', 'v'], 'state key');
+      const savedStep = requireInteger(at, 'step', state.step, 0);
+      const savedLr = requireLearningRate(at, 'lr', state.lr);
+      // v is a mean of squares: a negative value would make the next update NaN.
+      const [m, v] = [decodeBuffers(at, 'm', state.m), decodeBuffers(at, 'v', state.v, true)];
+      if (m.size !== v.size || [...m].some(([name, values]) => v.get(name)?.length !== values.length)) {
+        throw new GradpipeError(at, 'the moments m and v must have buffers for the same parameters, of the same lengths');
+      }
+      if (savedStep === 0 && m.size > 0) throw new GradpipeError(at, 'step is 0, yet there are moments: they exist only after a step');
+      step = savedStep;
       memory.clear();
       for (const [name, values] of m) memory.ensure(`m/${name}`, values.length, values);
       for (const [name, values] of v) memory.ensure(`v/${name}`, values.length, values);
-      if (state.lr !== undefined) optimizer.lr = state.lr as number;
+      optimizer.lr = savedLr;
     },
   };
   return optimizer;

@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '@gradpipe/core';
-import { rejectUnknownKeys } from '@gradpipe/core/internal';
+import { isPlainObject, rejectUnknownKeys } from '@gradpipe/core/internal';
 import type { JsonObject, JsonValue } from '@gradpipe/core';
 
 /**
@@ -21,6 +21,8 @@ interface SavedGroup {
 export class ParamGroups<Resolved extends { lr: number }> {
   private readonly groups: { params: ParamSelector; options: Record<string, unknown> }[];
   private assignment: Map<string, number> | undefined;
+  /** Saved groups come with their names, which are checked against the parameters once they are known. */
+  private savedChecked = false;
   private readonly resolvedOptions: Resolved[];
 
   constructor(
@@ -43,12 +45,25 @@ export class ParamGroups<Resolved extends { lr: number }> {
       return { params: selector as ParamSelector, options };
     });
     this.resolvedOptions = this.groups.map((g, i) => complete(g.options, i));
-    const saved = given.every((g) => Array.isArray((g as { names?: unknown }).names));
-    if (saved) this.assignment = new Map(this.groups.flatMap((g, i) => (g.params as string[]).map((n) => [n, i] as const)));
+    const saved = given.length > 0 && given.every((g) => Array.isArray((g as { names?: unknown }).names));
+    if (saved) {
+      this.assignment = new Map();
+      this.groups.forEach((g, i) => {
+        for (const name of g.params as string[]) {
+          if (this.assignment!.has(name)) throw new GradpipeError(fn, `the saved groups name ${JSON.stringify(name)} twice (each parameter is in one group at most)`);
+          this.assignment!.set(name, i);
+        }
+      });
+    }
   }
 
   /** Matches the groups to these parameter names (once; later calls check nothing new). */
   resolve(names: readonly string[]): void {
+    if (this.assignment && !this.savedChecked) {
+      const unknown = [...this.assignment.keys()].find((n) => !names.includes(n));
+      if (unknown !== undefined) throw new GradpipeError(this.fn, `the saved groups name ${JSON.stringify(unknown)}, which is not a parameter (${names.join(', ')})`);
+    }
+    this.savedChecked = true;
     if (this.assignment) return;
     const assignment = new Map<string, number>();
     for (const name of names) {
@@ -88,8 +103,17 @@ export class ParamGroups<Resolved extends { lr: number }> {
   }
 }
 
-/** Saved groups back into the `groups` option form. */
-export function groupsFromJSON(json: unknown): unknown {
-  if (!Array.isArray(json)) return json;
-  return json.map((g: { names?: unknown; options?: object }) => ({ names: g?.names, ...(g?.options ?? {}) }));
+/** Saved groups (`{ names, options }`, checked) back into the `groups` option form. */
+export function groupsFromJSON(fn: string, json: unknown): unknown {
+  if (!Array.isArray(json)) throw new GradpipeError(fn, `config.groups must be an array of saved groups, got ${describeValue(json)}`);
+  return Array.from(json, (g: unknown, i) => {
+    if (!isPlainObject(g)) throw new GradpipeError(fn, `config.groups[${i}] must be a saved group { names, options }, got ${describeValue(g)}`);
+    rejectUnknownKeys(fn, g, ['names', 'options'], 'key');
+    if (!Array.isArray(g.names) || !Array.from(g.names).every((n) => typeof n === 'string')) {
+      throw new GradpipeError(fn, `config.groups[${i}].names must be an array of parameter names, got ${describeValue(g.names)}`);
+    }
+    if (!isPlainObject(g.options)) throw new GradpipeError(fn, `config.groups[${i}].options must be an object, got ${describeValue(g.options)}`);
+    if (Object.hasOwn(g.options, 'params') || Object.hasOwn(g.options, 'names')) throw new GradpipeError(fn, `config.groups[${i}].options cannot choose parameters: the group's names do`);
+    return { names: [...(g.names as string[])], ...g.options };
+  });
 }

@@ -109,9 +109,14 @@ export function sgd(options: SgdOptions): Optimizer {
     },
     toJSON: () => optimizerJson(fn, optimizer.config, { lr, momentumBuffers: encodeBuffers(buffers()) }),
     loadState(state) {
+      const at = 'sgd.loadState';
+      requireOptionsObject(at, state, 'state');
+      rejectUnknownKeys(at, state, ['lr', 'momentumBuffers'], 'state key');
+      const savedLr = requireLearningRate(at, 'lr', state.lr);
+      const buffers = decodeBuffers(at, 'momentumBuffers', state.momentumBuffers);
       memory.clear();
-      for (const [name, values] of decodeBuffers('sgd.loadState', state.momentumBuffers)) memory.ensure(name, values.length, values);
-      if (state.lr !== undefined) optimizer.lr = state.lr as number;
+      for (const [name, values] of buffers) memory.ensure(name, values.length, values);
+      optimizer.lr = savedLr;
     },
   };
   return optimizer;

@@ -28,12 +28,13 @@ export class DropoutMasks {
     return [...this.generator.getState()];
   }
 
-  /** Restores a saved state (checked: four 32-bit integers). */
+  /** Restores a saved state (checked: four 32-bit integers, not all 0 — from there xoroshiro128+ draws only zeros). */
   restore(fn: string, state: unknown): void {
-    if (!Array.isArray(state) || state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)) {
+    const words = Array.isArray(state) ? Array.from(state as unknown[]) : undefined; // holes become undefined
+    if (!words || words.length !== 4 || words.some((v) => !Number.isInteger(v) || (v as number) < -(2 ** 31) || (v as number) >= 2 ** 31) || words.every((v) => v === 0)) {
       throw new GradpipeError(fn, `state.rng must be the four 32-bit integers of a saved generator state, got ${describeValue(state)}`);
     }
-    this.generator = xoroshiro128plusFromState(state as number[]);
+    this.generator = xoroshiro128plusFromState(words as number[]);
   }
 
   /** The masks for one step, as feeds, sized from the sizes of the model's named dims in this step's feeds. */

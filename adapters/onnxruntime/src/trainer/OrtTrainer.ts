@@ -1,12 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import {
-  describeValue as show,
-  GradientAccumulator,
-  GradientPipeline,
-  GradpipeError,
-  requireSchedule,
-  scheduleFromJSON,
-} from '@gradpipe/core';
+import { describeValue as show, GradientAccumulator, GradientPipeline, GradpipeError, requireSchedule } from '@gradpipe/core';
 import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import { orDefault } from '../support/options.js';
 import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
@@ -14,10 +7,9 @@ import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
 import type { LossKind, LossOptions } from '../training/losses.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
-import { TENSOR_TYPE_NAMES, cloneModel, decodeModel, readFloatTensor } from '../onnx/onnxProto.js';
+import { TENSOR_TYPE_NAMES, cloneModel, decodeModel, elementCount, readFloatTensor } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import type { Optimizer } from '../optimizers/Optimizer.js';
-import { optimizerFromJSON } from '../optimizers/optimizerFromJSON.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkTarget } from './checkTarget.js';
 import { DropoutMasks } from './DropoutMasks.js';
@@ -26,6 +18,7 @@ import { inputSizes } from './inputSizes.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
 import { openSession, runtimeError } from './runtimeError.js';
 import { PendingStatistics, updateRunningStatistics } from './RunningStatistics.js';
+import { restoreAgainstModel, restoreParts } from './restoreState.js';
 import type { OrtTrainerState } from './TrainerState.js';
 import { parseState } from './TrainerState.js';
 
@@ -95,7 +88,8 @@ const CREATE_KEYS = ['loss', 'lossOptions', 'optimizer', 'pipeline', 'schedule',
 interface Parts {
   session: ort.InferenceSession;
   options: OrtTrainerOptions;
-  seed: number;
+  masks: DropoutMasks;
+  pendingStats: PendingStatistics;
   optimizer: Optimizer;
   pipeline: GradientPipeline;
   signature: TrainingSignature;
@@ -182,7 +176,8 @@ export class OrtTrainer {
     this.schedule = parts.schedule;
     this.accumulator = parts.accumulator;
     this.updates = parts.updates;
-    this.masks = new DropoutMasks(this.signature.dropout, parts.seed);
+    this.masks = parts.masks;
+    this.pendingStats = parts.pendingStats;
     this.inputTypes = {};
     for (const input of this.source.graph!.input ?? []) {
       const type = TENSOR_TYPE_NAMES[input.type?.tensorType?.elemType ?? 0];
@@ -194,7 +189,6 @@ export class OrtTrainer {
     for (const s of this.signature.runningStatistics) {
       for (const name of [s.mean, s.variance]) this.stats[name] = readFloatTensor('OrtTrainer.create', initializers.get(name)!);
     }
-    this.pendingStats = new PendingStatistics(this.signature.runningStatistics);
     // ort.Tensor wraps the Float32Array without copying: the in-place updates are what the next run reads.
     this.paramFeeds = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]));
     this.statFeeds = Object.fromEntries(Object.entries(this.stats).map(([n, v]) => [n, new ort.Tensor('float32', v, [v.length])]));
@@ -225,12 +219,12 @@ export class OrtTrainer {
     if (state?.fingerprint !== undefined && state.fingerprint !== fingerprint) {
       throw new GradpipeError(fn, 'state was saved for another model (its fingerprint differs): resume it with the model it was trained on');
     }
+    if (state && (options.optimizer !== undefined || options.pipeline !== undefined)) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
+    const restored = state ? restoreParts(fn, state, options.transforms) : undefined;
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;
-    if (state) {
-      if (options.optimizer !== undefined || options.pipeline !== undefined) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
-      optimizer = optimizerFromJSON(state.optimizer);
-      pipeline = GradientPipeline.fromJSON(state.pipeline, options.transforms ? { transforms: options.transforms } : {});
+    if (restored) {
+      ({ optimizer, pipeline } = restored);
     } else {
       const given = options.optimizer;
       if (typeof given !== 'object' || given === null || typeof given.update !== 'function') {
@@ -242,10 +236,9 @@ export class OrtTrainer {
       }
       pipeline = options.pipeline ?? new GradientPipeline([]);
     }
-    const schedule = options.schedule ?? (state?.schedule ? scheduleFromJSON(state.schedule) : undefined);
-    let accumulator: GradientAccumulator | undefined;
-    if (state?.accumulator) {
-      accumulator = GradientAccumulator.fromJSON(state.accumulator);
+    const schedule = options.schedule ?? restored?.schedule;
+    let accumulator = restored?.accumulator;
+    if (accumulator) {
       if (options.accumulate !== undefined && accumulator.every !== every) throw new GradpipeError(fn, `accumulate ${every} differs from the state's ${accumulator.every}`);
     } else if (every > 1) {
       accumulator = new GradientAccumulator({ every });
@@ -257,16 +250,27 @@ export class OrtTrainer {
       ...(options.trainable !== undefined ? { trainable: options.trainable } : {}),
       ...(options.output !== undefined ? { output: options.output } : {}),
     });
-    // A state from another training (other parameters, other sizes) is refused here, before any weight changes.
-    optimizer.bind?.(training.initialParameters);
+    const { signature } = training;
+    // A state from another training (other parameters, other sizes, torn buffers) is refused here, before a
+    // session opens or any weight changes.
+    let masks: DropoutMasks;
+    let pendingStats: PendingStatistics;
+    if (state) {
+      ({ masks, pendingStats } = restoreAgainstModel(fn, state, { optimizer, accumulator }, training, statisticLengths(source, signature), seed));
+    } else {
+      optimizer.bind?.(training.initialParameters);
+      masks = new DropoutMasks(signature.dropout, seed);
+      pendingStats = new PendingStatistics(signature.runningStatistics);
+    }
     const session = await openSession(fn, () => ort.InferenceSession.create(training.bytes, options.sessionOptions ?? {}));
     const trainer = new OrtTrainer({
       session,
       options,
-      seed,
+      masks,
+      pendingStats,
       optimizer,
       pipeline,
-      signature: training.signature,
+      signature,
       params: training.initialParameters,
       source,
       fingerprint,
@@ -274,8 +278,6 @@ export class OrtTrainer {
       accumulator,
       updates: state?.updates ?? 0,
     });
-    if (state?.rng !== undefined) trainer.masks.restore(fn, state.rng);
-    if (state?.pendingStatistics) trainer.pendingStats.restore(fn, state.pendingStatistics, accumulator?.pending ?? 0);
     return trainer;
   }
 
@@ -576,6 +578,12 @@ export class OrtTrainer {
       if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
     }
   }
+}
+
+/** How many values each running statistic (BatchNorm's mean and variance initializers) has. */
+function statisticLengths(source: OnnxNs.ModelProto, signature: TrainingSignature): Map<string, number> {
+  const initializers = new Map((source.graph!.initializer ?? []).map((t) => [t.name!, t]));
+  return new Map(signature.runningStatistics.flatMap((s) => [s.mean, s.variance]).map((name) => [name, elementCount(initializers.get(name)!)]));
 }
 
 /** The dims in an int64 shape tensor. */

@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { GradpipeError } from '@gradpipe/core';
 import type { RunningStatistics } from '../training/lowerTrainingForms.js';
+import { decodeFloats } from '../support/base64.js';
 
 /** One batch's statistics, by the running-statistic initializer they update (mean → batch mean, variance → batch variance). */
 export type BatchStatistics = Record<string, Float32Array>;
@@ -66,20 +67,22 @@ export class PendingStatistics {
     return this.batches.map((b) => Object.fromEntries(Object.entries(b).map(([n, v]) => [n, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')])));
   }
 
-  /** Restores saved batches, checking names and lengths; their count must be the accumulator's. */
-  restore(fn: string, json: readonly Record<string, string>[], pending: number): void {
+  /**
+   * Restores saved batches, checked: one per accumulated micro-batch, each with every running statistic's
+   * values — base64 of finite float32, as many as the statistic has (`lengths`), variances >= 0.
+   */
+  restore(fn: string, json: readonly Record<string, string>[], pending: number, lengths: ReadonlyMap<string, number>): void {
     if (json.length !== pending) throw new GradpipeError(fn, `state.pendingStatistics has ${json.length} batches for ${pending} accumulated micro-batches`);
-    const expected = new Map(this.stats.flatMap((s) => [[s.mean, s], [s.variance, s]] as const));
-    this.batches = json.map((b) => {
+    const variances = new Set(this.stats.map((s) => s.variance));
+    const names = this.stats.flatMap((s) => [s.mean, s.variance]);
+    this.batches = json.map((b, i) => {
       const batch: BatchStatistics = {};
       for (const [name, text] of Object.entries(b)) {
-        if (!expected.has(name) || typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
-          throw new GradpipeError(fn, `state.pendingStatistics has ${JSON.stringify(name)} = ${describeValue(text)}, which is no running statistic's base64 values`);
-        }
-        const bytes = new Uint8Array(Buffer.from(text, 'base64'));
-        batch[name] = new Float32Array(bytes.buffer, 0, Math.floor(bytes.byteLength / 4));
+        if (!names.includes(name)) throw new GradpipeError(fn, `state.pendingStatistics[${i}] has ${JSON.stringify(name)}, which is no running statistic of the model (${names.join(', ')})`);
+        batch[name] = decodeFloats(fn, `state.pendingStatistics[${i}][${JSON.stringify(name)}]`, text, { bytes: 4, length: lengths.get(name)!, nonNegative: variances.has(name) }) as Float32Array;
       }
-      if (Object.keys(batch).length !== expected.size) throw new GradpipeError(fn, 'state.pendingStatistics misses some running statistics');
+      const missing = names.find((n) => !(n in batch));
+      if (missing !== undefined) throw new GradpipeError(fn, `state.pendingStatistics[${i}] has no ${JSON.stringify(missing)}`);
       return batch;
     });
   }

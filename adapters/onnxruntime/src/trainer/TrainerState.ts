@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInteger } from '@gradpipe/core/internal';
+import { isPlainObject, rejectUnknownKeys, requireInteger } from '@gradpipe/core/internal';
 import type { AccumulatorJson, PipelineJson, ScheduleJson } from '@gradpipe/core';
 import type { OptimizerJson } from '../optimizers/Optimizer.js';
 
@@ -32,19 +32,35 @@ export interface OrtTrainerState {
 
 const KEYS = ['format', 'version', 'fingerprint', 'optimizer', 'pipeline', 'updates', 'schedule', 'accumulator', 'pendingStatistics', 'rng'];
 
-/** Checks a saved state's envelope (its parts are checked by their own loaders) and brings version 1 up to date. */
-export function parseState(fn: string, state: unknown): Omit<OrtTrainerState, 'fingerprint'> & { fingerprint: string | undefined } {
-  const s = state as Omit<Partial<OrtTrainerState>, 'version'> & { version?: unknown };
-  if (typeof s !== 'object' || s === null || s.format !== 'gradpipe.ortTrainer' || (s.version !== 1 && s.version !== 2)) {
+/** A saved state whose fields have the right types (their contents are checked by their loaders and the model). */
+export type ParsedState = Omit<OrtTrainerState, 'fingerprint' | 'version'> & { version: 1 | 2; fingerprint: string | undefined };
+
+/**
+ * Checks a saved state's fields — each present one of its type, the required ones present, no other — and
+ * brings version 1 (no fingerprint, no update count) up to date. The parts' contents are checked by their own
+ * loaders, and against the model, in `restoreState`.
+ */
+export function parseState(fn: string, state: unknown): ParsedState {
+  if (!isPlainObject(state) || state.format !== 'gradpipe.ortTrainer') {
     throw new GradpipeError(fn, `state must be the output of OrtTrainer.toJSON(), got ${describeValue(state)}`);
   }
-  rejectUnknownKeys(fn, s, KEYS);
-  if (s.version === 2 && (typeof s.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(s.fingerprint))) {
-    throw new GradpipeError(fn, `state.fingerprint must be the 64 hex digits of the model's fingerprint, got ${describeValue(s.fingerprint)}`);
+  rejectUnknownKeys(fn, state, KEYS, 'state key');
+  if (state.version !== 1 && state.version !== 2) throw new GradpipeError(fn, `state.version must be 1 or 2 (the versions this gradpipe reads), got ${describeValue(state.version)}`);
+  const v2 = state.version === 2;
+  if ((v2 || state.fingerprint !== undefined) && (typeof state.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(state.fingerprint))) {
+    throw new GradpipeError(fn, `state.fingerprint must be the 64 hex digits of the model's fingerprint, got ${describeValue(state.fingerprint)}`);
   }
-  const updates = s.version === 2 ? requireInteger(fn, 'state.updates', s.updates, 0) : 0;
-  if (s.pendingStatistics !== undefined && (!Array.isArray(s.pendingStatistics) || s.pendingStatistics.some((p) => typeof p !== 'object' || p === null))) {
-    throw new GradpipeError(fn, `state.pendingStatistics must be an array of objects, got ${describeValue(s.pendingStatistics)}`);
+  const updates = v2 || state.updates !== undefined ? requireInteger(fn, 'state.updates', state.updates, 0) : 0;
+  for (const part of ['optimizer', 'pipeline'] as const) {
+    if (!isPlainObject(state[part])) throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
   }
-  return { ...(s as OrtTrainerState), version: 2, updates, fingerprint: s.fingerprint };
+  for (const part of ['schedule', 'accumulator'] as const) {
+    if (state[part] !== undefined && !isPlainObject(state[part])) throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
+  }
+  if (state.schedule !== undefined) rejectUnknownKeys(fn, state.schedule as object, ['kind', 'config'], 'state.schedule key');
+  const pending = state.pendingStatistics;
+  if (pending !== undefined && (!Array.isArray(pending) || !Array.from(pending).every((p) => isPlainObject(p)))) {
+    throw new GradpipeError(fn, `state.pendingStatistics must be an array of batch statistics (objects), got ${describeValue(pending)}`);
+  }
+  return { ...(state as unknown as OrtTrainerState), version: 2, updates, fingerprint: state.fingerprint as string | undefined };
 }
