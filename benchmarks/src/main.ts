@@ -56,7 +56,7 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
     tfjsRows(quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 3 }),
   browser: () =>
     browserRows(
-      quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 9, stepsPerBlock: 3 },
+      quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 4 },
       quick ? ['cpu', 'wasm', 'webgl', 'webgpu'] : undefined,
       quick ? {} : { webgpu: { reps: 7, stepsPerBlock: 1 } },
     ),

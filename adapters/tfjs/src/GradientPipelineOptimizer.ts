@@ -233,7 +233,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
       // No guard in the pipeline: nothing to decide. Else every variable the optimizer assigns (weights, slots,
       // Adam's β powers) keeps its value where the device says skip, as optax's apply_if_finite does.
       if (result.skip === undefined) apply(result.grads);
-      else keepingWhere(tf.greater(result.skip, 0), () => apply(result.grads));
+      else keepingWhere(result.skip, () => apply(result.grads));
       void result.stats.then((stats) => {
         this.lastStats = stats;
         // The wrapped optimizer counted the step on the host; a skipped one is taken back now.

@@ -15,6 +15,8 @@ import * as tf from '@tensorflow/tfjs-core';
  *   for the step's figures: `[hi, lo, factor, clipped]`. `[1, 1, 1, 0]` when not clipping.
  * - `GradpipeClipScale`: `(x · hi) · lo`, a packed shader on webgl (it reads and writes the 2×2-texel layout the
  *   optimizer's own ops use, so nothing is repacked). `x` is unchanged (bit for bit) when not clipping.
+ * - `GradpipeKeep`: `skip ? previous : next` for a skip flag on the device (keepingWhere.ts), in one shader where
+ *   `tf.where` with a scalar condition takes five kernels (it broadcasts and copies all three operands).
  *
  * The standard-op compositions they replace cost about fifteen kernels per tensor norm (max, min, a division,
  * a batched dot product, NaN and saturation masks) and eight scalar ops per clip factor.
@@ -22,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 const ROW_NORMS = 'GradpipeRowNorms';
 const CLIP_SCALE = 'GradpipeClipScale';
 const CLIP_FACTOR = 'GradpipeClipFactor';
+const KEEP = 'GradpipeKeep';
 
 /** A row norm loops over at most this many values; longer tensors take one more pass. */
 const MAX_ROW = 4096;
@@ -114,6 +117,42 @@ const wgslClipMath = CLIP_MATH.replace('float hi = 1.0;', 'var hi = 1.0;').repla
 
 interface WebGLBackend {
   runWebGLProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, customUniformValues?: number[][]): tf.TensorInfo;
+  texData: { get(dataId: object): { isPacked?: boolean } };
+}
+
+/**
+ * The first pass over a packed 2-D texture (what tfjs's matMul and Adam's ops leave behind), read as it is: each
+ * thread takes two rows, one 2×2 texel per fetch, masking the texel's halves that lie beyond an odd edge. An
+ * unpacked program would first make an unpacked copy of the whole tensor.
+ */
+function packedRowPairNorms(backend: WebGLBackend, x: tf.TensorInfo): tf.TensorInfo {
+  const [rows, cols] = x.shape as [number, number];
+  const program = {
+    variableNames: ['X'],
+    outputShape: [Math.ceil(rows / 2)],
+    packedInputs: true,
+    userCode: `${GLSL_HELPERS}
+      void main() {
+        int r = getOutputCoords() * 2;
+        bool lowerRow = r + 1 < ${rows};
+        float scale = 0.0; float ssq = 1.0; float comp = 0.0; bool nan = false; bool inf = false;
+        for (int c = 0; c < ${cols}; c += 2) {
+          vec4 t = getX(r, c);
+          bool right = c + 1 < ${cols};
+          for (int k = 0; k < 4; k++) {
+            if ((k == 1 || k == 3) && !right) continue;
+            if (k >= 2 && !lowerRow) continue;
+            float a = abs(t[k]);
+            ${NRM2_STEP}
+          }
+        }
+        float norm = min(scale * sqrt(ssq), FLOAT32_MAX);
+        if (inf) norm = uintBitsToFloat(0x7f800000u);
+        if (nan) norm = uintBitsToFloat(0x7fc00000u);
+        setOutput(norm);
+      }`,
+  };
+  return backend.runWebGLProgram(program, [x], 'float32');
 }
 
 interface WebGPUBackend {
@@ -141,8 +180,12 @@ function webgpuProgram(shaderKey: string, variableNames: string[], outputShape: 
   };
 }
 
-/** Row norms of `x` (any shape, read flat) in rows of `row` elements. */
+/**
+ * Row norms of `x` (any shape, read flat) in rows of `row` elements — or, for a packed 2-D texture on webgl
+ * (`row` 0), the norms of its pairs of rows.
+ */
 function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: number): tf.TensorInfo {
+  if (row === 0) return packedRowPairNorms(backend as WebGLBackend, x);
   const n = x.shape.reduce((a, b) => a * b, 1);
   const rows = Math.max(1, Math.ceil(n / row));
   if (backendName === 'webgl') {
@@ -261,6 +304,25 @@ function clipScale(backendName: string, backend: unknown, x: tf.TensorInfo, fact
   return (backend as WebGPUBackend).runWebGPUProgram(program, [x, factors], 'float32');
 }
 
+/** `previous` where the scalar `skip` is 1, else `next` (same shapes). */
+function keep(backendName: string, backend: unknown, previous: tf.TensorInfo, next: tf.TensorInfo, skip: tf.TensorInfo): tf.TensorInfo {
+  if (backendName === 'webgl') {
+    const packed = previous.shape.length > 0;
+    const program = {
+      variableNames: ['Previous', 'Next', 'Skip'],
+      outputShape: [...previous.shape],
+      packedInputs: packed,
+      packedOutput: packed,
+      userCode: packed
+        ? `void main() { setOutput(getSkip().x > 0.0 ? getPreviousAtOutCoords() : getNextAtOutCoords()); }`
+        : `void main() { setOutput(getSkip() > 0.0 ? getPreviousAtOutCoords() : getNextAtOutCoords()); }`,
+    };
+    return (backend as WebGLBackend).runWebGLProgram(program, [previous, next, skip], 'float32');
+  }
+  const program = webgpuProgram('gradpipeKeep', ['Previous', 'Next', 'Skip'], [...previous.shape], '', `setOutputAtIndex(index, select(Next[index], Previous[index], Skip[0] > 0.0));`);
+  return (backend as WebGPUBackend).runWebGPUProgram(program, [previous, next, skip], 'float32');
+}
+
 // Registered once, when this module loads (a second copy of it finds them registered).
 for (const backendName of GPU_BACKENDS) {
   const kernels: Record<string, tf.KernelFunc> = {
@@ -270,6 +332,7 @@ for (const backendName of GPU_BACKENDS) {
       return clipFactor(backendName, backend, inputs, slack, safety);
     },
     [CLIP_SCALE]: ({ inputs, backend }) => clipScale(backendName, backend, inputs.x!, inputs.factors!),
+    [KEEP]: ({ inputs, backend }) => keep(backendName, backend, inputs.previous!, inputs.next!, inputs.skip!),
   };
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
     if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
@@ -281,9 +344,16 @@ function rowLength(n: number): number {
   return n <= MAX_ROW ? Math.max(n, 1) : Math.min(MAX_ROW, Math.max(64, Math.ceil(Math.sqrt(n))));
 }
 
+/** True when `t` is a 2-D tensor in a packed webgl texture (read by {@link packedRowPairNorms}). */
+function packedMatrix(t: tf.Tensor): boolean {
+  if (t.rank !== 2 || t.size <= MAX_ROW || tf.getBackend() !== 'webgl') return false;
+  return (tf.backend() as unknown as WebGLBackend).texData.get(t.dataId).isPacked === true;
+}
+
 /** ‖t‖₂ in two kernels (one for up to 4,096 values): overflow-free, NaN/Infinity as the entries say. */
 export function gpuNorm(t: tf.Tensor): tf.Scalar {
-  let x: tf.Tensor = t;
+  // A packed matrix's first pass reads its texels as they are (it leaves at least two row norms).
+  let x: tf.Tensor = packedMatrix(t) ? (tf.engine().runKernel(ROW_NORMS, { x: t }, { row: 0 }) as tf.Tensor) : t;
   for (;;) {
     const row = rowLength(x.size);
     x = tf.engine().runKernel(ROW_NORMS, { x }, { row }) as tf.Tensor;
@@ -314,4 +384,9 @@ export function gpuClipFactor(norm: tf.Scalar, threshold: tf.Scalar, slack: numb
 export function gpuScale(t: tf.Tensor, factor: tf.Tensor): tf.Tensor | undefined {
   const factors = pairs.get(factor);
   return factors && (tf.engine().runKernel(CLIP_SCALE, { x: t, factors }, {}) as tf.Tensor);
+}
+
+/** `skip ? previous : next` in one kernel (float32 tensors of one shape, `skip` a float 0/1 scalar). */
+export function gpuKeep(previous: tf.Tensor, next: tf.Tensor, skip: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(KEEP, { previous, next, skip }, {}) as tf.Tensor;
 }

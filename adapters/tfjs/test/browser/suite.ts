@@ -272,6 +272,27 @@ const optimizerCases = (backend: string): Case[] => [
     },
   },
   {
+    name: 'norms of matrices of odd sizes (packed on webgl: read 2×2 texels) match the float64 norm; NaN and Infinity in the last row and column',
+    async run() {
+      for (const [rows, cols] of [[333, 251], [4097, 3], [3, 4099], [1000, 1000]] as const) {
+        const host = Float32Array.from(wildValues(rows * cols, rows + cols).map((v) => v / 1e25));
+        for (const special of [undefined, NaN, Infinity]) {
+          const data = host.slice();
+          if (special !== undefined) data[data.length - 1] = special; // the bottom-right corner: masked halves nearby
+          // × 1 makes a new tensor the way ops do on the GPU (a packed texture on webgl).
+          const t = tf.tidy(() => tf.mul(tf.tensor2d(data, [rows, cols]), 1));
+          const norm = tf.tidy(() => tfjsOps.norm(t, 2));
+          const got = (await values(norm))[0]!;
+          const want = special === undefined ? normOf(data) : special;
+          if (Number.isNaN(want)) expect(got, `${rows}×${cols} with NaN`).toBeNaN();
+          else if (!Number.isFinite(want)) expect(got, `${rows}×${cols} with Infinity`).toBe(Infinity);
+          else expect(Math.abs(got / want - 1), `${rows}×${cols}: ${got} vs ${want}`).toBeLessThan(2 ** -21);
+          tf.dispose([t, norm]);
+        }
+      }
+    },
+  },
+  {
     name: 'clipvalue clamps every element (NaN stays NaN)',
     async run() {
       const w = variable([0, 0, 0], 'w');
