@@ -142,24 +142,27 @@ describe('save and load', () => {
     await a.step(mlpBatch(4, 1).feeds, mlpBatch(4, 1).target);
     const dir = tmp();
     await a.save(dir);
-    // the state of this model with another model's file
+    // the state of this model with another model's file: not the files saved together
     const other = tmp();
     const b = await OrtTrainer.create(zoo('conv1d_sequence'), { loss: 'crossEntropy', optimizer: adam() });
     await b.save(other);
     writeFileSync(join(other, 'trainer.json'), readFileSync(join(dir, 'trainer.json')));
-    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow('OrtTrainer.load: state was saved for another model (its fingerprint differs)');
+    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow('trainer.json" is not the file saved with this checkpoint');
+    // and resumed by hand on the other model: its fingerprint differs
+    await expect(OrtTrainer.create(readFileSync(join(other, 'model.onnx')), { loss: 'crossEntropy', state: JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) })).rejects.toThrow(
+      'OrtTrainer.create: state was saved for another model (its fingerprint differs)',
+    );
     // truncated
     const text = readFileSync(join(dir, 'trainer.json'), 'utf8');
     writeFileSync(join(dir, 'trainer.json'), text.slice(0, text.length / 2));
-    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow('trainer.json" is not valid JSON (a truncated file?)');
-    // corrupt: an optimizer buffer of the wrong length
+    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(`trainer.json" is not the file saved with this checkpoint (it has ${Math.floor(text.length / 2)} bytes, checkpoint.json records ${text.length})`);
+    // corrupt: an optimizer buffer of the wrong length (resumed by hand: a load refuses any changed file first)
     const state = JSON.parse(text);
     const key = Object.keys(state.optimizer.state.m)[0]!;
     state.optimizer.state.m[key] = state.optimizer.state.v[key] = Buffer.from(new Float32Array(3).buffer).toString('base64');
-    writeFileSync(join(dir, 'trainer.json'), JSON.stringify(state));
-    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(`adam.bind: the saved buffer of ${JSON.stringify(key)} has 3 values`);
+    await expect(OrtTrainer.create(readFileSync(join(dir, 'model.onnx')), { loss: 'mse', state })).rejects.toThrow(`adam.bind: the saved buffer of ${JSON.stringify(key)} has 3 values`);
     writeFileSync(join(dir, 'model.onnx'), new Uint8Array([1, 2, 3]));
-    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow('OrtTrainer.load (model.onnx): model bytes are not an ONNX model');
+    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow('model.onnx" is not the file saved with this checkpoint (it has 3 bytes');
     await expect(OrtTrainer.load(join(dir, 'missing'), { loss: 'mse' })).rejects.toThrow('OrtTrainer.load: cannot read');
     await expect(OrtTrainer.load(dir, { loss: 'mse', optimizer: adam() } as never)).rejects.toThrow('OrtTrainer.load: unknown option "optimizer"');
     await Promise.all([a.release(), b.release()]);

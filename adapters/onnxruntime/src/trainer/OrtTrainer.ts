@@ -161,6 +161,8 @@ export class OrtTrainer {
   private readonly inputTypes: Record<string, string>;
   private forward: Promise<ort.InferenceSession> | undefined;
   private evaluation: Promise<{ session: ort.InferenceSession; signature: TrainingSignature }> | undefined;
+  /** The last save: the next one waits for it (two saves into one directory must not interleave their files). */
+  private saving: Promise<void> = Promise.resolve();
   /** The call that is running ONNX Runtime, if any: runs share the weight and gradient buffers, so one at a time. */
   private busy: string | undefined;
 
@@ -283,7 +285,8 @@ export class OrtTrainer {
 
   /**
    * Reads a checkpoint written by {@link OrtTrainer.save} — the model with its weights and running statistics,
-   * and the trainer's state — and resumes exactly where it was saved.
+   * and the trainer's state — and resumes exactly where it was saved. Files that are not the ones saved together
+   * (truncated, changed, from another save) are refused, as is every corrupt field of the state.
    *
    * @example
    * ```ts
@@ -301,11 +304,18 @@ export class OrtTrainer {
 
   /**
    * Writes a checkpoint into `dir` (created if needed): `model.onnx`, the model in training form with the
-   * current weights and running statistics, and `trainer.json`, the state ({@link OrtTrainer.toJSON}). Each file
-   * is written whole or not at all (a temporary file, then a rename).
+   * current weights and running statistics, `trainer.json`, the state ({@link OrtTrainer.toJSON}), and
+   * `checkpoint.json`, their sizes and SHA-256, written last to commit them. The trainer is saved as it is when
+   * `save` is called. An interrupted save (a crash, kill -9, a full disk) leaves the previous checkpoint or the
+   * new one, never a mix; saves of one trainer run one after the other.
    */
   async save(dir: string): Promise<void> {
-    await writeCheckpoint('OrtTrainer.save', dir, this.exportModel({ mode: 'training' }), this.toJSON());
+    const model = this.exportModel({ mode: 'training' });
+    const state = this.toJSON();
+    const write = () => writeCheckpoint('OrtTrainer.save', dir, model, state);
+    const run = this.saving.then(write, write);
+    this.saving = run.catch(() => undefined);
+    return run;
   }
 
   /**
