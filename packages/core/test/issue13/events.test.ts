@@ -156,7 +156,7 @@ describe('issue 13, item 1 (events): the pipeline’s options are checked', () =
   it('an unknown option is refused with a did-you-mean hint (tensorNorm → "tensorNorms")', () => {
     expectRefusal(
       () => new GradientPipeline(transforms(), unsafe({ tensorNorm: true })),
-      'GradientPipeline: unknown option "tensorNorm" (did you mean "tensorNorms"? known: tensorNorms, onSubscriberError)',
+      /^GradientPipeline: unknown option "tensorNorm" \(did you mean "tensorNorms"\? known: tensorNorms, .*onSubscriberError\)$/,
     );
     expectRefusal(() => new GradientPipeline(transforms(), unsafe({ onSubscriberErr: () => {} })), /^GradientPipeline: unknown option "onSubscriberErr" \(did you mean "onSubscriberError"\?/);
     const json = new GradientPipeline(transforms()).toJSON();
