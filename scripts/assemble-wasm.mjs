@@ -16,7 +16,7 @@ const MODULES = [
     // Core runs in browsers too and its TypeScript libs have no atob or Buffer: the bytes as numbers.
     source: (bytes) =>
       `${header('kernels.wat')}\n` +
-      `/** The typed-array backend's SIMD kernels (${bytes.length} bytes): imports \`env.memory\`; exports \`sumOfSquares\`, \`scaleSumOfSquares\`, \`reset\`, \`clamp\`. */\n` +
+      `/** The typed-array backend's SIMD kernels (${bytes.length} bytes): imports \`env.memory\`; exports the functions of kernels.wat. */\n` +
       `export function wasmSimdModuleBytes(): Uint8Array {\n  return new Uint8Array([\n${wrap(Array.from(bytes).join(', '))}\n  ]);\n}\n`,
   },
   {

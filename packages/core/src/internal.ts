@@ -27,5 +27,12 @@ export {
   requireOptionsObject,
   requirePositiveFinite,
 } from './errors/validation.js';
-export { clampInPlace, scaleInPlaceSumOfSquares, sumOfSquares } from './backends/typedArray/kernels.js';
-export { stagedClampInPlace, stagedScaleInPlaceSumOfSquares, stagedSumOfSquares } from './backends/wasmSimd/stagedKernels.js';
+export { blockSumOfSquares, clampInPlace, float32Factor, scaleInPlace, scaleInPlaceSumOfSquares, sumOfSquares, trustedBlockSum } from './backends/typedArray/kernels.js';
+export {
+  normSquared,
+  stagedBlockSumOfSquares,
+  stagedClampInPlace,
+  stagedScaleInPlace,
+  stagedScaleInPlaceSumOfSquares,
+  stagedSumOfSquares,
+} from './backends/wasmSimd/stagedKernels.js';

@@ -3,6 +3,7 @@
  * once against TensorOps), mix it with the built-ins, and save and resume it through a factory.
  */
 import { describe, expect, it } from 'vitest';
+import { float32Factor } from '@gradpipe/core/internal';
 import {
   GradientPipeline,
   type GradientTransform,
@@ -59,7 +60,8 @@ describe('a custom transform among the built-ins', () => {
     // Step 1 (index 1): applied = 1 so factor 1/1.5; the norm 0.5099… becomes 0.34, under maxNorm: no clipping.
     expect(events[1]!.transforms.map((t) => t.kind)).toEqual(['nanGuard', 'decayingScale', 'clipByGlobalNorm']);
     expect(events[1]!.transforms[1]!.figures.factor).toBe(1 / 1.5);
-    expect(results[1]!.grads.w).toEqual(Float32Array.from([0.3, 0.4].map((v) => Math.fround(v) * (1 / 1.5))));
+    // typed arrays scale by the float32 at or below the factor, once rounded
+    expect(results[1]!.grads.w).toEqual(Float32Array.from([0.3, 0.4].map((v) => Math.fround(v) * float32Factor(1 / 1.5)!)));
     expect(results[1]!.stats.clipped).toBe(false);
     // Step 2 is skipped, so step 3 still uses applied = 2: factor 1/2, then clipped to norm ≤ 1.
     expect(results[2]!.skipped).toBe(true);

@@ -7,12 +7,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GradientPipeline, GradpipeError, type WasmMemoryLike, clipByGlobalNorm, typedArrayOps, wasmSimdOps } from '@gradpipe/core';
 import {
+  blockSumOfSquares,
   clampInPlace,
+  normSquared,
+  scaleInPlace,
   scaleInPlaceSumOfSquares,
+  stagedBlockSumOfSquares,
   stagedClampInPlace,
+  stagedScaleInPlace,
   stagedScaleInPlaceSumOfSquares,
   stagedSumOfSquares,
   sumOfSquares,
+  trustedBlockSum,
 } from '@gradpipe/core/internal';
 
 /** A WebAssembly memory of at least `bytes` (core's TypeScript libs do not declare WebAssembly). */
@@ -60,6 +66,20 @@ describe('wasmSimdOps', () => {
         const [, expected] = typedArrayOps.scaleWithNorm!(reference, factor);
         expect(bitsOf(x)).toEqual(bitsOf(reference));
         expect(Object.is(n, expected)).toBe(true);
+      }),
+      { seed: 42, numRuns: 500 },
+    );
+  });
+
+  it('scales in place bit-identically to typedArrayOps.scale', () => {
+    fc.assert(
+      fc.property(values, fc.nat(9), fc.double({ min: 1e-40, max: 4, noNaN: true }), (v, offset, factor) => {
+        const x = new Float32Array(memory.buffer, 2048 + offset * 4, v.length);
+        x.set(v);
+        const reference = Float32Array.from(v);
+        ops.scale(x, factor);
+        typedArrayOps.scale(reference, factor);
+        expect(bitsOf(x)).toEqual(bitsOf(reference));
       }),
       { seed: 42, numRuns: 500 },
     );
@@ -115,6 +135,51 @@ describe('the staged WASM SIMD kernels of typedArrayOps', () => {
       }),
       { seed: 42, numRuns: 60 },
     );
+  });
+
+  /** `x` copied into a fresh buffer at `shift` floats past a page boundary, so the staging buffer moves too. */
+  const shifted = (x: Float32Array, shift: number) => {
+    const y = new Float32Array(new ArrayBuffer((x.length + 1024) * 4), shift * 4, x.length);
+    y.set(x);
+    return y;
+  };
+
+  it('sum the squares the fast way (float32 blocks) bit-identically to the JS kernel, wherever the array sits in its page', () => {
+    fc.assert(
+      fc.property(longArray, fc.nat(1023), (x, shift) => Object.is(stagedBlockSumOfSquares(shifted(x, shift)), blockSumOfSquares(x))),
+      { seed: 42, numRuns: 60 },
+    );
+  });
+
+  it('scale by the float32 factor bit-identically to the JS kernel, wherever the array sits in its page', () => {
+    fc.assert(
+      fc.property(longArray, fc.nat(1023), fc.double({ min: 1e-35, max: 3, noNaN: true }), (x, shift, factor) => {
+        const y = shifted(x, shift);
+        stagedScaleInPlace(y, factor);
+        scaleInPlace(x, factor);
+        expect(bitsOf(y)).toEqual(bitsOf(x));
+      }),
+      { seed: 42, numRuns: 60 },
+    );
+  });
+
+  it('the fast sum is within 4·2⁻²⁴ of the exact one when trusted, and distrusted for huge, tiny and non-finite values', () => {
+    fc.assert(
+      fc.property(longArray, (x) => {
+        const fast = stagedBlockSumOfSquares(x);
+        const exact = stagedSumOfSquares(x);
+        if (trustedBlockSum(fast, x.length)) expect(Math.abs(fast - exact)).toBeLessThanOrEqual(4 * 2 ** -24 * exact);
+        // normSquared is the exact sum wherever the fast one is not trusted
+        expect(Object.is(normSquared(x), trustedBlockSum(fast, x.length) ? fast : exact)).toBe(true);
+      }),
+      { seed: 42, numRuns: 60 },
+    );
+    const big = new Float32Array(10_000).fill(3e19); // squares overflow float32
+    expect(trustedBlockSum(stagedBlockSumOfSquares(big), big.length)).toBe(false);
+    expect(normSquared(big)).toBe(stagedSumOfSquares(big));
+    const tiny = new Float32Array(10_000).fill(1e-25); // squares below float32's normal range
+    expect(trustedBlockSum(stagedBlockSumOfSquares(tiny), tiny.length)).toBe(false);
+    expect(Math.sqrt(normSquared(tiny))).toBeCloseTo(1e-25 * 100, 30);
   });
 
   it('keep NaN and infinity visible', () => {

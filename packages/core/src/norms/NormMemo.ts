@@ -58,7 +58,14 @@ export class NormMemo<T, S> {
   /** The backend's operations, wrapped so that changing a tensor updates the memory. */
   readonly ops: TensorOps<T, S>;
 
-  constructor(private readonly base: TensorOps<T, S>) {
+  /**
+   * `measureScaled`: measure the norm of a scaled tensor in the same pass (the backend's `scaleWithNorm`) instead
+   * of deriving it from the factor — exact, at the price of the extra arithmetic.
+   */
+  constructor(
+    private readonly base: TensorOps<T, S>,
+    measureScaled = false,
+  ) {
     const memo = this;
     this.ops = {
       ...base,
@@ -67,7 +74,7 @@ export class NormMemo<T, S> {
         // A factor of exactly 1 leaves the tensor bit-identical (TensorOps contract): its norms stay valid, and
         // the fused scale below would only re-read the data to measure a norm already known.
         if ((factor as unknown) === 1) return base.scale(t, factor);
-        if (base.scaleWithNorm) return memo.ops.scaleWithNorm!(t, factor)[0];
+        if (measureScaled && base.scaleWithNorm) return memo.ops.scaleWithNorm!(t, factor)[0];
         const before = memo.l2.get(t);
         const out = base.scale(t, factor);
         memo.forget(t, out);

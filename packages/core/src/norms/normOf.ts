@@ -1,5 +1,5 @@
 import { maxAbs, sumOfAbs, sumOfScaledPowers } from '../backends/typedArray/kernels.js';
-import { stagedSumOfSquares } from '../backends/wasmSimd/stagedKernels.js';
+import { normSquared } from '../backends/wasmSimd/stagedKernels.js';
 
 /**
  * The p-norm of a float array, computed in float64 without overflow or underflow for any finite input.
@@ -13,7 +13,7 @@ import { stagedSumOfSquares } from '../backends/wasmSimd/stagedKernels.js';
  * ```
  */
 export function normOf(x: Float32Array, p = 2): number {
-  if (p === 2) return Math.sqrt(stagedSumOfSquares(x));
+  if (p === 2) return Math.sqrt(normSquared(x));
   if (p === 1) return sumOfAbs(x);
   const m = maxAbs(x);
   if (p === Infinity || m === 0 || !Number.isFinite(m)) return m;

@@ -49,6 +49,7 @@ export class GradientPipeline {
   readonly events$: GuardedObservable<StepEvent>;
 
   private readonly tensorNorms: boolean;
+  private readonly measureNormAfter: boolean;
   private readonly subject = new Subject<StepEvent>();
   private states: unknown[];
   private stepIndex = 0;
@@ -59,9 +60,10 @@ export class GradientPipeline {
   private readonly needsPreviousFigures: number;
 
   constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
-    const { tensorNorms, onSubscriberError } = checkPipelineOptions('GradientPipeline', transforms, options);
+    const { tensorNorms, measureNormAfter, onSubscriberError } = checkPipelineOptions('GradientPipeline', transforms, options);
     this.transforms = Object.freeze([...transforms]);
     this.tensorNorms = tensorNorms ?? false;
+    this.measureNormAfter = measureNormAfter ?? false;
     this.states = this.transforms.map((t) => t.init());
     this.needsPreviousFigures = this.transforms.findIndex(
       (t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null),
@@ -194,7 +196,7 @@ export class GradientPipeline {
       throw new GradpipeError(fn, `${this.deferred.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
     }
     const names = validateStep(fn, ops, grads, options, this.transforms);
-    const run = new StepRun(ops, grads, names, this.stepIndex, options);
+    const run = new StepRun(ops, grads, names, this.stepIndex, options, this.measureNormAfter);
     for (const t of this.transforms) t.validate?.(grads, run.ctx);
     return run;
   }

@@ -52,8 +52,9 @@ export class StepRun<T, S> {
     readonly names: readonly string[],
     readonly step: number,
     options: StepOptions<T, S>,
+    measureNormAfter: boolean,
   ) {
-    this.memo = new NormMemo(ops);
+    this.memo = new NormMemo(ops, measureNormAfter);
     const tensors = names.map((n) => grads[n]!);
     this.memo.listed(grads, tensors);
     this.inputNorms = tensors.map((t) => this.memo.norm(t, 2));

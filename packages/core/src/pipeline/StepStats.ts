@@ -25,12 +25,12 @@ export interface TransformStats {
 export interface StepStats {
   /** 0-based index of this step among all steps the pipeline processed (skipped ones included). */
   readonly step: number;
-  /** Global L2 norm of the gradients as they came in (float64, no overflow). NaN/Infinity when some entry is. */
+  /** Global L2 norm of the gradients as they came in (within 2·2⁻²⁴ of exact, no overflow). NaN/Infinity when some entry is. */
   readonly normBefore: number;
   /**
-   * Global L2 norm of the gradients as they come out. For tensors that were only scaled and whose norm the
-   * backend did not measure in the same pass, this is the norm before times the factor (within 1e-7 of the
-   * stored values' norm); the typed-array backend measures it exactly.
+   * Global L2 norm of the gradients as they come out. For tensors that were only scaled, this is the norm before
+   * times the factor (within 2⁻²² of the stored values' norm), unless the pipeline was made with
+   * `measureNormAfter: true`: then backends that can (typed arrays) measure it in the same pass as the scaling.
    */
   readonly normAfter: number;
   /** True when some transform changed the gradients by clipping. */

@@ -114,9 +114,12 @@ export function checkPipelineOptions(fn: string, transforms: readonly AnyGradien
     }
   });
   if (!isPlainObject(options)) throw new GradpipeError(fn, `options must be a plain object, got ${describeValue(options)}`);
-  rejectUnknownKeys(fn, options, ['tensorNorms', 'onSubscriberError']);
-  const { tensorNorms, onSubscriberError } = options;
+  rejectUnknownKeys(fn, options, ['tensorNorms', 'measureNormAfter', 'onSubscriberError']);
+  const { tensorNorms, measureNormAfter, onSubscriberError } = options;
   if (tensorNorms !== undefined && typeof tensorNorms !== 'boolean') throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(tensorNorms)}`);
+  if (measureNormAfter !== undefined && typeof measureNormAfter !== 'boolean') {
+    throw new GradpipeError(fn, `measureNormAfter must be true or false, got ${describeValue(measureNormAfter)}`);
+  }
   if (onSubscriberError !== undefined && typeof onSubscriberError !== 'function') {
     throw new GradpipeError(fn, `onSubscriberError must be a function (error) => void, got ${describeValue(onSubscriberError)}`);
   }
@@ -130,6 +133,6 @@ export function checkFromJsonOptions(
 ): { factories: Readonly<Record<string, TransformFactory>>; pipelineOptions: PipelineOptions } {
   if (!isPlainObject(options)) throw new GradpipeError(fn, `options must be a plain object, got ${describeValue(options)}`);
   const { transforms, ...pipelineOptions } = options;
-  rejectUnknownKeys(fn, pipelineOptions, ['tensorNorms', 'onSubscriberError', 'transforms']);
+  rejectUnknownKeys(fn, pipelineOptions, ['tensorNorms', 'measureNormAfter', 'onSubscriberError', 'transforms']);
   return { factories: checkFactories(fn, transforms), pipelineOptions: checkPipelineOptions(fn, [], pipelineOptions) };
 }

@@ -28,6 +28,55 @@ export function sumOfSquares(x: Float32Array): number {
   return a0 + a1 + (a2 + a3);
 }
 
+/**
+ * Σ x² the fast way, bit for bit what the SIMD `blockSumOfSquares` kernel of kernels.wat computes: blocks of 32
+ * values as eight vectors of four lanes; in each lane the eight squares are formed and summed pairwise in float32
+ * (`Math.fround` of a float64 sum or product of float32 values is the float32 operation exactly), and the four
+ * lane sums go into float64 accumulators a0…a3; the tail (fewer than 32 values) is added into a0 exactly.
+ * A block sum is within 4·2⁻²⁴ of exact. Not to be trusted when a square overflows float32 or underflows: see
+ * {@link trustedBlockSum}.
+ */
+export function blockSumOfSquares(x: Float32Array): number {
+  const n = x.length;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 += laneSum(x, i);
+    a1 += laneSum(x, i + 1);
+    a2 += laneSum(x, i + 2);
+    a3 += laneSum(x, i + 3);
+  }
+  for (; i < n; i++) a0 += x[i]! * x[i]!;
+  return a0 + a1 + (a2 + a3);
+}
+
+/** One lane of a block: x[at], x[at+4], …, x[at+28] squared and summed pairwise, all in float32. */
+function laneSum(x: Float32Array, at: number): number {
+  const f = Math.fround;
+  const s0 = f(x[at]! * x[at]!);
+  const s1 = f(x[at + 4]! * x[at + 4]!);
+  const s2 = f(x[at + 8]! * x[at + 8]!);
+  const s3 = f(x[at + 12]! * x[at + 12]!);
+  const s4 = f(x[at + 16]! * x[at + 16]!);
+  const s5 = f(x[at + 20]! * x[at + 20]!);
+  const s6 = f(x[at + 24]! * x[at + 24]!);
+  const s7 = f(x[at + 28]! * x[at + 28]!);
+  return f(f(f(s0 + s1) + f(s2 + s3)) + f(f(s4 + s5) + f(s6 + s7)));
+}
+
+/**
+ * Whether a {@link blockSumOfSquares} result `sum` over `n` values is as good as the exact sum for norms: finite
+ * (no square or block overflowed float32) and at least n·2⁻¹¹⁸, so that the float32 subnormals it may have
+ * rounded (at most 2⁻¹⁴⁹ per operation) cost less than 2⁻³¹ relatively. Otherwise the exact float64 pass
+ * ({@link sumOfSquares}) is taken: for non-finite input, vast values, and tiny ones.
+ */
+export function trustedBlockSum(sum: number, n: number): boolean {
+  return sum < Infinity && sum >= n * 2 ** -118;
+}
+
 /** Σ |x|, in float64. */
 export function sumOfAbs(x: Float32Array): number {
   const n = x.length;
@@ -96,25 +145,52 @@ export function sumOfScaledPowers(x: Float32Array, p: number, scale: number): nu
   return a0 + a1;
 }
 
-/** x ← fround(x · factor) in place. */
+/**
+ * The float32 factor the scale kernels multiply by: the largest float32 not above `factor`, so that scaling never
+ * enlarges a value beyond what the exact factor would (the clip bound holds). `undefined` when `factor` is not a
+ * normal float32 comfortably above underflow (below 2⁻¹⁰⁰ or beyond float32's range): the product is then
+ * taken in float64, where such a factor still scales large gradients to representable values.
+ */
+export function float32Factor(factor: number): number | undefined {
+  if (!(factor >= 2 ** -100 && factor <= 3.4028234663852886e38)) return undefined;
+  const f = Math.fround(factor);
+  return f > factor ? nextFloat32Down(f) : f;
+}
+
+const bits = new Float32Array(1);
+const asInt = new Int32Array(bits.buffer);
+
+/** The float32 just below the positive normal float32 `f`. */
+function nextFloat32Down(f: number): number {
+  bits[0] = f;
+  asInt[0]! -= 1;
+  return bits[0]!;
+}
+
+/**
+ * x ← x · c in place, rounded to float32 once, with c = {@link float32Factor}(factor): the product of two float32
+ * values is exact in float64, so this is the float32 multiplication the SIMD `scale` kernel does, bit for bit.
+ */
 export function scaleInPlace(x: Float32Array, factor: number): void {
+  const c = float32Factor(factor) ?? factor;
   const n = x.length;
   const end4 = n - (n & 3);
   let i = 0;
   for (; i < end4; i += 4) {
-    x[i] = x[i]! * factor;
-    x[i + 1] = x[i + 1]! * factor;
-    x[i + 2] = x[i + 2]! * factor;
-    x[i + 3] = x[i + 3]! * factor;
+    x[i] = x[i]! * c;
+    x[i + 1] = x[i + 1]! * c;
+    x[i + 2] = x[i + 2]! * c;
+    x[i + 3] = x[i + 3]! * c;
   }
-  for (; i < n; i++) x[i] = x[i]! * factor;
+  for (; i < n; i++) x[i] = x[i]! * c;
 }
 
 /**
- * x ← fround(x · factor) in place, returning Σ y² of the stored float32 results in the same pass, so the norm
- * after clipping costs no extra read of the data.
+ * {@link scaleInPlace} (the same stored values), returning Σ y² of the stored float32 results in the same pass, so
+ * the norm after clipping is measured without an extra read of the data.
  */
 export function scaleInPlaceSumOfSquares(x: Float32Array, factor: number): number {
+  const c = float32Factor(factor) ?? factor;
   const n = x.length;
   const end4 = n - (n & 3);
   let a0 = 0;
@@ -123,10 +199,10 @@ export function scaleInPlaceSumOfSquares(x: Float32Array, factor: number): numbe
   let a3 = 0;
   let i = 0;
   for (; i < end4; i += 4) {
-    const y0 = Math.fround(x[i]! * factor);
-    const y1 = Math.fround(x[i + 1]! * factor);
-    const y2 = Math.fround(x[i + 2]! * factor);
-    const y3 = Math.fround(x[i + 3]! * factor);
+    const y0 = Math.fround(x[i]! * c);
+    const y1 = Math.fround(x[i + 1]! * c);
+    const y2 = Math.fround(x[i + 2]! * c);
+    const y3 = Math.fround(x[i + 3]! * c);
     x[i] = y0;
     x[i + 1] = y1;
     x[i + 2] = y2;
@@ -137,7 +213,7 @@ export function scaleInPlaceSumOfSquares(x: Float32Array, factor: number): numbe
     a3 += y3 * y3;
   }
   for (; i < n; i++) {
-    const y = Math.fround(x[i]! * factor);
+    const y = Math.fround(x[i]! * c);
     x[i] = y;
     a0 += y * y;
   }

@@ -1,4 +1,4 @@
-;; The typed-array backend's WebAssembly SIMD kernels: its two L2 passes and its clamp.
+;; The typed-array backend's WebAssembly SIMD kernels: its L2 norms, its scale and its clamp.
 ;; Assembled by scripts/assemble-wasm.mjs into wasmSimdModule.ts; `npm run wasm:check` (in CI) fails when the
 ;; committed bytes are not this text's.
 ;;
@@ -268,6 +268,227 @@
     f64x2.extract_lane 1
     f64.add
     f64.add)
+
+;; The fast L2 pass, what norms use: 32 floats at a time, squared and summed in float32 lanes (pairwise, three
+  ;; levels deep, so a block sum is within 4·2⁻²⁴ of the exact one), each block's four lane sums widened into the
+  ;; float64 accumulators a0…a3. Eight times fewer float64 operations than $sumOfSquares: the pass keeps up with
+  ;; memory. A block whose squares overflow float32 makes the total +Infinity, and squares below 2⁻¹²⁶ lose
+  ;; precision: the caller (blockSumOfSquares in kernels.ts) then measures again with $sumOfSquares. The tail
+  ;; (fewer than 32 values) is added into a0 exactly, one value at a time. backends/typedArray/kernels.ts
+  ;; computes the same, bit for bit, in JavaScript.
+  (func $blockSumOfSquares (export "blockSumOfSquares") (param $ptr i32) (param $n i32) (result f64)
+    (local $end32 i32) (local $end i32) (local $a01 v128) (local $a23 v128) (local $x v128) (local $block v128)
+    (local $tail f64)
+    ;; $end32: where the blocks of 32 end; $end: where the array ends.
+    local.get $ptr
+    local.get $n
+    i32.const -32
+    i32.and
+    i32.const 2
+    i32.shl
+    i32.add
+    local.set $end32
+    local.get $ptr
+    local.get $n
+    i32.const 2
+    i32.shl
+    i32.add
+    local.set $end
+    global.get $a0
+    f64x2.splat
+    global.get $a1
+    f64x2.replace_lane 1
+    local.set $a01
+    global.get $a2
+    f64x2.splat
+    global.get $a3
+    f64x2.replace_lane 1
+    local.set $a23
+    block $done
+      loop $blocks
+        local.get $ptr
+        local.get $end32
+        i32.ge_u
+        br_if $done
+        ;; s_k = x_k² for the eight vectors x_0…x_7 of the block, lane by lane in float32, then
+        ;; ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        local.get $ptr
+        v128.load align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        local.get $ptr
+        v128.load offset=16 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        f32x4.add
+        local.get $ptr
+        v128.load offset=32 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        local.get $ptr
+        v128.load offset=48 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        f32x4.add
+        f32x4.add
+        local.get $ptr
+        v128.load offset=64 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        local.get $ptr
+        v128.load offset=80 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        f32x4.add
+        local.get $ptr
+        v128.load offset=96 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        local.get $ptr
+        v128.load offset=112 align=4
+        local.tee $x
+        local.get $x
+        f32x4.mul
+        f32x4.add
+        f32x4.add
+        f32x4.add
+        local.set $block
+        ;; lanes 0, 1 of the block sum into [a0, a1]; lanes 2, 3 into [a2, a3]
+        local.get $block
+        f64x2.promote_low_f32x4
+        local.get $a01
+        f64x2.add
+        local.set $a01
+        local.get $block
+        local.get $block
+        i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+        f64x2.promote_low_f32x4
+        local.get $a23
+        f64x2.add
+        local.set $a23
+        local.get $ptr
+        i32.const 128
+        i32.add
+        local.set $ptr
+        br $blocks
+      end
+    end
+    ;; The tail goes into a0, exactly, one value at a time.
+    local.get $a01
+    f64x2.extract_lane 0
+    local.set $tail
+    block $tailDone
+      loop $tailLoop
+        local.get $ptr
+        local.get $end
+        i32.ge_u
+        br_if $tailDone
+        local.get $ptr
+        f32.load
+        f64.promote_f32
+        local.get $ptr
+        f32.load
+        f64.promote_f32
+        f64.mul
+        local.get $tail
+        f64.add
+        local.set $tail
+        local.get $ptr
+        i32.const 4
+        i32.add
+        local.set $ptr
+        br $tailLoop
+      end
+    end
+    local.get $tail
+    global.set $a0
+    local.get $a01
+    f64x2.extract_lane 1
+    global.set $a1
+    local.get $a23
+    f64x2.extract_lane 0
+    global.set $a2
+    local.get $a23
+    f64x2.extract_lane 1
+    global.set $a3
+    ;; (a0 + a1) + (a2 + a3)
+    local.get $tail
+    local.get $a01
+    f64x2.extract_lane 1
+    f64.add
+    local.get $a23
+    f64x2.extract_lane 0
+    local.get $a23
+    f64x2.extract_lane 1
+    f64.add
+    f64.add)
+
+  ;; x ← x · factor in float32 (f32x4.mul: one correctly rounded product) over n values at $ptr. The caller passes
+  ;; a float32 factor no larger than the exact one (scaleInPlace in kernels.ts), so the bound still holds.
+  (func $scale (export "scale") (param $ptr i32) (param $n i32) (param $factor f32)
+    (local $end4 i32) (local $end i32) (local $factors v128)
+    local.get $ptr
+    local.get $n
+    i32.const -4
+    i32.and
+    i32.const 2
+    i32.shl
+    i32.add
+    local.set $end4
+    local.get $ptr
+    local.get $n
+    i32.const 2
+    i32.shl
+    i32.add
+    local.set $end
+    local.get $factor
+    f32x4.splat
+    local.set $factors
+    block $done
+      loop $groups
+        local.get $ptr
+        local.get $end4
+        i32.ge_u
+        br_if $done
+        local.get $ptr
+        local.get $ptr
+        v128.load align=4
+        local.get $factors
+        f32x4.mul
+        v128.store align=4
+        local.get $ptr
+        i32.const 16
+        i32.add
+        local.set $ptr
+        br $groups
+      end
+    end
+    block $tailDone
+      loop $tailLoop
+        local.get $ptr
+        local.get $end
+        i32.ge_u
+        br_if $tailDone
+        local.get $ptr
+        local.get $ptr
+        f32.load
+        local.get $factor
+        f32.mul
+        f32.store
+        local.get $ptr
+        i32.const 4
+        i32.add
+        local.set $ptr
+        br $tailLoop
+      end
+    end)
 
   ;; Zeroes the four running sums: the next array starts from 0.
   (func $reset (export "reset")

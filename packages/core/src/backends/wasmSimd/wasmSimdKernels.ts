@@ -12,7 +12,9 @@ export interface WasmMemoryLike {
 /** The kernels of {@link wasmSimdModuleBytes}, bound to one memory. Offsets in bytes. */
 export interface WasmSimdKernels {
   sumOfSquares(ptr: number, n: number): number;
+  blockSumOfSquares(ptr: number, n: number): number;
   scaleSumOfSquares(ptr: number, n: number, factor: number): number;
+  scale(ptr: number, n: number, factor: number): void;
   reset(): void;
   clamp(ptr: number, n: number, above: number, below: number, hi: number, lo: number): number;
 }

@@ -2,6 +2,7 @@ import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
 import type { TensorOps } from '../TensorOps.js';
 import { type FloatArray, typedArrayOps } from '../typedArray/typedArrayOps.js';
 import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimdKernels.js';
+import { float32Factor, trustedBlockSum } from '../typedArray/kernels.js';
 import { clampBounds } from './clampBounds.js';
 
 /**
@@ -34,21 +35,27 @@ export function wasmSimdOps(memory: WasmMemoryLike): TensorOps<FloatArray, numbe
   if (!kernels) return undefined;
   // memory.buffer is replaced when the memory grows: compare with the current one at every call.
   const inMemory = (t: FloatArray): t is Float32Array => t instanceof Float32Array && t.buffer === memory.buffer;
-  const sumOfSquares = (t: Float32Array) => {
+  // The same passes as typedArrayOps' staged ones, run where the data is: the same results, bit for bit.
+  const normSquared = (t: Float32Array) => {
+    kernels.reset();
+    const fast = kernels.blockSumOfSquares(t.byteOffset, t.length);
+    if (trustedBlockSum(fast, t.length)) return fast;
     kernels.reset();
     return kernels.sumOfSquares(t.byteOffset, t.length);
   };
   const scaleSumOfSquares = (t: Float32Array, factor: number) => {
     kernels.reset();
-    return kernels.scaleSumOfSquares(t.byteOffset, t.length, factor);
+    return kernels.scaleSumOfSquares(t.byteOffset, t.length, float32Factor(factor) ?? factor);
   };
   return {
     ...typedArrayOps,
     name: 'typed-array (WASM SIMD)',
-    norm: (t, p) => (p === 2 && inMemory(t) ? Math.sqrt(sumOfSquares(t)) : typedArrayOps.norm(t, p)),
+    norm: (t, p) => (p === 2 && inMemory(t) ? Math.sqrt(normSquared(t)) : typedArrayOps.norm(t, p)),
     scale(t, factor) {
       if (factor === 1 || !inMemory(t)) return typedArrayOps.scale(t, factor);
-      scaleSumOfSquares(t, factor);
+      const c = float32Factor(factor);
+      if (c === undefined) return typedArrayOps.scale(t, factor);
+      kernels.scale(t.byteOffset, t.length, c);
       return t;
     },
     clamp(t, min, max) {
@@ -58,7 +65,7 @@ export function wasmSimdOps(memory: WasmMemoryLike): TensorOps<FloatArray, numbe
     },
     scaleWithNorm(t, factor) {
       if (!inMemory(t)) return typedArrayOps.scaleWithNorm!(t, factor);
-      if (factor === 1) return [t, Math.sqrt(sumOfSquares(t))];
+      if (factor === 1) return [t, Math.sqrt(normSquared(t))];
       return [t, Math.sqrt(scaleSumOfSquares(t, factor))];
     },
   };
