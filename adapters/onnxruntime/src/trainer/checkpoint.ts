@@ -125,18 +125,13 @@ async function readManifest(fn: string, dir: string): Promise<Manifest> {
   } catch (e) {
     throw new GradpipeError(fn, `${JSON.stringify(path)} is not valid JSON (a truncated file?): ${(e as Error).message}`);
   }
-  const ok =
-    isPlainObject(json) &&
-    json.format === 'gradpipe.ortCheckpoint' &&
-    json.version === 1 &&
-    isPlainObject(json.files) &&
-    DATA_FILES.every((file) => {
-      const entry = (json.files as Record<string, unknown>)[file];
-      return isPlainObject(entry) && Number.isSafeInteger(entry.bytes) && (entry.bytes as number) >= 0 && typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256);
-    });
-  if (!ok) throw new GradpipeError(fn, `${JSON.stringify(path)} is not a checkpoint manifest written by OrtTrainer.save`);
+  const entryOk = (entry: unknown) =>
+    isPlainObject(entry) && Number.isSafeInteger(entry.bytes) && (entry.bytes as number) >= 0 && typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256);
+  if (!isPlainObject(json) || json.format !== 'gradpipe.ortCheckpoint' || json.version !== 1 || !isPlainObject(json.files) || !DATA_FILES.every((file) => entryOk((json.files as Record<string, unknown>)[file]))) {
+    throw new GradpipeError(fn, `${JSON.stringify(path)} is not a checkpoint manifest written by OrtTrainer.save`);
+  }
   rejectUnknownKeys(fn, json, ['format', 'version', 'files'], `key in ${CHECKPOINT_FILES.manifest}`);
-  rejectUnknownKeys(fn, json.files as object, DATA_FILES, `file in ${CHECKPOINT_FILES.manifest}`);
+  rejectUnknownKeys(fn, json.files, DATA_FILES, `file in ${CHECKPOINT_FILES.manifest}`);
   return json as unknown as Manifest;
 }
 
