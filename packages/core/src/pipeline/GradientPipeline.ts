@@ -48,8 +48,7 @@ export class GradientPipeline {
    */
   readonly events$: GuardedObservable<StepEvent>;
 
-  private readonly tensorNorms: boolean;
-  private readonly measureNormAfter: boolean;
+  private readonly options: { readonly tensorNorms: boolean; readonly measureNormAfter: boolean };
   private readonly subject = new Subject<StepEvent>();
   private states: unknown[];
   private stepIndex = 0;
@@ -62,12 +61,9 @@ export class GradientPipeline {
   constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
     const { tensorNorms, measureNormAfter, onSubscriberError } = checkPipelineOptions('GradientPipeline', transforms, options);
     this.transforms = Object.freeze([...transforms]);
-    this.tensorNorms = tensorNorms ?? false;
-    this.measureNormAfter = measureNormAfter ?? false;
+    this.options = { tensorNorms: tensorNorms ?? false, measureNormAfter: measureNormAfter ?? false };
     this.states = this.transforms.map((t) => t.init());
-    this.needsPreviousFigures = this.transforms.findIndex(
-      (t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null),
-    );
+    this.needsPreviousFigures = this.transforms.findIndex((t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null));
     this.events$ = new GuardedObservable<StepEvent>(onSubscriberError ?? defaultSubscriberError, (subscriber) => this.subject.subscribe(subscriber));
   }
 
@@ -196,7 +192,7 @@ export class GradientPipeline {
       throw new GradpipeError(fn, `${this.deferred.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
     }
     const names = validateStep(fn, ops, grads, options, this.transforms);
-    const run = new StepRun(ops, grads, names, this.stepIndex, options, this.measureNormAfter);
+    const run = new StepRun(ops, grads, names, this.stepIndex, options, this.options.measureNormAfter);
     for (const t of this.transforms) t.validate?.(grads, run.ctx);
     return run;
   }
@@ -213,7 +209,7 @@ export class GradientPipeline {
   private settle<T, S>(run: StepRun<T, S>, options: StepOptions<T, S>, reads: StepReads<S>, values: readonly number[]): StepStats {
     const { states, stats, tensorNorms } = run.settle(reads, values, this.transforms, this.states, options);
     this.states = states;
-    if (this.subject.observed) this.subject.next(this.tensorNorms ? deepFreeze({ ...stats, tensorNorms }) : stats);
+    if (this.subject.observed) this.subject.next(this.options.tensorNorms ? deepFreeze({ ...stats, tensorNorms }) : stats);
     return stats;
   }
 
@@ -227,7 +223,7 @@ export class GradientPipeline {
     if (this.deferred.pending > 0) {
       throw new GradpipeError('GradientPipeline.toJSON', `${this.deferred.pending} deferred step(s) still wait for their figures, so the state is not final: await pipe.settled() first`);
     }
-    return toPipelineJson(this.stepIndex, this.tensorNorms, this.transforms, this.states);
+    return toPipelineJson(this.stepIndex, this.options.tensorNorms, this.transforms, this.states);
   }
 
   /**
