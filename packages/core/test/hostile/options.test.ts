@@ -176,7 +176,7 @@ const cases: fc.Arbitrary<Case> = fc.constantFrom(...SPECS).chain((spec) => {
 });
 
 const withLabel = (c: Omit<Case, typeof fc.toStringMethod>): Case => ({ ...c, [fc.toStringMethod]: () => describeCase(c) });
-const describeCase = (c: Pick<Case, 'spec' | 'options'>) => `${c.spec.kind}(${String(JSON.stringify(c.options, (_k, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' ? String(v) : v)))})`;
+const describeCase = (c: Pick<Case, 'spec' | 'options'>) => `${c.spec.kind}(${String(JSON.stringify(c.options, (_k, v) => (v === undefined ? 'undefined' : typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' || typeof v === 'function' ? String(v) : v)))})`;
 
 describe('hostile options: every transform refuses with a GradpipeError or accepts what its domain allows', () => {
   it('never anything else, for any options (property)', () => {
