@@ -2,7 +2,7 @@
 // several repetitions), against the physical limit (copying the same bytes) or the bare optimizer.
 //
 //   npm run bench                       the full run (a few minutes), writes benchmarks/results.json
-//   npm run bench -- --only typed,wasm  some parts: typed, small, wasm, tfjs, browser, onnx, zoo, torch (PyTorch side by side)
+//   npm run bench -- --only typed,wasm  some parts: typed, clip-torch (PyTorch clip_grad_norm_ side by side), small, wasm, tfjs, browser, onnx, zoo, torch (PyTorch training side by side)
 //   npm run bench -- --quick            tiny sizes, a smoke run (writes benchmarks/results.local.json)
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,10 @@ import { tfjsRows } from './tfjsRows.js';
 import { typedArrayRows } from './typedArrayRows.js';
 import { wasmRows } from './wasmRows.js';
 import { torchRows } from './torchRows.js';
+import { torchClipRows } from './torchClipRows.js';
 import { zooRows } from './zooRows.js';
 
-const PARTS = ['typed', 'small', 'wasm', 'tfjs', 'browser', 'onnx', 'zoo', 'torch'] as const;
+const PARTS = ['typed', 'clip-torch', 'small', 'wasm', 'tfjs', 'browser', 'onnx', 'zoo', 'torch'] as const;
 type Part = (typeof PARTS)[number];
 
 const { values: args } = parseArgs({
@@ -42,8 +43,9 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
     typedArrayRows(
       quick
         ? { group: 'typed-array 200k floats / 10 tensors (quick)', tensors: 10, size: 20_000, reps: 3, naiveReps: 1 }
-        : { group: 'typed-array 25M floats (100 MB) / 50 tensors', tensors: 50, size: 500_000, reps: 9, naiveReps: 3, targets: { noClip: 2.2, clips: 4.0 } },
+        : { group: 'typed-array 25M floats (100 MB) / 50 tensors', tensors: 50, size: 500_000, reps: 9, naiveReps: 3, targets: { noClip: 1.0, clips: 1.3 } },
     ),
+  'clip-torch': () => torchClipRows(quick ? { tensors: 10, size: 20_000, reps: 3 } : { tensors: 50, size: 500_000, reps: 15 }),
   small: () =>
     typedArrayRows(
       quick
