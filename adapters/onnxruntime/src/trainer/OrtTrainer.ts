@@ -1,16 +1,18 @@
 import * as ort from 'onnxruntime-node';
-import { describeValue as show, GradientAccumulator, GradientPipeline, GradpipeError, requireSchedule } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
+import { describeValue as show, GradientAccumulator, GradientPipeline, GradpipeError } from '@gradpipe/core';
+import { rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core/internal';
 import { orDefault } from '../support/options.js';
 import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
 import { buildTraining } from '../training/buildTrainingModel.js';
 import type { TrainingSignature } from '../training/buildTrainingModel.js';
 import type { LossKind, LossOptions } from '../training/losses.js';
 import { toInferenceForm } from '../training/inferenceForm.js';
-import { TENSOR_TYPE_NAMES, cloneModel, decodeModel, elementCount, readFloatTensor } from '../onnx/onnxProto.js';
+import { cloneModel, decodeModel, elementCount, readFloatTensor } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import type { Optimizer } from '../optimizers/Optimizer.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkFeeds, inputTypes } from './checkFeeds.js';
+import { CREATE_KEYS, checkCreateOptions } from './createOptions.js';
 import { checkTarget } from './checkTarget.js';
 import { DropoutMasks } from './DropoutMasks.js';
 import { modelFingerprint } from './fingerprint.js';
@@ -81,8 +83,6 @@ export interface ExportOptions {
 
 /** Feeds by the model's own input names. */
 export type OrtFeeds = Record<string, ort.Tensor>;
-
-const CREATE_KEYS = ['loss', 'lossOptions', 'optimizer', 'pipeline', 'schedule', 'accumulate', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions'];
 
 /** What the constructor is given (built by `create`). */
 interface Parts {
@@ -157,7 +157,7 @@ export class OrtTrainer {
   private readonly pendingStats: PendingStatistics;
   private readonly microLosses: number[] = [];
   private updates: number;
-  /** The element type of each model input, as `ort.Tensor#type` names it (absent where the model does not say). */
+  /** The element type of each model input, as `ort.Tensor#type` names it. */
   private readonly inputTypes: Record<string, string>;
   private forward: Promise<ort.InferenceSession> | undefined;
   private evaluation: Promise<{ session: ort.InferenceSession; signature: TrainingSignature }> | undefined;
@@ -180,11 +180,7 @@ export class OrtTrainer {
     this.updates = parts.updates;
     this.masks = parts.masks;
     this.pendingStats = parts.pendingStats;
-    this.inputTypes = {};
-    for (const input of this.source.graph!.input ?? []) {
-      const type = TENSOR_TYPE_NAMES[input.type?.tensorType?.elemType ?? 0];
-      if (type && this.signature.inputs.includes(input.name!)) this.inputTypes[input.name!] = type;
-    }
+    this.inputTypes = inputTypes(this.source, this.signature);
     // BatchNorm's running statistics: model state the trainer updates, not trained by the optimizer.
     const initializers = new Map((this.source.graph!.initializer ?? []).map((t) => [t.name!, t]));
     this.stats = {};
@@ -208,13 +204,7 @@ export class OrtTrainer {
 
   /** `create`, its errors under the name of the public function called (`create` or `load`). */
   private static async open(fn: string, model: Uint8Array | OnnxNs.ModelProto, options: OrtTrainerOptions): Promise<OrtTrainer> {
-    requireOptionsObject(fn, options);
-    rejectUnknownKeys(fn, options, CREATE_KEYS);
-    const seed = requireInteger(fn, 'seed', orDefault(options.seed, 0), -(2 ** 31), 2 ** 31 - 1);
-    const every = requireInteger(fn, 'accumulate', orDefault(options.accumulate, 1), 1);
-    if (options.schedule !== undefined) requireSchedule(fn, 'schedule', options.schedule);
-    if (options.sessionOptions !== undefined) requireOptionsObject(fn, options.sessionOptions, 'sessionOptions');
-    if (options.transforms !== undefined) requireFactories(fn, options.transforms);
+    const { seed, every } = checkCreateOptions(fn, options);
     const source = decodeModel(fn, model);
     const fingerprint = modelFingerprint(source);
     const state = options.state === undefined ? undefined : parseState(fn, options.state);
@@ -265,7 +255,7 @@ export class OrtTrainer {
       pendingStats = new PendingStatistics(signature.runningStatistics);
     }
     const session = await openSession(fn, () => ort.InferenceSession.create(training.bytes, options.sessionOptions ?? {}));
-    const trainer = new OrtTrainer({
+    return new OrtTrainer({
       session,
       options,
       masks,
@@ -280,7 +270,6 @@ export class OrtTrainer {
       accumulator,
       updates: state?.updates ?? 0,
     });
-    return trainer;
   }
 
   /**
@@ -394,7 +383,7 @@ export class OrtTrainer {
   }
 
   private async evaluateExclusive(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined): Promise<number> {
-    this.checkFeeds(fn, feeds);
+    checkFeeds(fn, this.signature, this.inputTypes, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
     checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes);
     this.evaluation ??= (async () => {
@@ -435,7 +424,7 @@ export class OrtTrainer {
 
   /** The output the loss is computed on, from the forward-only session (opened on first use). */
   private async forwardRun(fn: string, feeds: OrtFeeds): Promise<ort.Tensor> {
-    this.checkFeeds(fn, feeds);
+    checkFeeds(fn, this.signature, this.inputTypes, feeds);
     const model = () => parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]);
     this.forward ??= openSession(fn, () => ort.InferenceSession.create(model(), this.options.sessionOptions ?? {}));
     const session = await this.forward;
@@ -508,7 +497,7 @@ export class OrtTrainer {
    * the trainer's own buffers (valid until the next run).
    */
   private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined, checkOutputs?: (outputs: ort.InferenceSession.OnnxValueMapType) => void) {
-    this.checkFeeds(fn, feeds);
+    checkFeeds(fn, this.signature, this.inputTypes, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
     checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes);
     // The generator is rewound when the run is refused, so that a refused step draws no masks either.
@@ -569,25 +558,6 @@ export class OrtTrainer {
     return typeof this.options.loss === 'string' ? this.options.loss : `{ output: ${JSON.stringify(this.options.loss.output)} }`;
   }
 
-  /** Refuses feeds that are not the model's inputs, or not of their types and static dims (before ONNX Runtime would). */
-  private checkFeeds(fn: string, feeds: OrtFeeds): void {
-    if (typeof feeds !== 'object' || feeds === null || feeds instanceof ort.Tensor) {
-      throw new GradpipeError(fn, `feeds must be an object of ort.Tensor by input name (${this.signature.inputs.join(', ')}), got ${show(feeds)}`);
-    }
-    for (const name of this.signature.inputs) {
-      const tensor = feeds[name];
-      if (!(tensor instanceof ort.Tensor)) throw new GradpipeError(fn, `feeds has no ort.Tensor for the model input ${JSON.stringify(name)}`);
-      const type = this.inputTypes[name];
-      if (type !== undefined && tensor.type !== type) throw new GradpipeError(fn, `feeds[${JSON.stringify(name)}] must be a ${type} tensor, got a ${tensor.type} tensor`);
-      const dims = this.signature.inputDims[name];
-      if (dims && (tensor.dims.length !== dims.length || dims.some((d, i) => typeof d === 'number' && d !== tensor.dims[i]))) {
-        throw new GradpipeError(fn, `feeds[${JSON.stringify(name)}] must have shape [${dims.map((d) => d ?? '?').join(', ')}], got [${tensor.dims.join(', ')}]`);
-      }
-    }
-    for (const name of Object.keys(feeds)) {
-      if (!this.signature.inputs.includes(name)) throw new GradpipeError(fn, `feeds has ${JSON.stringify(name)}, which is not a model input (${this.signature.inputs.join(', ')})`);
-    }
-  }
 }
 
 /** How many values each running statistic (BatchNorm's mean and variance initializers) has. */
@@ -599,12 +569,4 @@ function statisticLengths(source: OnnxNs.ModelProto, signature: TrainingSignatur
 /** The dims in an int64 shape tensor. */
 function dimsOf(shape: ort.Tensor): number[] {
   return Array.from(shape.data as BigInt64Array, Number);
-}
-
-/** Checks `transforms`: factories of custom transforms by kind, as `GradientPipeline.fromJSON` takes them. */
-function requireFactories(fn: string, transforms: unknown): void {
-  requireOptionsObject(fn, transforms, 'transforms');
-  for (const [kind, factory] of Object.entries(transforms)) {
-    if (typeof factory !== 'function') throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${show(factory)}`);
-  }
 }
