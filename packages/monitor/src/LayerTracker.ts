@@ -1,4 +1,5 @@
 import { Buckets } from './Buckets.js';
+import { formatNumber } from './format/formatNumber.js';
 import { countNonFinite, emptyCounts, type NonFiniteCounts } from './NonFiniteCounts.js';
 
 /** Steps in the early and the recent window of the layer-health rule. */
@@ -243,11 +244,7 @@ export class LayerTracker {
   }
 }
 
+/** A figure in a flag's reason: 3 significant digits are enough to say why. */
 function fmt(v: number): string {
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) {
-    const [mantissa, exponent] = v.toExponential(2).split('e');
-    return `${Number(mantissa)}e${Number(exponent)}`;
-  }
-  return String(Number(v.toPrecision(3)));
+  return formatNumber(v, 3);
 }

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatNumber } from './format/formatNumber.js';
 import { MonitorError } from './MonitorError.js';
 import { describeCounts, totalNonFinite } from './NonFiniteCounts.js';
 import { nonFiniteKind } from './nonFinite.js';
@@ -152,7 +153,7 @@ function describeRun(r: RunSummary): string {
     `${r.steps} steps`,
     `${(100 * r.clippedFraction).toFixed(1)}% clipped (${r.clipped})`,
     `${r.skipped} skipped`,
-    `max norm ${r.maxNorm === null ? 'n/a' : formatFigure(r.maxNorm)}`,
+    `max norm ${r.maxNorm === null ? 'n/a' : formatNumber(r.maxNorm)}`,
     `spikes: ${r.lossSpikes} loss, ${r.normSpikes} norm`,
   ];
   const f = r.firstNonFinite;
@@ -168,14 +169,4 @@ function describeRun(r: RunSummary): string {
   if (r.layers.length > 0) text += `    layers: ${r.layers.length}, ${flagged.length === 0 ? 'none flagged' : `${flagged.length} flagged`}\n`;
   for (const l of flagged) text += `    ${l.flag} ${l.name}: ${l.reason}\n`;
   return text;
-}
-
-/** A figure as the report page shows it: 6 significant digits, exponent form when very large or small. */
-function formatFigure(v: number): string {
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) {
-    const [mantissa, exponent] = v.toExponential(5).split('e');
-    return `${Number(mantissa)}e${Number(exponent)}`;
-  }
-  return String(Number(v.toPrecision(6)));
 }

@@ -1,5 +1,5 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -16,8 +16,11 @@ export function buildForChild(): { dir: string; remove: () => void } {
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'build-'));
   mkdirSync(join(dir, 'src'));
-  for (const name of readdirSync(join(packageDir, 'src'))) {
-    if (!name.endsWith('.ts')) continue;
+  // Every module of the library, in subfolders too; not the page script (src/page/: browser code, bundled into assets/).
+  const names = readdirSync(join(packageDir, 'src'), { recursive: true, encoding: 'utf8' });
+  for (const name of names) {
+    if (!name.endsWith('.ts') || name.split(sep)[0] === 'page') continue;
+    mkdirSync(join(dir, 'src', dirname(name)), { recursive: true });
     const source = readFileSync(join(packageDir, 'src', name), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
