@@ -11,7 +11,8 @@ export interface RenderPageOptions {
   live?: boolean;
 }
 
-// The assets sit one folder above this module both in src/ (tests) and in dist/ (the package).
+// The assets sit one folder above this module both in src/ (tests) and in dist/ (the package). page.js and page.css
+// are the page script and stylesheet, bundled from src/page/ by scripts/bundle-page.mjs (committed, checked by a test).
 const assetsDir = new URL('../assets/', import.meta.url);
 const require = createRequire(import.meta.url);
 let assets: { uplotJs: string; uplotCss: string; pageJs: string; pageCss: string } | undefined;

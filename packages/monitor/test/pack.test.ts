@@ -38,7 +38,7 @@ describe('npm pack of each publishable package', () => {
     const packed = JSON.parse(npm(root, 'pack', ...packages.map((p) => `./${p.dir}`), '--pack-destination', out, '--json')) as { filename: string; files: { path: string }[] }[];
     const monitor = packed.find((p) => p.filename.startsWith('gradpipe-monitor-'))!;
     const files = monitor.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['bin/gradpipe.js', 'dist/bin.js', 'dist/index.js', 'dist/index.d.ts', 'assets/page.js', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['bin/gradpipe.js', 'dist/bin.js', 'dist/index.js', 'dist/index.d.ts', 'assets/page.js', 'assets/page.css', 'package.json']));
     expect(files.filter((f) => f.startsWith('test'))).toEqual([]);
 
     const project = tmp();

@@ -2,9 +2,11 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { serve, writeReport, type LiveServer, type ReportResult } from '@gradpipe/monitor';
+import { buildChartData, serve, writeReport, type LiveServer, type ReportResult } from '@gradpipe/monitor';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { stringifyKeepingNonFinite } from '../src/nonFinite.js';
+import { renderPageJson } from '../src/renderPage.js';
 import { simulate } from './simulate.js';
 import { useTmpDir } from './tmpdir.js';
 
@@ -404,5 +406,29 @@ describe('the report page in Chromium', () => {
     } finally {
       await server?.close();
     }
+  });
+
+  test('data that is not chart data is refused with a message on the page, never drawn from', async () => {
+    const records = [0.5, 3, 2].map((v, step) => ({ run: 'r', step, normBefore: v, normAfter: v, loss: v }));
+    const data = JSON.parse(stringifyKeepingNonFinite(buildChartData([{ run: 'r', files: ['r.jsonl'], records }]))) as {
+      runs: { norms: { after: number[] }; summary: Record<string, unknown> }[];
+    };
+    data.runs[0]!.norms.after.pop();
+    data.runs[0]!.summary['steps'] = 'three';
+    const out = join(artifacts, 'report-malformed.html');
+    writeFileSync(out, renderPageJson(JSON.stringify(data), 'malformed', false));
+    const { page, errors } = await openPage(pathToFileURL(out).href);
+    await page.waitForSelector('#problem:not([hidden])');
+    await page.screenshot({ path: join(artifacts, 'report-malformed.png'), fullPage: true });
+    expect((await page.textContent('#problem'))!.split('\n')).toEqual([
+      'This page cannot draw its data: it is not the chart data of @gradpipe/monitor.',
+      'runs[0].summary.steps: expected a finite number, got "three"',
+      'runs[0].norms.after: has 2 entries for 3 steps',
+    ]);
+    expect(await page.isVisible('#charts')).toBe(false);
+    expect(await page.isVisible('#layer-section')).toBe(false);
+    expect(await page.$$('canvas')).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
