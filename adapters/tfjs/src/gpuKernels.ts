@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Three tfjs kernels for the GPU backends, `webgl` and `webgpu`, registered the way hostKernels.ts registers the
+ * Four tfjs kernels for the GPU backends, `webgl` and `webgpu`, registered the way hostKernels.ts registers the
  * cpu/wasm ones (tfjs finds them by name and backend; no import of the backend packages is needed):
  *
- * - `GradpipeRowNorms`: the L2 norm of every row of L consecutive elements, in one shader — max-abs and the sum of
- *   squares scaled by it in the same loop (LAPACK's `nrm2` update, with a compensated sum), so nothing overflows
- *   or underflows; NaN if the row has a NaN, +Infinity if it has an infinity, and at most the largest float32
+ * - `GradpipeRowNorms`: the L2 norm of every row of L consecutive elements, in one shader — Blue's sums of squares
+ *   of small, medium and large values, each scaled by a power of two (LAPACK's `snrm2`), so nothing overflows or
+ *   underflows, with no division per element; NaN if the row has a NaN, +Infinity if it has an infinity, and at most the largest float32
  *   otherwise. Run on its own output until one value is left, it gives a tensor's norm in two kernels; on a stack
- *   of per-tensor norms, their global norm in one.
+ *   of per-tensor norms, their global norm in one. On webgl a packed matrix's first pass reads its 2×2 texels.
  * - `GradpipeClipFactor`: the clip factor of a norm and a threshold as two float32 numbers `[hi, lo]` whose
  *   product it is, both normal even where `threshold / norm` is below the smallest normal float32 (GPUs flush such
  *   numbers to zero: a single factor would zero the gradient) — then the product itself and the clipped flag,
@@ -50,6 +50,14 @@ function glslFlatGetter(shape: readonly number[]): string {
 
 const GLSL_HELPERS = `
   const float FLOAT32_MAX = 3.4028234663852886e38;
+  const float TSML = 1.0842021724855044e-19;     // 2^-63
+  const float TBIG = 4503599627370496.0;         // 2^52
+  const float SSML = 3.777893186295716e22;       // 2^75
+  const float SSML_INV = 2.6469779601696886e-23; // 2^-75
+  const float SBIG = 1.3234889800848443e-23;     // 2^-76
+  const float SBIG_INV = 7.555786372591432e22;   // 2^76
+  #define NAN_VALUE uintBitsToFloat(0x7fc00000u)
+  #define INF_VALUE uintBitsToFloat(0x7f800000u)
   const float TWO_M64 = 5.421010862427522e-20;   // 2^-64
   const float TWO_P64 = 18446744073709551616.0;  // 2^64
   const float TWO_P60 = 1152921504606846976.0;   // 2^60
@@ -59,6 +67,12 @@ const GLSL_HELPERS = `
 
 const WGSL_HELPERS = `
   const FLOAT32_MAX = 3.4028234663852886e38f;
+  const TSML = 1.0842021724855044e-19f;
+  const TBIG = 4503599627370496.0f;
+  const SSML = 3.777893186295716e22f;
+  const SSML_INV = 2.6469779601696886e-23f;
+  const SBIG = 1.3234889800848443e-23f;
+  const SBIG_INV = 7.555786372591432e22f;
   const TWO_M64 = 5.421010862427522e-20f;
   const TWO_P64 = 18446744073709551616.0f;
   const TWO_P60 = 1152921504606846976.0f;
@@ -67,30 +81,47 @@ const WGSL_HELPERS = `
 `;
 
 /**
- * The loop body shared by both languages (the syntax differs only in declarations): one element `a = |x|` into
- * the running (scale, ssq, comp) of ‖row‖ = scale · √ssq. A larger element rescales the sum; the others add
- * (a / scale)², with Kahan compensation so that a row of a thousand values keeps float32 accuracy.
+ * Blue's three-accumulator sum of squares (as LAPACK's `snrm2` since 3.10): an element above 2⁵² adds its square
+ * scaled by 2⁻⁷⁶, one below 2⁻⁶³ its square scaled by 2⁷⁵, the rest their plain square (the medium and large sums
+ * with Kahan compensation, so a row of a thousand values keeps float32 accuracy; the small one only matters when
+ * nothing else is there). No division per element and no square that
+ * overflows or underflows. A NaN falls through both comparisons into `amed`; an infinity lands in `abig`.
+ * The syntax is GLSL; {@link toWgsl} turns it into WGSL.
  */
-const NRM2_STEP = `
-      if (gpIsNaN(a)) { nan = true; }
-      else if (gpIsInf(a)) { inf = true; }
-      else if (a > 0.0) {
-        if (a > scale) {
-          float r = scale / a;
-          ssq = 1.0 + (ssq - comp) * r * r;
-          comp = 0.0;
-          scale = a;
-        } else {
-          float r = a / scale;
-          float y = r * r - comp;
-          float t = ssq + y;
-          comp = (t - ssq) - y;
-          ssq = t;
-        }
-      }`;
+const SUM_STEP = `
+      if (a > TBIG) {
+        // An infinity would turn the compensation into NaN: it is noted instead.
+        if (gpIsInf(a)) { inf = true; } else { float b = a * SBIG; float y = b * b - cbig; float t = abig + y; cbig = (t - abig) - y; abig = t; }
+      }
+      else if (a < TSML) { float b = a * SSML; asml += b * b; }
+      else { float y = a * a - comp; float t = amed + y; comp = (t - amed) - y; amed = t; }`;
 
-/** GLSL → WGSL for the few constructs {@link NRM2_STEP} uses. */
-const toWgsl = (glsl: string): string => glsl.replace(/float (\w+) =/g, 'let $1 =');
+/** The norm from the three sums, saturated at the largest float32 unless an entry was non-finite. */
+const SUM_FINISH = `
+    float norm;
+    if (gpIsNaN(amed)) { norm = NAN_VALUE; }
+    else if (inf) { norm = INF_VALUE; }
+    else if (abig > 0.0) { norm = min(sqrt(abig + (amed * SBIG) * SBIG) * SBIG_INV, FLOAT32_MAX); }
+    else if (asml > 0.0 && amed > 0.0) {
+      float m = sqrt(amed);
+      float s = sqrt(asml) * SSML_INV;
+      float hi = max(m, s);
+      float lo = min(m, s) / hi;
+      norm = hi * sqrt(1.0 + lo * lo);
+    }
+    else if (asml > 0.0) { norm = sqrt(asml) * SSML_INV; }
+    else { norm = sqrt(amed); }`;
+
+/** The accumulators' declarations. */
+const SUM_INIT = 'float asml = 0.0; float amed = 0.0; float abig = 0.0; float comp = 0.0; float cbig = 0.0; bool inf = false;';
+
+/** GLSL → WGSL for the few constructs the snippets above use. */
+const toWgsl = (glsl: string): string =>
+  glsl
+    .replace(/float (asml|amed|abig|comp|cbig) = 0\.0;/g, 'var $1 = 0.0;')
+    .replace('bool inf = false;', 'var inf = false;')
+    .replace('float norm;', 'var norm : f32;')
+    .replace(/float (\w+) =/g, 'let $1 =');
 
 /**
  * The clip factor `goal / n · safety` with goal = max(t − slack, 0) (`target` is a WGSL keyword) as `hi · lo`, both
@@ -135,7 +166,7 @@ function packedRowPairNorms(backend: WebGLBackend, x: tf.TensorInfo): tf.TensorI
       void main() {
         int r = getOutputCoords() * 2;
         bool lowerRow = r + 1 < ${rows};
-        float scale = 0.0; float ssq = 1.0; float comp = 0.0; bool nan = false; bool inf = false;
+        ${SUM_INIT}
         for (int c = 0; c < ${cols}; c += 2) {
           vec4 t = getX(r, c);
           bool right = c + 1 < ${cols};
@@ -143,12 +174,10 @@ function packedRowPairNorms(backend: WebGLBackend, x: tf.TensorInfo): tf.TensorI
             if ((k == 1 || k == 3) && !right) continue;
             if (k >= 2 && !lowerRow) continue;
             float a = abs(t[k]);
-            ${NRM2_STEP}
+            ${SUM_STEP}
           }
         }
-        float norm = min(scale * sqrt(ssq), FLOAT32_MAX);
-        if (inf) norm = uintBitsToFloat(0x7f800000u);
-        if (nan) norm = uintBitsToFloat(0x7fc00000u);
+        ${SUM_FINISH}
         setOutput(norm);
       }`,
   };
@@ -197,14 +226,12 @@ function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: 
         void main() {
           int first = getOutputCoords() * ${row};
           int end = min(first + ${row}, ${n});
-          float scale = 0.0; float ssq = 1.0; float comp = 0.0; bool nan = false; bool inf = false;
+          ${SUM_INIT}
           for (int i = first; i < end; i++) {
             float a = abs(valueAt(i));
-            ${NRM2_STEP}
+            ${SUM_STEP}
           }
-          float norm = min(scale * sqrt(ssq), FLOAT32_MAX);
-          if (inf) norm = uintBitsToFloat(0x7f800000u);
-          if (nan) norm = uintBitsToFloat(0x7fc00000u);
+          ${SUM_FINISH}
           setOutput(norm);
         }`,
     };
@@ -217,14 +244,12 @@ function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: 
     'rowLength : i32, n : i32,',
     `let first = index * uniforms.rowLength;
           let end = min(first + uniforms.rowLength, uniforms.n);
-          var scale = 0.0; var ssq = 1.0; var comp = 0.0; var nan = false; var inf = false;
+          ${toWgsl(SUM_INIT)}
           for (var i = first; i < end; i++) {
             let a = abs(X[i]);
-            ${toWgsl(NRM2_STEP)}
+            ${toWgsl(SUM_STEP)}
           }
-          var norm = min(scale * sqrt(ssq), FLOAT32_MAX);
-          if (inf) { norm = uniforms.INFINITY; }
-          if (nan) { norm = uniforms.NAN; }
+          ${toWgsl(SUM_FINISH).replace(/NAN_VALUE/g, 'uniforms.NAN').replace(/INF_VALUE/g, 'uniforms.INFINITY')}
           setOutputAtIndex(index, norm);`,
   );
   return (backend as WebGPUBackend).runWebGPUProgram(program, [x], 'float32', [

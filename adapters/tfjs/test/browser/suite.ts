@@ -275,10 +275,12 @@ const optimizerCases = (backend: string): Case[] => [
     name: 'norms of matrices of odd sizes (packed on webgl: read 2×2 texels) match the float64 norm; NaN and Infinity in the last row and column',
     async run() {
       for (const [rows, cols] of [[333, 251], [4097, 3], [3, 4099], [1000, 1000]] as const) {
+        // Up to 1e4: large, medium and small magnitudes all occur (the shader sums each apart).
         const host = Float32Array.from(wildValues(rows * cols, rows + cols).map((v) => v / 1e25));
         for (const special of [undefined, NaN, Infinity]) {
           const data = host.slice();
-          if (special !== undefined) data[data.length - 1] = special; // the bottom-right corner: masked halves nearby
+          // The bottom-right corner (masked halves nearby) and the first entry (followed by a whole row of others).
+          if (special !== undefined) data[data.length - 1] = data[0] = special;
           // × 1 makes a new tensor the way ops do on the GPU (a packed texture on webgl).
           const t = tf.tidy(() => tf.mul(tf.tensor2d(data, [rows, cols]), 1));
           const norm = tf.tidy(() => tfjsOps.norm(t, 2));
