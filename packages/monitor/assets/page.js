@@ -5,12 +5,10 @@
   var NON_FINITE_TEXT = ["NaN", "Infinity", "-Infinity"];
   var LIST_AT_MOST = 8;
   var Problems = class {
-    constructor() {
-      /** The first few problems: where (e.g. `runs[1].norms.after[17]`) and what. */
-      this.first = [];
-      /** How many problems there were in all. */
-      this.count = 0;
-    }
+    /** The first few problems: where (e.g. `runs[1].norms.after[17]`) and what. */
+    first = [];
+    /** How many problems there were in all. */
+    count = 0;
     add(path, message) {
       this.count++;
       if (this.first.length < LIST_AT_MOST) this.first.push({ path, message });
@@ -88,7 +86,7 @@
           out?.push(value);
           continue;
         }
-        out ?? (out = v.slice(0, i));
+        out ??= v.slice(0, i);
         out.push(check(value, `${path}[${i}]`, bad));
       }
       const first = bad.first[0];
@@ -104,7 +102,7 @@
       const source = v;
       const out = {};
       for (const key of Object.keys(shape)) {
-        const field = Object.prototype.hasOwnProperty.call(source, key) ? source[key] : void 0;
+        const field = Object.hasOwn(source, key) ? source[key] : void 0;
         const value = shape[key](field, path === "" ? key : `${path}.${key}`, problems);
         if (value !== void 0) out[key] = value;
       }
@@ -276,6 +274,23 @@
     });
   }
 
+  // src/page/layers/layeredRun.ts
+  var FLAG_TEXT = { vanishing: "vanishing", exploding: "exploding", ok: "ok" };
+  function runsWithLayers(data) {
+    return data.runs.filter((r) => r.layers !== void 0 && r.layers.layers.length > 0);
+  }
+  function layerLabel(run2, i) {
+    const h = run2.summary.layers[i];
+    const name = run2.layers.layers[i].name;
+    return h && h.flag !== "ok" ? `${name} · ${FLAG_TEXT[h.flag]}` : name;
+  }
+  function layerGutter(run2) {
+    const ctx = context2d(document.createElement("canvas"));
+    ctx.font = "12px system-ui, sans-serif";
+    const widest = run2.layers.layers.reduce((w, _l, i) => Math.max(w, ctx.measureText(layerLabel(run2, i)).width), 0);
+    return Math.min(300, Math.max(90, Math.ceil(widest + 24)));
+  }
+
   // src/page/state.ts
   var state = {
     /** The norm chart and, when some run has a loss, the loss chart. */
@@ -320,18 +335,7 @@
     "#0369a1"
   ];
   var MARK = { clipped: "#f59e0b", skipped: "#7c3aed", nonFinite: "#7f1d1d", spike: "#111827" };
-  var LAYER_COLORS = [
-    "#1d4ed8",
-    "#b91c1c",
-    "#047857",
-    "#7e22ce",
-    "#c2410c",
-    "#0e7490",
-    "#be185d",
-    "#4d7c0f",
-    "#334155",
-    "#a16207"
-  ];
+  var LAYER_COLORS = ["#1d4ed8", "#b91c1c", "#047857", "#7e22ce", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#334155", "#a16207"];
   var CELL = { nonFinite: "#ff1f5b", zero: "#9ca3af" };
   var VIRIDIS = [
     [68, 1, 84],
@@ -386,23 +390,6 @@
   }
   function formatTicks(_u, splits) {
     return splits.map(formatTick);
-  }
-
-  // src/page/layers/layeredRun.ts
-  var FLAG_TEXT = { vanishing: "vanishing", exploding: "exploding", ok: "ok" };
-  function runsWithLayers(data) {
-    return data.runs.filter((r) => r.layers !== void 0 && r.layers.layers.length > 0);
-  }
-  function layerLabel(run2, i) {
-    const h = run2.summary.layers[i];
-    const name = run2.layers.layers[i].name;
-    return h && h.flag !== "ok" ? `${name} · ${FLAG_TEXT[h.flag]}` : name;
-  }
-  function layerGutter(run2) {
-    const ctx = context2d(document.createElement("canvas"));
-    ctx.font = "12px system-ui, sans-serif";
-    const widest = run2.layers.layers.reduce((w, _l, i) => Math.max(w, ctx.measureText(layerLabel(run2, i)).width), 0);
-    return Math.min(300, Math.max(90, Math.ceil(widest + 24)));
   }
 
   // src/page/layers/picks.ts
@@ -466,10 +453,20 @@
         [String(h.steps)],
         [h.reason || "—"]
       ];
-      return el("tr", { "data-layer": h.name, class: `flag-row-${h.flag}` }, cells.map((c, j) => el("td", { "data-field": FIELDS[j] }, c)));
+      return el(
+        "tr",
+        { "data-layer": h.name, class: `flag-row-${h.flag}` },
+        cells.map((c, j) => el("td", { "data-field": FIELDS[j] }, c))
+      );
     });
     return el("table", { class: "summary layers" }, [
-      el("thead", {}, [el("tr", {}, HEAD.map((t) => el("th", { text: t })))]),
+      el("thead", {}, [
+        el(
+          "tr",
+          {},
+          HEAD.map((t) => el("th", { text: t }))
+        )
+      ]),
       el("tbody", {}, rows)
     ]);
   }
@@ -489,7 +486,7 @@
     return values.map((v) => typeof v === "number" && v > 0 ? Math.log10(v) : null);
   }
   function pow10(y) {
-    return Number.isInteger(y) ? Number(`1e${y}`) : Math.pow(10, y);
+    return Number.isInteger(y) ? Number(`1e${y}`) : 10 ** y;
   }
   function logRange(_u, min, max) {
     if (min == null || max == null) return [0, 1];
@@ -499,7 +496,7 @@
     return [mid - half - pad, mid + half + pad];
   }
   function logSplits(u, _axisIdx, min, max) {
-    const heightPx = u.bbox && u.bbox.height ? u.bbox.height / pixelRatio() : 200;
+    const heightPx = u.bbox?.height ? u.bbox.height / pixelRatio() : 200;
     const room = Math.max(2, Math.floor(heightPx / 22));
     const every = Math.max(1, Math.ceil((max - min) / room));
     const mults = (max - min) * 5 <= room ? [1, 2, 3, 5, 7] : (max - min) * 3 <= room ? [1, 2, 5] : [1];
@@ -525,7 +522,10 @@
   // src/page/uplot.ts
   var Plot = globalThis.uPlot;
   function joinRuns(tables) {
-    return Plot.join(tables, tables.map((t) => t.map(() => 1)));
+    return Plot.join(
+      tables,
+      tables.map((t) => t.map(() => 1))
+    );
   }
 
   // src/page/layers/colourScale.ts
@@ -915,7 +915,9 @@
     const target = byId("loss-chart");
     const withLoss = data.runs.filter((r) => r.loss.step.length > 0);
     if (withLoss.length === 0) {
-      target.appendChild(el("p", { class: "empty", text: "No loss in these logs (pass loss to pipe.step, or recorder.log({ step, loss }))." }));
+      target.appendChild(
+        el("p", { class: "empty", text: "No loss in these logs (pass loss to pipe.step, or recorder.log({ step, loss }))." })
+      );
       return null;
     }
     const canLog = data.runs.every((r) => r.loss.value.every((v) => v === null || v > 0));
@@ -1084,10 +1086,20 @@
         [layersText(s)],
         [r.files.join(", ")]
       ];
-      return el("tr", { "data-run": r.run }, cells.map((c, j) => el("td", { "data-field": FIELDS2[j] }, c)));
+      return el(
+        "tr",
+        { "data-run": r.run },
+        cells.map((c, j) => el("td", { "data-field": FIELDS2[j] }, c))
+      );
     });
     return el("table", { class: "summary" }, [
-      el("thead", {}, [el("tr", {}, HEAD2.map((h) => el("th", { text: h })))]),
+      el("thead", {}, [
+        el(
+          "tr",
+          {},
+          HEAD2.map((h) => el("th", { text: h }))
+        )
+      ]),
       el("tbody", {}, rows)
     ]);
   }

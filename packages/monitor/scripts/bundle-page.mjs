@@ -22,7 +22,7 @@ export async function bundlePage() {
     tsconfig: 'tsconfig.page.json',
     format: 'iife',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     banner: { js: `// ${banner('src/page/*.ts')}` },
   });
   const css = await build({

@@ -11,7 +11,10 @@ import { checkChartData, parseChartData } from '../src/page/chartData.js';
 
 const special = fc.constantFrom(Number.NaN, Infinity, -Infinity, null);
 const norm = fc.oneof({ weight: 8, arbitrary: fc.double({ min: 0, max: 1e30, noNaN: true }) }, { weight: 1, arbitrary: special });
-const loss = fc.oneof({ weight: 8, arbitrary: fc.double({ min: -10, max: 10, noNaN: true }).map((v) => v + 0) }, { weight: 1, arbitrary: special });
+const loss = fc.oneof(
+  { weight: 8, arbitrary: fc.double({ min: -10, max: 10, noNaN: true }).map((v) => v + 0) },
+  { weight: 1, arbitrary: special },
+);
 const layerNames = ['embedding', 'lstm/kernel', 'dense/kernel'];
 
 /** Steps of one run: norms, sometimes a loss, sometimes per-tensor norms (layers may appear only later on). */
@@ -29,7 +32,14 @@ const records = (run: string) =>
     )
     .map((steps) =>
       steps.map((s, step): StepRecord => {
-        const r: StepRecord = { run, step, normBefore: s.normBefore, normAfter: s.normBefore, clipped: false, skipped: s.normBefore === null };
+        const r: StepRecord = {
+          run,
+          step,
+          normBefore: s.normBefore,
+          normAfter: s.normBefore,
+          clipped: false,
+          skipped: s.normBefore === null,
+        };
         if (s.loss !== undefined) r.loss = s.loss;
         if (s.threshold !== undefined) r.threshold = s.threshold;
         if (s.layers !== undefined) r.tensorNorms = Object.fromEntries(s.layers.map((name, i) => [name, i === 0 ? s.layerNorm : 0.5 + i]));
@@ -56,7 +66,9 @@ describe("the page's check of its data", () => {
   const valid = () =>
     JSON.parse(
       stringifyKeepingNonFinite(
-        buildChartData([{ run: 'r', files: ['r.jsonl'], records: [0.5, 3, Number.NaN, 2].map((v, step) => ({ run: 'r', step, normBefore: v, loss: v })) }]),
+        buildChartData([
+          { run: 'r', files: ['r.jsonl'], records: [0.5, 3, Number.NaN, 2].map((v, step) => ({ run: 'r', step, normBefore: v, loss: v })) },
+        ]),
       ),
     );
 

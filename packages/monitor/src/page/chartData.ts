@@ -4,7 +4,22 @@ import type { ChartData, LossSeries, NormSeries, RunChartData, SpikeRule } from 
 import type { LayerHealth, LayerSeries } from '../LayerTracker.js';
 import type { NonFiniteCounts } from '../NonFiniteCounts.js';
 import type { FirstNonFinite, RunSummary } from '../summarizeRun.js';
-import { Problems, arrayOf, figure, finite, flag, nullable, object, oneOf, optional, point, refine, seriesOf, string, type Check } from './checks.js';
+import {
+  arrayOf,
+  type Check,
+  figure,
+  finite,
+  flag,
+  nullable,
+  object,
+  oneOf,
+  optional,
+  Problems,
+  point,
+  refine,
+  seriesOf,
+  string,
+} from './checks.js';
 
 /** One layer's series of {@link LayerSeries}. */
 type LayerLine = LayerSeries['layers'][number];

@@ -149,7 +149,7 @@ export function object<T>(shape: Shape<T>): Check<T> {
     const source = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(shape) as (keyof T & string)[]) {
-      const field = Object.prototype.hasOwnProperty.call(source, key) ? source[key] : undefined;
+      const field = Object.hasOwn(source, key) ? source[key] : undefined;
       const value = shape[key](field, path === '' ? key : `${path}.${key}`, problems);
       if (value !== undefined) out[key] = value;
     }

@@ -53,7 +53,11 @@ export type Describe = (u: uPlot, series: readonly number[], idx: number) => str
  * A setCursor hook: writes each run's values at the cursor step into its legend button (or clears them when the
  * cursor leaves).
  */
-export function showValues(kind: 'norm' | 'loss', seriesOf: ReadonlyMap<string, readonly number[]>, describe: Describe): (u: uPlot) => void {
+export function showValues(
+  kind: 'norm' | 'loss',
+  seriesOf: ReadonlyMap<string, readonly number[]>,
+  describe: Describe,
+): (u: uPlot) => void {
   return (u) => {
     const idx = u.cursor.idx;
     const step = idx == null ? null : u.data[0][idx];

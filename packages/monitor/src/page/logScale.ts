@@ -13,7 +13,7 @@ export function log10s(values: readonly (number | null)[]): (number | null)[] {
 
 /** 10^y; exact for whole y ('1e-7' is exact, 10 ** -7 is not). */
 export function pow10(y: number): number {
-  return Number.isInteger(y) ? Number(`1e${y}`) : Math.pow(10, y);
+  return Number.isInteger(y) ? Number(`1e${y}`) : 10 ** y;
 }
 
 /** A y range at least one decade tall, with a little room above and below so lines at the extremes stay clear. */
@@ -26,7 +26,7 @@ export function logRange(_u: uPlot, min: number | null, max: number | null): uPl
 }
 
 function logSplits(u: uPlot, _axisIdx: number, min: number, max: number): number[] {
-  const heightPx = u.bbox && u.bbox.height ? u.bbox.height / pixelRatio() : 200;
+  const heightPx = u.bbox?.height ? u.bbox.height / pixelRatio() : 200;
   const room = Math.max(2, Math.floor(heightPx / 22));
   const every = Math.max(1, Math.ceil((max - min) / room));
   const mults = (max - min) * 5 <= room ? [1, 2, 3, 5, 7] : (max - min) * 3 <= room ? [1, 2, 5] : [1];

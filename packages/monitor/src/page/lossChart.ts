@@ -2,15 +2,15 @@
 // an event strip for the runs that have a non-finite loss or a loss spike.
 import type uPlot from 'uplot';
 import type { ChartData } from '../buildChartData.js';
-import { MARK, colorOf } from './colors.js';
+import { colorOf, MARK } from './colors.js';
 import { cursor, syncX } from './cursor.js';
 import { byId, el } from './dom.js';
 import { formatTicks } from './format.js';
 import { showValues, valueAt } from './legend.js';
 import { log10s, logAxis, logRange } from './logScale.js';
-import { state, type RunChart } from './state.js';
-import { drawStrip, stripHeight, type Lane } from './strip.js';
-import { Plot, joinRuns } from './uplot.js';
+import { type RunChart, state } from './state.js';
+import { drawStrip, type Lane, stripHeight } from './strip.js';
+import { joinRuns, Plot } from './uplot.js';
 
 /** Only runs with a non-finite loss or a loss spike get a lane: nine empty lanes would only be noise. */
 function marked(flags: readonly (0 | 1)[]): boolean {
@@ -22,7 +22,9 @@ export function lossChart(data: ChartData, width: number): RunChart | null {
   const target = byId('loss-chart');
   const withLoss = data.runs.filter((r) => r.loss.step.length > 0);
   if (withLoss.length === 0) {
-    target.appendChild(el('p', { class: 'empty', text: 'No loss in these logs (pass loss to pipe.step, or recorder.log({ step, loss })).' }));
+    target.appendChild(
+      el('p', { class: 'empty', text: 'No loss in these logs (pass loss to pipe.step, or recorder.log({ step, loss })).' }),
+    );
     return null;
   }
   const canLog = data.runs.every((r) => r.loss.value.every((v) => v === null || v > 0));

@@ -5,8 +5,8 @@
 import { parseChartData } from './chartData.js';
 import { byId } from './dom.js';
 import { followLive } from './live.js';
-import { allPlots, state } from './state.js';
 import { chartWidth, refuse, render } from './render.js';
+import { allPlots, state } from './state.js';
 
 function redraw(): void {
   if (state.lastData) render(state.lastData);

@@ -2,14 +2,14 @@
 // an event strip above (clipped, skipped, non-finite, spike).
 import type uPlot from 'uplot';
 import type { ChartData } from '../buildChartData.js';
-import { MARK, colorOf } from './colors.js';
+import { colorOf, MARK } from './colors.js';
 import { cursor, syncX } from './cursor.js';
 import { byId } from './dom.js';
 import { showValues, valueAt } from './legend.js';
 import { log10s, logAxis, logRange } from './logScale.js';
-import { state, type RunChart } from './state.js';
-import { drawStrip, stripHeight, type Lane } from './strip.js';
-import { Plot, joinRuns } from './uplot.js';
+import { type RunChart, state } from './state.js';
+import { drawStrip, type Lane, stripHeight } from './strip.js';
+import { joinRuns, Plot } from './uplot.js';
 
 export function normChart(data: ChartData, width: number): RunChart {
   const tables: uPlot.AlignedData[] = [];

@@ -2,8 +2,8 @@
 import type uPlot from 'uplot';
 import type { ChartData } from '../buildChartData.js';
 import { byId, el } from './dom.js';
-import { currentLayerRun, layerSection } from './layers/layerSection.js';
 import { layerGutter } from './layers/layeredRun.js';
+import { currentLayerRun, layerSection } from './layers/layerSection.js';
 import { applyHidden, legend } from './legend.js';
 import { lossChart } from './lossChart.js';
 import { normChart } from './normChart.js';

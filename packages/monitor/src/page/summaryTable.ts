@@ -8,11 +8,33 @@ import { formatValue } from './format.js';
 
 const FIELD_NAMES: Record<FirstNonFinite['field'], string> = { normBefore: 'norm', normAfter: 'norm after clipping', loss: 'loss' };
 
-const HEAD = ['Run', 'Steps', 'Clipped', 'Skipped', 'Max norm', 'Final loss', 'Spikes (loss / norm)', 'First non-finite step',
-  'Non-finite', 'Layers', 'Files'];
+const HEAD = [
+  'Run',
+  'Steps',
+  'Clipped',
+  'Skipped',
+  'Max norm',
+  'Final loss',
+  'Spikes (loss / norm)',
+  'First non-finite step',
+  'Non-finite',
+  'Layers',
+  'Files',
+];
 /** Each column's `data-field`, for the tests and for styling. */
-const FIELDS = ['run', 'steps', 'clipped', 'skipped', 'maxNorm', 'finalLoss', 'spikes', 'firstNonFiniteStep', 'nonFinite', 'layers',
-  'files'];
+const FIELDS = [
+  'run',
+  'steps',
+  'clipped',
+  'skipped',
+  'maxNorm',
+  'finalLoss',
+  'spikes',
+  'firstNonFiniteStep',
+  'nonFinite',
+  'layers',
+  'files',
+];
 
 /** "2 NaN, 1 +Infinity": non-finite counts by kind. */
 function kinds(c: NonFiniteCounts): string {
@@ -57,10 +79,20 @@ export function summaryTable(data: ChartData): HTMLTableElement {
       [layersText(s)],
       [r.files.join(', ')],
     ];
-    return el('tr', { 'data-run': r.run }, cells.map((c, j) => el('td', { 'data-field': FIELDS[j]! }, c)));
+    return el(
+      'tr',
+      { 'data-run': r.run },
+      cells.map((c, j) => el('td', { 'data-field': FIELDS[j]! }, c)),
+    );
   });
   return el('table', { class: 'summary' }, [
-    el('thead', {}, [el('tr', {}, HEAD.map((h) => el('th', { text: h })))]),
+    el('thead', {}, [
+      el(
+        'tr',
+        {},
+        HEAD.map((h) => el('th', { text: h })),
+      ),
+    ]),
     el('tbody', {}, rows),
   ]);
 }

@@ -9,5 +9,8 @@ export const Plot = (globalThis as unknown as { uPlot: typeof uPlot }).uPlot;
  * which uPlot spans over.
  */
 export function joinRuns(tables: uPlot.AlignedData[]): uPlot.AlignedData {
-  return Plot.join(tables, tables.map((t) => t.map(() => 1 as uPlot.JoinNullMode)));
+  return Plot.join(
+    tables,
+    tables.map((t) => t.map(() => 1 as uPlot.JoinNullMode)),
+  );
 }

@@ -24,10 +24,20 @@ export function healthTable(run: LayeredRun): HTMLTableElement {
       [String(h.steps)],
       [h.reason || '—'],
     ];
-    return el('tr', { 'data-layer': h.name, class: `flag-row-${h.flag}` }, cells.map((c, j) => el('td', { 'data-field': FIELDS[j]! }, c)));
+    return el(
+      'tr',
+      { 'data-layer': h.name, class: `flag-row-${h.flag}` },
+      cells.map((c, j) => el('td', { 'data-field': FIELDS[j]! }, c)),
+    );
   });
   return el('table', { class: 'summary layers' }, [
-    el('thead', {}, [el('tr', {}, HEAD.map((t) => el('th', { text: t })))]),
+    el('thead', {}, [
+      el(
+        'tr',
+        {},
+        HEAD.map((t) => el('th', { text: t })),
+      ),
+    ]),
     el('tbody', {}, rows),
   ]);
 }

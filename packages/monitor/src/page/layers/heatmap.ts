@@ -10,7 +10,7 @@ import { allSplits } from '../logScale.js';
 import { state } from '../state.js';
 import { Plot } from '../uplot.js';
 import { colourScale } from './colourScale.js';
-import { layerLabel, type LayeredRun } from './layeredRun.js';
+import { type LayeredRun, layerLabel } from './layeredRun.js';
 import { picksOf, togglePick } from './picks.js';
 
 /** The cells' colour range: log10 of the smallest and largest geometric mean (at least one decade wide). */

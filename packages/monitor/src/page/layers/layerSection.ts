@@ -5,7 +5,7 @@ import { byId, el } from '../dom.js';
 import { state } from '../state.js';
 import { healthTable } from './healthTable.js';
 import { heatmap } from './heatmap.js';
-import { layerGutter, runsWithLayers, type LayeredRun } from './layeredRun.js';
+import { type LayeredRun, layerGutter, runsWithLayers } from './layeredRun.js';
 import { layerLines } from './layerLines.js';
 import { picksOf } from './picks.js';
 
