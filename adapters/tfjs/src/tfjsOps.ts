@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineNorms, describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
+import { readBatched } from './batchedReads.js';
 import { gpuClipFactor, gpuCombineNorms, gpuNorm, gpuScale, onGpu } from './gpuKernels.js';
 import { FLOAT32_MAX, hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';
 
@@ -220,13 +221,9 @@ export const portableTfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
   },
   async readAsync(values) {
     if (values.length === 0) return [];
-    // A copy of the scalars, kept out of the caller's tidy until the device has answered.
-    const packed = tf.keep(packScalars(values));
-    try {
-      return Array.from(await packed.data());
-    } finally {
-      packed.dispose();
-    }
+    // A copy of the scalars, kept out of the caller's tidy until the device has answered; read with the other
+    // steps of the same task in one transfer.
+    return readBatched(tf.keep(packScalars(values)));
   },
 };
 
