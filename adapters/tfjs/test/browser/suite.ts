@@ -53,21 +53,27 @@ async function optimizerState(opt: tf.Optimizer): Promise<number[][]> {
 /** One contract step: synchronous or deferred read-back; plain numbers out so nothing outlives the tidy. */
 async function contractStep(pipe: GradientPipeline, step: ContractStep, deferred: boolean): Promise<{ grads: Record<string, number[]>; skipped: boolean; stats: StepStats }> {
   const tensor = (name: string, v: readonly number[]) => tf.tensor([...v], [...(step.shapes?.[name] ?? [v.length])], 'float32');
-  const out = tf.tidy(() => {
+  let figures: Promise<StepStats> | undefined;
+  const kept = tf.tidy(() => {
     const grads = Object.fromEntries(Object.entries(step.grads).map(([n, v]) => [n, tensor(n, v)]));
     const params = step.params ? Object.fromEntries(Object.entries(step.params).map(([n, v]) => [n, tensor(n, v)])) : undefined;
     const options = { ...(params ? { params } : {}), ...(step.shapes ? { shapes: step.shapes as Record<string, number[]> } : {}) };
+    let out: tf.NamedTensorMap;
     if (deferred) {
       const r = pipe.stepWithDeferred(tfjsOps, grads, options);
-      return { grads: Object.fromEntries(Object.entries(r.grads).map(([n, g]) => [n, tf.keep(tf.clone(g))])), stats: r.stats };
+      ({ grads: out, stats: figures } = r);
+    } else {
+      const r = pipe.stepWith(tfjsOps, grads, options);
+      out = r.grads;
+      figures = Promise.resolve(r.stats);
     }
-    const r = pipe.stepWith(tfjsOps, grads, options);
-    return { grads: Object.fromEntries(Object.entries(r.grads).map(([n, g]) => [n, tf.keep(tf.clone(g))])), stats: Promise.resolve(r.stats) };
+    // Copies that outlive the tidy (a transform may hand an input through).
+    return Object.fromEntries(Object.entries(out).map(([n, g]) => [n, tf.clone(g)]));
   });
   const grads: Record<string, number[]> = {};
-  for (const [n, g] of Object.entries(out.grads)) grads[n] = await values(g);
-  tf.dispose(Object.values(out.grads));
-  const stats = await out.stats;
+  for (const [n, g] of Object.entries(kept)) grads[n] = await values(g);
+  tf.dispose(Object.values(kept));
+  const stats = await figures!;
   return { grads, skipped: stats.skipped, stats };
 }
 
