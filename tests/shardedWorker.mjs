@@ -39,4 +39,4 @@ async function reduce(partial, op) {
 
 const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm, normType: normType === 'inf' ? Infinity : normType, reduce })]);
 const result = await pipe.stepAsync(grads);
-parentPort.postMessage({ grads: result.grads, figures: result.stats.transforms[0].figures });
+parentPort.postMessage({ grads: result.grads, transform: result.stats.transforms[0] });

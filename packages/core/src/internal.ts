@@ -18,6 +18,7 @@
 export {
   closest,
   isPlainObject,
+  rejectNullOptions,
   rejectUnknownKeys,
   requireBoolean,
   requireInRange,

@@ -50,17 +50,18 @@ describe('options of the transforms', () => {
     if (value !== undefined) {
       expectRefusal(
         () => adaptiveClip({ method: 'zscore', maxNorm: unsafe(value) }),
-        `adaptiveClip: maxNorm must be a positive number or Infinity ('inf'), got ${shown}`,
+        // maxNorm is optional in adaptiveClip: null is refused as every optional option's null is.
+        value === null ? 'adaptiveClip: maxNorm must not be null (leave it out for its default)' : `adaptiveClip: maxNorm must be a positive number or Infinity ('inf'), got ${shown}`,
         'adaptiveClip',
       );
     }
   });
 
-  it('a normType of 0 or below, or not a number', () => {
-    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: 0 }), "clipByGlobalNorm: normType must be a number > 0 or Infinity ('inf'), got 0");
-    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: -2 }), "clipByGlobalNorm: normType must be a number > 0 or Infinity ('inf'), got -2");
-    expectRefusal(() => clipByNorm({ maxNorm: 1, normType: unsafe('two') }), `clipByNorm: normType must be a number > 0 or Infinity ('inf'), got "two"`);
-    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: NaN }), "clipByGlobalNorm: normType must be a number > 0 or Infinity ('inf'), got NaN");
+  it('a normType below 0.1, or not a number', () => {
+    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: 0 }), "clipByGlobalNorm: normType must be a number >= 0.1 or Infinity ('inf'), got 0");
+    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: -2 }), "clipByGlobalNorm: normType must be a number >= 0.1 or Infinity ('inf'), got -2");
+    expectRefusal(() => clipByNorm({ maxNorm: 1, normType: unsafe('two') }), `clipByNorm: normType must be a number >= 0.1 or Infinity ('inf'), got "two"`);
+    expectRefusal(() => clipByGlobalNorm({ maxNorm: 1, normType: NaN }), "clipByGlobalNorm: normType must be a number >= 0.1 or Infinity ('inf'), got NaN");
   });
 
   it('clipByValue: min > max, a non-finite bound, a non-positive c', () => {
@@ -193,6 +194,6 @@ describe('pipelines and saved JSON', () => {
   it('fromJSON re-checks the saved config (a hand-edited maxNorm is refused like a bad option)', () => {
     const json = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]).toJSON();
     json.transforms[0]!.config.maxNorm = -3;
-    expectRefusal(() => GradientPipeline.fromJSON(json), "clipByGlobalNorm: maxNorm must be a positive number or Infinity ('inf'), got -3");
+    expectRefusal(() => GradientPipeline.fromJSON(json), "GradientPipeline.fromJSON: transforms[0] (clipByGlobalNorm) has a corrupt config: clipByGlobalNorm: maxNorm must be a positive number or Infinity ('inf'), got -3");
   });
 });

@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
+import { isPlainObject, rejectNullOptions, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
 import type { Gradients } from '../pipeline/GradientTransform.js';
 import { base64ToBytes, bytesToBase64 } from './base64.js';
 
@@ -55,6 +55,7 @@ export class GradientAccumulator {
     const fn = 'GradientAccumulator';
     requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, ['every', 'reduction']);
+    rejectNullOptions(fn, options, ['every']);
     this.every = requireInteger(fn, 'every', options.every, 1);
     const reduction = options.reduction ?? 'mean';
     if (reduction !== 'mean' && reduction !== 'sum') throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
@@ -72,7 +73,7 @@ export class GradientAccumulator {
    */
   add(grads: Gradients<Float32Array>): Gradients<Float32Array> | undefined {
     const fn = 'GradientAccumulator.add';
-    if (typeof grads !== 'object' || grads === null) throw new GradpipeError(fn, `grads must be an object of Float32Array, got ${describeValue(grads)}`);
+    if (!isPlainObject(grads)) throw new GradpipeError(fn, `grads must be a plain object of Float32Array, got ${describeValue(grads)}`);
     const names = Object.keys(grads);
     for (const name of names) {
       const g = grads[name];
@@ -122,12 +123,16 @@ export class GradientAccumulator {
    */
   static fromJSON(json: AccumulatorJson): GradientAccumulator {
     const fn = 'GradientAccumulator.fromJSON';
-    if (typeof json !== 'object' || json === null || json.format !== 'gradpipe.accumulator' || json.version !== 1) {
+    if (!isPlainObject(json) || json.format !== 'gradpipe.accumulator') {
       throw new GradpipeError(fn, `expects the output of GradientAccumulator.toJSON(), got ${describeValue(json)}`);
     }
-    const acc = new GradientAccumulator({ every: json.every, reduction: json.reduction });
+    rejectUnknownKeys(fn, json, ['format', 'version', 'every', 'reduction', 'pending', 'sums'], 'field');
+    if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${describeValue(json.version)} (this gradpipe reads version 1)`);
+    if (json.reduction !== 'mean' && json.reduction !== 'sum') throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(json.reduction)}`);
+    const every = requireInteger(fn, 'every', json.every, 1);
+    const acc = new GradientAccumulator({ every, reduction: json.reduction });
     const pending = requireInteger(fn, 'pending', json.pending, 0, acc.every - 1);
-    if (typeof json.sums !== 'object' || json.sums === null) throw new GradpipeError(fn, `sums must be an object, got ${describeValue(json.sums)}`);
+    if (!isPlainObject(json.sums)) throw new GradpipeError(fn, `sums must be an object, got ${describeValue(json.sums)}`);
     const entries = Object.entries(json.sums);
     if ((pending === 0) !== (entries.length === 0)) throw new GradpipeError(fn, `pending (${pending}) and sums (${entries.length} gradients) disagree`);
     for (const [name, text] of entries) {

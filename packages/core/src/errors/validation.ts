@@ -121,6 +121,24 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
+ * Throws if an option is given as `null`: leaving it out means its default, `null` is no value at all — a
+ * caller who passes it has a bug that must not be papered over with the default.
+ *
+ * @example
+ * ```ts
+ * import { rejectNullOptions } from '@gradpipe/core/internal';
+ * rejectNullOptions('nanGuard', { policy: 'skip' });  // fine
+ * rejectNullOptions('nanGuard', { policy: null });    // throws 'nanGuard: policy must not be null (leave it out for its default)'
+ * ```
+ */
+export function rejectNullOptions(fn: string, options: object, required: readonly string[] = []): void {
+  for (const [key, value] of Object.entries(options)) {
+    // A required option's own check refuses null with what the option must be.
+    if (value === null && !required.includes(key)) throw new GradpipeError(fn, `${key} must not be null (leave it out for its default)`);
+  }
+}
+
+/**
  * Throws unless `value` is one of `allowed`.
  *
  * @example

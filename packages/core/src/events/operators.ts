@@ -56,5 +56,6 @@ export function everyNthStep(n: number): MonoTypeOperatorFunction<StepEvent> {
  * ```
  */
 export function normAbove(limit: number): MonoTypeOperatorFunction<StepEvent> {
+  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new GradpipeError('normAbove', `limit must be a number, got ${describeValue(limit)}`);
   return filter((e) => !(e.normBefore <= limit));
 }

@@ -1,3 +1,5 @@
+import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { MIN_P } from './normType.js';
 import { maxAbs, sumOfAbs, sumOfScaledPowers } from '../backends/typedArray/kernels.js';
 import { normSquared } from '../backends/wasmSimd/stagedKernels.js';
 
@@ -13,6 +15,8 @@ import { normSquared } from '../backends/wasmSimd/stagedKernels.js';
  * ```
  */
 export function normOf(x: Float32Array, p = 2): number {
+  if (!(x instanceof Float32Array)) throw new GradpipeError('normOf', `x must be a Float32Array, got ${describeValue(x)}`);
+  if (typeof p !== 'number' || !(p >= MIN_P)) throw new GradpipeError('normOf', `p must be a number >= ${MIN_P} or Infinity, got ${describeValue(p)}`);
   if (p === 2) return Math.sqrt(normSquared(x));
   if (p === 1) return sumOfAbs(x);
   const m = maxAbs(x);

@@ -35,6 +35,18 @@ export class DeferredSteps {
     }
   }
 
+  /**
+   * Refuses a step that cannot begin now: a stepAsync is still running, an earlier deferred step was refused, or a
+   * synchronous step would overtake deferred ones still waiting for their figures.
+   */
+  checkCanBegin(fn: string, deferred: boolean, asyncInFlight: boolean): void {
+    if (asyncInFlight) throw new GradpipeError(fn, 'a stepAsync of this pipeline is still running: await it before the next step');
+    this.throwIfFailed();
+    if (!deferred && this.pending > 0) {
+      throw new GradpipeError(fn, `${this.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
+    }
+  }
+
   /** Throws the error that refused an earlier step, if one did. */
   throwIfFailed(): void {
     if (this.failure) throw this.failure.error;

@@ -7,6 +7,7 @@ import type { AnyGradientTransform, GradientTransform, Gradients } from './Gradi
 import { type PipelineJson, checkPipelineJson, restoreTransforms, toPipelineJson } from './pipelineJson.js';
 import { DeferredSteps, isAsync } from './DeferredSteps.js';
 import { deepFreeze } from './snapshot.js';
+import { refusesLate, restoreOnRefusal } from './restoreOnRefusal.js';
 import { runTransforms, runTransformsAsync } from './stepLoop.js';
 import type { DeferredStepResult, PipelineOptions, StepOptions, StepResult } from './StepOptions.js';
 import { type StepReads, StepRun } from './StepRun.js';
@@ -48,12 +49,12 @@ export class GradientPipeline {
    */
   readonly events$: GuardedObservable<StepEvent>;
 
-  private readonly options: { readonly tensorNorms: boolean; readonly measureNormAfter: boolean };
+  /** The options, and whether a refusing transform runs after another (a step then keeps a copy: restoreOnRefusal). */
+  private readonly options: { readonly tensorNorms: boolean; readonly measureNormAfter: boolean; readonly refusesLate: boolean };
   private readonly subject = new Subject<StepEvent>();
   private states: unknown[];
   private stepIndex = 0;
-  /** True while a stepAsync awaits its transforms: no other step may start meanwhile. */
-  private inFlight = false;
+  private inFlight = false; // a stepAsync awaits its transforms: no other step may start meanwhile
   private readonly deferred = new DeferredSteps();
   /** The first transform that keeps a step from beginning before the figures of the one before are in, if any. */
   private readonly needsPreviousFigures: number;
@@ -61,7 +62,7 @@ export class GradientPipeline {
   constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
     const { tensorNorms, measureNormAfter, onSubscriberError } = checkPipelineOptions('GradientPipeline', transforms, options);
     this.transforms = Object.freeze([...transforms]);
-    this.options = { tensorNorms: tensorNorms ?? false, measureNormAfter: measureNormAfter ?? false };
+    this.options = { tensorNorms: tensorNorms ?? false, measureNormAfter: measureNormAfter ?? false, refusesLate: refusesLate(this.transforms) };
     this.states = this.transforms.map((t) => t.init());
     this.needsPreviousFigures = this.transforms.findIndex((t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null));
     this.events$ = new GuardedObservable<StepEvent>(onSubscriberError ?? defaultSubscriberError, (subscriber) => this.subject.subscribe(subscriber));
@@ -109,8 +110,10 @@ export class GradientPipeline {
     const asyncAt = this.transforms.findIndex(isAsync);
     if (asyncAt >= 0) throw new GradpipeError(fn, `transforms[${asyncAt}] (${this.transforms[asyncAt]!.kind}) is asynchronous: use stepAsync or stepWithAsync`);
     const run = this.begin(fn, ops, grads, options);
-    runTransforms(fn, this.transforms, this.states, run, 'stepAsync or stepWithAsync');
-    return this.finish(run, options);
+    return restoreOnRefusal(this.options.refusesLate && ops.eager, grads, () => {
+      runTransforms(fn, this.transforms, this.states, run, 'stepAsync or stepWithAsync');
+      return this.finish(run, options);
+    });
   }
 
   /**
@@ -126,7 +129,6 @@ export class GradientPipeline {
    * import * as tf from '@tensorflow/tfjs';
    * import { GradientPipeline, nanGuard, clipByGlobalNorm } from '@gradpipe/core';
    * import { tfjsOps } from '@gradpipe/tfjs';
-   *
    * const pipe = new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })]);
    * const result = tf.tidy(() => {
    *   const { grads, skip, stats } = pipe.stepWithDeferred(tfjsOps, { w: tf.tensor1d([3, 4]) });
@@ -180,17 +182,15 @@ export class GradientPipeline {
   async stepWithAsync<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S> = {}): Promise<StepResult<T>> {
     const run = this.begin('GradientPipeline.stepAsync', ops, grads, options);
     this.inFlight = true;
-    await runTransformsAsync(this.transforms, this.states, run).finally(() => (this.inFlight = false));
-    return this.finish(run, options);
+    return restoreOnRefusal(this.options.refusesLate && ops.eager, grads, async () => {
+      await runTransformsAsync(this.transforms, this.states, run).finally(() => (this.inFlight = false));
+      return this.finish(run, options);
+    });
   }
 
   /** Checks the input and measures the incoming norms: everything a step does before its transforms run. */
   private begin<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S>, deferred = false): StepRun<T, S> {
-    if (this.inFlight) throw new GradpipeError(fn, 'a stepAsync of this pipeline is still running: await it before the next step');
-    this.deferred.throwIfFailed();
-    if (!deferred && this.deferred.pending > 0) {
-      throw new GradpipeError(fn, `${this.deferred.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
-    }
+    this.deferred.checkCanBegin(fn, deferred, this.inFlight);
     const names = validateStep(fn, ops, grads, options, this.transforms);
     const run = new StepRun(ops, grads, names, this.stepIndex, options, this.options.measureNormAfter);
     for (const t of this.transforms) t.validate?.(grads, run.ctx);

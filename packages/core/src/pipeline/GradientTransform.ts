@@ -114,6 +114,12 @@ export interface GradientTransform<State = unknown> {
    */
   restoreState?(state: JsonValue): State;
   /**
+   * True when the transform may throw to refuse a step (in `update` or `commit`). Placed after another transform,
+   * it makes the typed-array pipeline keep a copy of the gradients during a step, so that a refusal leaves the
+   * caller's arrays as they were (put refusing transforms first to save that copy).
+   */
+  readonly mayRefuse?: boolean;
+  /**
    * True when `update` needs `ctx.params` (like {@link agc}): a step without params is then refused before any
    * transform has changed the gradients.
    */
@@ -167,6 +173,8 @@ export interface AsyncGradientTransform<State = unknown> {
   readonly config: JsonObject;
   /** Marks the transform as asynchronous, so that `pipe.step` can refuse it before touching any gradient. */
   readonly async: true;
+  /** True when the transform may throw to refuse a step (see {@link GradientTransform.mayRefuse}). */
+  readonly mayRefuse?: boolean;
   /** The state before the first step. Must be JSON data. */
   init(): State;
   /** Checks a saved state before `GradientPipeline.fromJSON` resumes from it (see {@link GradientTransform.restoreState}). */

@@ -34,12 +34,15 @@ export function checkPipelineJson(fn: string, json: unknown): PipelineJson {
   }
   rejectUnknownKeys(fn, json, ['format', 'version', 'step', 'tensorNorms', 'transforms'], 'field');
   if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${describeValue(json.version)} (this gradpipe reads version 1)`);
-  if (typeof json.step !== 'number' || !Number.isSafeInteger(json.step) || json.step < 0) {
-    throw new GradpipeError(fn, `step must be an integer >= 0, got ${describeValue(json.step)}`);
+  // Far below 2⁵³, so that the counter stays exact (and savable) for as many steps as any run will take.
+  if (typeof json.step !== 'number' || !Number.isSafeInteger(json.step) || json.step < 0 || json.step > 2 ** 52) {
+    throw new GradpipeError(fn, `step must be an integer in [0, 2^52], got ${describeValue(json.step)}`);
   }
   if (typeof json.tensorNorms !== 'boolean') throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(json.tensorNorms)}`);
   if (!Array.isArray(json.transforms)) throw new GradpipeError(fn, `transforms must be an array, got ${describeValue(json.transforms)}`);
-  json.transforms.forEach((t: unknown, i: number) => {
+  // An index loop, not forEach: a sparse array's holes must be refused, not skipped.
+  for (let i = 0; i < json.transforms.length; i++) {
+    const t: unknown = json.transforms[i];
     const at = `transforms[${i}]`;
     if (!isPlainObject(t)) throw new GradpipeError(fn, `${at} must be an object { kind, config, state }, got ${describeValue(t)}`);
     rejectUnknownKeys(fn, t, ['kind', 'config', 'state'], `field of ${at}`);
@@ -47,7 +50,7 @@ export function checkPipelineJson(fn: string, json: unknown): PipelineJson {
     if (!isPlainObject(t.config)) throw new GradpipeError(fn, `${at}.config must be an object, got ${describeValue(t.config)}`);
     const bad = notJson(t.state, `${at}.state`) ?? notJson(t.config, `${at}.config`);
     if (bad) throw new GradpipeError(fn, bad);
-  });
+  }
   return json as unknown as PipelineJson;
 }
 
@@ -83,7 +86,11 @@ export function restoreTransforms(
     if (!make) {
       throw new GradpipeError(fn, `transforms[${i}] has unknown kind ${JSON.stringify(t.kind)} (known: ${knownKinds(custom).join(', ')}): pass its factory in options.transforms`);
     }
-    return make(structuredClone(t.config));
+    try {
+      return make(structuredClone(t.config));
+    } catch (error) {
+      throw new GradpipeError(fn, `transforms[${i}] (${t.kind}) has a corrupt config: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   const states = saved.transforms.map((t, i) => {
     const state = structuredClone(t.state);

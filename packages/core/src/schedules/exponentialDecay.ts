@@ -1,3 +1,4 @@
+import { requireBoolean } from '../errors/validation.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule } from './Schedule.js';
 import { rate, scheduleOptions, steps } from './scheduleOptions.js';
@@ -33,7 +34,7 @@ export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
   const init = rate(fn, 'init', o.init);
   const gamma = rate(fn, 'gamma', o.gamma);
   const transitionSteps = steps(fn, 'transitionSteps', o.transitionSteps ?? 1);
-  const staircase = o.staircase === true;
+  const staircase = o.staircase === undefined ? false : requireBoolean(fn, 'staircase', o.staircase);
   const floor = o.floor === undefined ? undefined : rate(fn, 'floor', o.floor);
   const config = { init, gamma, transitionSteps, staircase, ...(floor === undefined ? {} : { floor }) };
   return makeSchedule(fn, config, (t) => {

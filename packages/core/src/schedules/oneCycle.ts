@@ -1,3 +1,4 @@
+import { requireBoolean } from '../errors/validation.js';
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule } from './Schedule.js';
@@ -43,7 +44,7 @@ export function oneCycle(options: OneCycleOptions): Schedule {
   const finalDivFactor = rate(fn, 'finalDivFactor', o.finalDivFactor ?? 1e4);
   const anneal = o.anneal ?? 'cos';
   if (anneal !== 'cos' && anneal !== 'linear') throw new GradpipeError(fn, `anneal must be 'cos' or 'linear', got ${describeValue(anneal)}`);
-  const threePhase = o.threePhase === true;
+  const threePhase = o.threePhase === undefined ? false : requireBoolean(fn, 'threePhase', o.threePhase);
   const initial = maxLr / divFactor;
   const minimum = initial / finalDivFactor;
   const rise = pctStart * totalSteps - 1;

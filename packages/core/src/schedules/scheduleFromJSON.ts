@@ -1,4 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { isPlainObject, rejectUnknownKeys } from '../errors/validation.js';
 import type { JsonObject } from '../pipeline/GradientTransform.js';
 import { chainSchedules } from './chainSchedules.js';
 import { constant } from './constant.js';
@@ -10,15 +11,31 @@ import { polynomialDecay } from './polynomialDecay.js';
 import type { Schedule, ScheduleJson } from './Schedule.js';
 import { stepDecay } from './stepDecay.js';
 
+/**
+ * A schedule factory as a rebuilder of saved configs. The one cast of a config into options is here, and it is
+ * safe: every factory checks its options at run time and refuses what is not valid.
+ */
+const fromConfig =
+  <O>(make: (options: O) => Schedule) =>
+  (config: JsonObject): Schedule =>
+    make(config as unknown as O);
+
 const FACTORIES: Readonly<Record<string, (config: JsonObject) => Schedule>> = {
-  constant: (c) => constant(c.value as number),
-  linearWarmup: (c) => linearWarmup(c as never),
-  cosineDecay: (c) => cosineDecay(c as never),
-  stepDecay: (c) => stepDecay(c as never),
-  exponentialDecay: (c) => exponentialDecay(c as never),
-  polynomialDecay: (c) => polynomialDecay(c as never),
-  oneCycle: (c) => oneCycle(c as never),
-  chainSchedules: (c) => chainSchedules((c.schedules as unknown as ScheduleJson[]).map((s) => scheduleFromJSON(s)), c.boundaries as number[]),
+  constant: (c) => {
+    rejectUnknownKeys('scheduleFromJSON', c, ['value'], 'field of constant');
+    return constant(c.value as number);
+  },
+  linearWarmup: fromConfig(linearWarmup),
+  cosineDecay: fromConfig(cosineDecay),
+  stepDecay: fromConfig(stepDecay),
+  exponentialDecay: fromConfig(exponentialDecay),
+  polynomialDecay: fromConfig(polynomialDecay),
+  oneCycle: fromConfig(oneCycle),
+  chainSchedules: (c) => {
+    rejectUnknownKeys('scheduleFromJSON', c, ['schedules', 'boundaries'], 'field of chainSchedules');
+    if (!Array.isArray(c.schedules)) throw new GradpipeError('scheduleFromJSON', `chainSchedules needs schedules: an array of saved schedules, got ${describeValue(c.schedules)}`);
+    return chainSchedules(c.schedules.map((s) => scheduleFromJSON(s as unknown as ScheduleJson)), c.boundaries as number[]);
+  },
 };
 
 /**
@@ -34,9 +51,10 @@ const FACTORIES: Readonly<Record<string, (config: JsonObject) => Schedule>> = {
  */
 export function scheduleFromJSON(json: ScheduleJson): Schedule {
   const fn = 'scheduleFromJSON';
-  if (typeof json !== 'object' || json === null || typeof json.kind !== 'string' || typeof json.config !== 'object' || json.config === null) {
+  if (!isPlainObject(json) || typeof json.kind !== 'string' || !isPlainObject(json.config)) {
     throw new GradpipeError(fn, `expects a saved schedule { kind, config }, got ${describeValue(json)}`);
   }
+  rejectUnknownKeys(fn, json, ['kind', 'config'], 'field');
   if (!Object.hasOwn(FACTORIES, json.kind)) throw new GradpipeError(fn, `unknown schedule kind ${JSON.stringify(json.kind)} (known: ${Object.keys(FACTORIES).join(', ')})`);
   return FACTORIES[json.kind]!(json.config);
 }

@@ -1,10 +1,11 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 
 /** Checks a schedule factory's options object and its keys. */
 export function scheduleOptions(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, known);
+  rejectNullOptions(fn, options);
   return options;
 }
 

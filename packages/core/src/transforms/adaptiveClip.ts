@@ -1,11 +1,11 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireBoolean, requireInRange, requireInteger, requireOneOf, requirePositiveFinite } from '../errors/validation.js';
+import { isPlainObject, rejectNullOptions, rejectUnknownKeys, requireBoolean, requireInRange, requireInteger, requireOneOf, requirePositiveFinite } from '../errors/validation.js';
 import type { GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import type { TensorOps } from '../backends/TensorOps.js';
 import { clipFactor, countElements } from './support/clipFactor.js';
 import { scaleAll } from './support/scaleAll.js';
 import { parseMaxNorm } from './support/normBound.js';
-import { nonNegative, norms, stateObject } from './support/stateChecks.js';
+import { MAX_NORM, nonNegative, norms, stateObject } from './support/stateChecks.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
 export interface PercentileClipOptions {
@@ -87,8 +87,8 @@ export interface ZScoreClipState {
  */
 export function adaptiveClip(options: AdaptiveClipOptions): GradientTransform<PercentileClipState | ZScoreClipState> {
   const fn = 'adaptiveClip';
-  if (typeof options !== 'object' || options === null) {
-    throw new GradpipeError(fn, `options must be an object with a method, got ${describeValue(options)}`);
+  if (!isPlainObject(options)) {
+    throw new GradpipeError(fn, `options must be a plain object with a method, got ${describeValue(options)}`);
   }
   if (options.method === 'percentile') return percentileClip(fn, options) as GradientTransform<PercentileClipState | ZScoreClipState>;
   if (options.method === 'zscore') return zScoreClip(fn, options) as GradientTransform<PercentileClipState | ZScoreClipState>;
@@ -97,6 +97,7 @@ export function adaptiveClip(options: AdaptiveClipOptions): GradientTransform<Pe
 
 function percentileClip(fn: string, options: PercentileClipOptions): GradientTransform<PercentileClipState> {
   rejectUnknownKeys(fn, options, ['method', 'percentile', 'window']);
+  rejectNullOptions(fn, options, ['method']);
   const percentile = requireInRange(fn, 'percentile', options.percentile ?? 10, 0, 100);
   const window = options.window === undefined ? undefined : requireInteger(fn, 'window', options.window, 1);
   const config: JsonObject = { method: 'percentile', percentile };
@@ -184,6 +185,7 @@ function searchSorted(sorted: readonly number[], value: number, after: boolean):
 
 function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<ZScoreClipState> {
   rejectUnknownKeys(fn, options, ['method', 'alpha', 'zThreshold', 'warmupSteps', 'maxNorm', 'eps', 'clipOption', 'clipFactor', 'skipUpdateOnSpike']);
+  rejectNullOptions(fn, options, ['method']);
   const alpha = requireInRange(fn, 'alpha', options.alpha ?? 0.97, 0, 1, false, true);
   const zThreshold = requirePositiveFinite(fn, 'zThreshold', options.zThreshold ?? 2.5);
   const warmupSteps = requireInteger(fn, 'warmupSteps', options.warmupSteps ?? 25, 1);
@@ -210,7 +212,7 @@ function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<Z
       const warmup = norms(s.warmup!, 'warmup', warmupSteps - 1);
       if (s.mean === null && s.variance === null) return { warmup, mean: null, variance: null };
       const mean = nonNegative(s.mean!, 'mean');
-      const variance = nonNegative(s.variance!, 'variance');
+      const variance = nonNegative(s.variance!, 'variance', MAX_NORM ** 2);
       if (warmup.length > 0) throw new Error('warmup must be empty once mean and variance are set');
       return { warmup, mean, variance };
     },

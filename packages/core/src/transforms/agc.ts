@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
 import type { UnitLayout } from '../backends/TensorOps.js';
 import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
@@ -49,6 +49,7 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
   const fn = 'agc';
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['clipping', 'eps', 'unitAxis', 'exclude', 'axes']);
+  rejectNullOptions(fn, options);
   const clipping = requirePositiveFinite(fn, 'clipping', options.clipping ?? 0.01);
   const eps = requirePositiveFinite(fn, 'eps', options.eps ?? 1e-3);
   const unitAxis = options.unitAxis;

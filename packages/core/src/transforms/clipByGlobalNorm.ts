@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 import { shardedGlobalNormOfNorms } from '../norms/exactGlobalNorm.js';
 import type { AsyncGradientTransform, GradientTransform, Gradients, JsonObject, TransformContext, TransformUpdate } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
@@ -83,6 +83,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
   const fn = 'clipByGlobalNorm';
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'errorIfNonfinite', 'reduce', 'sharded']);
+  rejectNullOptions(fn, options, ['maxNorm']);
   const maxNorm = parseMaxNorm(fn, options.maxNorm);
   const p = parseNormType(fn, options.normType);
   const errorIfNonfinite = parseErrorIfNonfinite(fn, options.errorIfNonfinite);
@@ -121,6 +122,7 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
     return {
       kind: fn,
       config,
+      mayRefuse: errorIfNonfinite,
       init: () => null,
       restoreState: requireNullState,
       update: (grads, _state, ctx) => clip(grads, ctx, ctx.globalNorm(grads, p), countElements(ctx.ops, grads)),
@@ -130,6 +132,8 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
     kind: fn,
     config: { ...config, sharded: true },
     async: true,
+    // The all-reduce may fail (a shard lost): that refuses the step too.
+    mayRefuse: true,
     init: () => null,
     restoreState: requireNullState,
     async update(grads, _state, ctx) {

@@ -1,4 +1,4 @@
-import { rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
 import { anyOf } from './support/anyOf.js';
@@ -35,6 +35,7 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
   const fn = 'clipByNorm';
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['maxNorm', 'normType', 'errorIfNonfinite']);
+  rejectNullOptions(fn, options, ['maxNorm']);
   const maxNorm = parseMaxNorm(fn, options.maxNorm);
   const p = parseNormType(fn, options.normType);
   const errorIfNonfinite = parseErrorIfNonfinite(fn, options.errorIfNonfinite);
@@ -43,6 +44,7 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
   return {
     kind: fn,
     config,
+    mayRefuse: errorIfNonfinite,
     init: () => null,
     restoreState: requireNullState,
     update(grads, _state, { ops, step }) {

@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requirePositiveFinite } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requirePositiveFinite } from '../errors/validation.js';
 import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
 import { requireNullState } from './support/stateChecks.js';
@@ -40,6 +40,7 @@ export function clipByValue(options: number | ClipByValueOptions): GradientTrans
       throw new GradpipeError(fn, `expects a positive number c or { min, max }, got ${describeValue(options)}`);
     }
     rejectUnknownKeys(fn, options, ['min', 'max']);
+    rejectNullOptions(fn, options, ['min', 'max']);
     ({ min, max } = options);
     for (const [name, v] of [['min', min], ['max', max]] as const) {
       if (typeof v !== 'number' || !Number.isFinite(v)) {

@@ -1,5 +1,5 @@
 import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
+import { rejectNullOptions, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
 import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
 import { count, stateObject } from './support/stateChecks.js';
 
@@ -48,6 +48,7 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
   const fn = 'nanGuard';
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['policy', 'maxConsecutive']);
+  rejectNullOptions(fn, options);
   const policy: unknown = options.policy ?? 'skip';
   if (!isPolicy(policy)) {
     throw new GradpipeError(fn, `policy must be one of 'skip', 'zero', 'throw', got ${describeValue(policy)}`);
@@ -56,6 +57,8 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
   return {
     kind: fn,
     config: options.maxConsecutive === undefined ? { policy } : { policy, maxConsecutive },
+    // 'throw' refuses any non-finite step; maxConsecutive refuses a long run of them.
+    mayRefuse: policy === 'throw' || maxConsecutive !== Infinity,
     init: () => ({ totalNonFinite: 0, consecutiveNonFinite: 0 }),
     restoreState(saved) {
       const s = stateObject(saved, ['totalNonFinite', 'consecutiveNonFinite']);

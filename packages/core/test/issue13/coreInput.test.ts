@@ -240,7 +240,7 @@ describe('issue 13, item 3 (core input): clipByValue bounds beyond float32 satur
 describe('issue 13, item 3 (core input): error messages print bigints as 1n', () => {
   it.each([
     ['clipByGlobalNorm({ maxNorm: 1n })', () => clipByGlobalNorm({ maxNorm: unsafe(1n) }), "clipByGlobalNorm: maxNorm must be a positive number or Infinity ('inf'), got 1n"],
-    ['clipByNorm({ maxNorm: 1, normType: 2n })', () => clipByNorm({ maxNorm: 1, normType: unsafe(2n) }), "clipByNorm: normType must be a number > 0 or Infinity ('inf'), got 2n"],
+    ['clipByNorm({ maxNorm: 1, normType: 2n })', () => clipByNorm({ maxNorm: 1, normType: unsafe(2n) }), "clipByNorm: normType must be a number >= 0.1 or Infinity ('inf'), got 2n"],
     ['clipByValue(3n)', () => clipByValue(unsafe(3n)), 'clipByValue: expects a positive number c or { min, max }, got 3n'],
     ['clipByValue({ min: -1n, max: 1 })', () => clipByValue({ min: unsafe(-1n), max: 1 }), 'clipByValue: min must be a finite number, got -1n'],
     ['nanGuard({ maxConsecutive: 5n })', () => nanGuard({ maxConsecutive: unsafe(5n) }), 'nanGuard: maxConsecutive must be an integer >= 0, got 5n'],

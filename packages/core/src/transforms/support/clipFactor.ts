@@ -1,4 +1,6 @@
-import { GradpipeError } from '../../errors/GradpipeError.js';
+import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
+import { isPlainObject, rejectNullOptions, rejectUnknownKeys } from '../../errors/validation.js';
+import { MIN_P } from '../../norms/normType.js';
 import type { Gradients } from '../../pipeline/GradientTransform.js';
 import type { TensorOps } from '../../backends/TensorOps.js';
 
@@ -59,6 +61,7 @@ export function clipFactor<T, S>(
   /** 1 when the factor is below 1, else 0. */
   clipped: S;
 } {
+  checkClipFactorOptions(options);
   const { elements = 1, p = 2 } = options;
   const slack = p >= 1 ? 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP : quasiNormSlack(ops, threshold, options);
   // A backend may compute it in one operation, and split a factor too small for its float32 (see TensorOps).
@@ -77,6 +80,20 @@ function quasiNormSlack<T, S>(ops: TensorOps<T, S>, threshold: S, options: ClipF
   const p = options.p!;
   const room = bound ** p - 2 * Math.max(options.elements ?? 1, 1) * 2 ** (-150 * p);
   return room <= 0 ? bound : bound - room ** (1 / p);
+}
+
+/** Refuses what is not {@link ClipFactorOptions}: a custom transform's misspelt key must not pass silently. */
+function checkClipFactorOptions(options: unknown): asserts options is ClipFactorOptions {
+  const fn = 'clipFactor';
+  if (!isPlainObject(options)) throw new GradpipeError(fn, `options must be a plain object, got ${describeValue(options)}`);
+  rejectUnknownKeys(fn, options, ['elements', 'p', 'bound']);
+  rejectNullOptions(fn, options);
+  const { elements, p, bound } = options;
+  if (elements !== undefined && (typeof elements !== 'number' || !Number.isSafeInteger(elements) || elements < 0)) {
+    throw new GradpipeError(fn, `elements must be an integer >= 0, got ${describeValue(elements)}`);
+  }
+  if (p !== undefined && (typeof p !== 'number' || !(p >= MIN_P))) throw new GradpipeError(fn, `p must be a number >= ${MIN_P} or Infinity, got ${describeValue(p)}`);
+  if (bound !== undefined && (typeof bound !== 'number' || !(bound > 0))) throw new GradpipeError(fn, `bound must be a positive number, got ${describeValue(bound)}`);
 }
 
 /** How many values `grads` holds, all tensors together: the `elements` of {@link clipFactor}. */

@@ -30,9 +30,17 @@ export function count(value: JsonValue, field: string): number {
   return value;
 }
 
-/** A finite number ≥ 0 (a norm, a variance). */
-export function nonNegative(value: JsonValue, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${field} must be a finite number >= 0, got ${describeValue(value)}`);
+/**
+ * The largest L2 norm float32 gradients can have, with room: 2⁵³ values of at most 2¹²⁸ have a norm below
+ * 2^154.5. A saved norm (or mean) above it cannot come from a real run, and its square would overflow float64.
+ */
+export const MAX_NORM = 2 ** 160;
+
+/** A finite number in [0, max] (a norm, a mean of norms, a variance of them). */
+export function nonNegative(value: JsonValue, field: string, max = MAX_NORM): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+    throw new Error(`${field} must be a number in [0, ${max}], got ${describeValue(value)}`);
+  }
   return value;
 }
 

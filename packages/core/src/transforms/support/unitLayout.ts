@@ -1,3 +1,4 @@
+import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
 import type { UnitLayout } from '../../backends/TensorOps.js';
 
 /**
@@ -12,6 +13,10 @@ import type { UnitLayout } from '../../backends/TensorOps.js';
  * ```
  */
 export function unitLayout(shape: readonly number[] | undefined, axis: 'first' | 'last'): UnitLayout {
+  if (axis !== 'first' && axis !== 'last') throw new GradpipeError('unitLayout', `axis must be 'first' or 'last', got ${describeValue(axis)}`);
+  if (shape !== undefined && (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))) {
+    throw new GradpipeError('unitLayout', `shape must be an array of non-negative integers, got ${describeValue(shape)}`);
+  }
   if (!shape || shape.length < 2) return { units: 1, axis };
   return { units: axis === 'first' ? shape[0]! : shape[shape.length - 1]!, axis };
 }
