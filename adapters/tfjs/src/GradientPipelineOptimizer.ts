@@ -1,81 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GradientPipeline, GradpipeError, describeValue, type PipelineJson, type StepStats } from '@gradpipe/core';
+import {
+  GradientPipeline,
+  GradpipeError,
+  describeValue,
+  scheduleFromJSON,
+  type PipelineJson,
+  type Schedule,
+  type ScheduleJson,
+  type StepStats,
+} from '@gradpipe/core';
 import { onGpu } from './gpuKernels.js';
 import { keepingWhere } from './keepingWhere.js';
+import { learningRateOf, setLearningRate } from './learningRate.js';
+import { MicroBatches } from './MicroBatches.js';
+import type { NamedTensor } from './namedTensor.js';
+import { type GradientPipelineOptimizerOptions, type Readback, optimizerOptions } from './optimizerOptions.js';
 import { requirePipeline, stepOptions } from './transformGradients.js';
 import { tfjsOps } from './tfjsOps.js';
 
-/**
- * A tensor by variable name: the array form of `applyGradients` input, and what `getWeights` returns (tfjs does
- * not export its type).
- */
-export interface NamedTensor {
-  /** The variable's name (`tf.Variable.name`), e.g. `'dense_Dense1/kernel'`, or an optimizer weight's name. */
-  name: string;
-  /** In `applyGradients`, the variable's gradient (shaped like it); in `getWeights`, a saved optimizer weight. */
-  tensor: tf.Tensor;
-}
-
 type Gradients = tf.NamedTensorMap | NamedTensor[];
-
-/**
- * How a step's figures come back to the host:
- * - `'deferred'`: no read-back in the step. The figures are read asynchronously (`data()`) and reach `lastStats`,
- *   `pipeline.events$` and the pipeline's state later, in step order; a guard's skip is decided on the device.
- * - `'sync'`: one `dataSync` per step, the figures at once (webgpu has no synchronous read).
- * - `'auto'` (default): `'deferred'` on webgl and webgpu, `'sync'` on cpu and wasm (where a read costs nothing and
- *   the synchronous step is the faster), and `'sync'` on webgl for a pipeline that needs the figures of the step
- *   before (AutoClip, ZClip).
- *
- * @example
- * ```ts
- * import * as tf from '@tensorflow/tfjs';
- * import { withClipping } from '@gradpipe/tfjs';
- *
- * await tf.setBackend('webgl');
- * const optimizer = withClipping(tf.train.adam(1e-3), { globalClipnorm: 1 }); // readback 'auto': deferred here
- * optimizer.pipeline.events$.subscribe((e) => console.log(e.step, e.normBefore)); // a little after each step
- * await model.fit(xs, ys, { epochs: 5 });
- * await optimizer.settled(); // every step's figures are in; now model.save(…, { includeOptimizer: true })
- * ```
- */
-export type Readback = 'auto' | 'sync' | 'deferred';
-
-/**
- * Options of {@link GradientPipelineOptimizer} and {@link withGradientPipeline}.
- *
- * @example
- * ```ts
- * import * as tf from '@tensorflow/tfjs';
- * import { GradientPipeline, adaptiveClip } from '@gradpipe/core';
- * import { withGradientPipeline } from '@gradpipe/tfjs';
- *
- * // One dataSync per step on webgl: the figures are there when the step returns.
- * const optimizer = withGradientPipeline(tf.train.sgd(0.1), new GradientPipeline([adaptiveClip({ method: 'zscore' })]), { readback: 'sync' });
- * ```
- */
-export interface GradientPipelineOptimizerOptions {
-  /** How the figures come back to the host; see {@link Readback}. Default `'auto'`. */
-  readback?: Readback;
-}
-
-const READBACKS: readonly Readback[] = ['auto', 'sync', 'deferred'];
-
-/** Checks the options object of the optimizer's constructor and factories. */
-export function optimizerOptions(fn: string, options: unknown): Required<GradientPipelineOptimizerOptions> {
-  if (options === undefined) return { readback: 'auto' };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new GradpipeError(fn, `options must be an object such as { readback: 'auto' }, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'readback') throw new GradpipeError(fn, `unknown option ${JSON.stringify(key)}; known: readback`);
-  }
-  const readback = (options as GradientPipelineOptimizerOptions).readback ?? 'auto';
-  if (!READBACKS.includes(readback)) {
-    throw new GradpipeError(fn, `readback must be 'auto', 'sync' or 'deferred', got ${describeValue(readback)}`);
-  }
-  return { readback };
-}
 
 /** The config a {@link GradientPipelineOptimizer} saves: the inner optimizer's, and the pipeline as JSON text. */
 interface SavedConfig extends tf.serialization.ConfigDict {
@@ -85,6 +28,10 @@ interface SavedConfig extends tf.serialization.ConfigDict {
    * underscore when it loads a model's training config, which would rename tensors such as `dense_Dense1/kernel`.
    */
   pipeline: string;
+  /** The schedule as `JSON.stringify(schedule)`, written as the pipeline is; null without one (absent in older saves). */
+  schedule: string | null;
+  /** Micro-batches per update (absent in older saves: 1). */
+  accumulate: number;
 }
 
 /**
@@ -96,9 +43,12 @@ interface SavedConfig extends tf.serialization.ConfigDict {
  *   applied, as in Keras). `null`/`undefined` gradients are passed over.
  * - A step the pipeline skips (nanGuard) changes no weight and leaves the wrapped optimizer as it was:
  *   `iterations`, momenta and Adam moments do not move.
- * - `getWeights`/`setWeights` are the wrapped optimizer's, and `getConfig` holds its config plus the pipeline's
- *   JSON (state included), so `model.save(…, { includeOptimizer: true })` and `tf.loadLayersModel` resume the
- *   same training. The loaded pipeline is a new object: subscribe to `optimizer.pipeline.events$` again.
+ * - With `schedule`, the learning rate is the schedule's at `iterations` before each update; `learningRate`
+ *   reads and sets it between steps. With `accumulate: k`, k calls make one update on their mean gradient.
+ * - `getWeights`/`setWeights` are the wrapped optimizer's (plus the micro-batches summed so far), and `getConfig`
+ *   holds its config plus the pipeline's JSON (state included) and the schedule, so
+ *   `model.save(…, { includeOptimizer: true })` and `tf.loadLayersModel` resume the same training. The loaded
+ *   pipeline is a new object: subscribe to `optimizer.pipeline.events$` again.
  *
  * @example
  * ```ts
@@ -127,6 +77,15 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
   /** How the step's figures come back to the host (see {@link Readback}). */
   readonly readback: Readback;
 
+  /** The learning-rate schedule applied before each update, if any. */
+  readonly schedule: Schedule | undefined;
+
+  /** Micro-batches per update (1: every call is an update). */
+  readonly accumulate: number;
+
+  /** The device-side sums of the micro-batches of the update in progress (with `accumulate` > 1). */
+  private readonly microBatches: MicroBatches | undefined;
+
   constructor(
     /** The optimizer that applies the transformed gradients. */
     readonly optimizer: tf.Optimizer,
@@ -137,7 +96,29 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     super();
     requireOptimizer('GradientPipelineOptimizer', optimizer);
     requirePipeline('GradientPipelineOptimizer', pipeline);
-    this.readback = optimizerOptions('GradientPipelineOptimizer', options).readback;
+    const checked = optimizerOptions('GradientPipelineOptimizer', options);
+    this.readback = checked.readback;
+    this.schedule = checked.schedule;
+    this.accumulate = checked.accumulate;
+    if (this.schedule) setLearningRate('GradientPipelineOptimizer', optimizer, this.schedule(optimizer.iterations));
+    this.microBatches = this.accumulate > 1 ? new MicroBatches(this.accumulate) : undefined;
+  }
+
+  /**
+   * The wrapped optimizer's learning rate, read and set between steps (0 allowed). With a `schedule`, the schedule
+   * sets it again before each update.
+   */
+  get learningRate(): number | undefined {
+    return learningRateOf(this.optimizer);
+  }
+
+  set learningRate(lr: number) {
+    setLearningRate('GradientPipelineOptimizer.learningRate', this.optimizer, lr);
+  }
+
+  /** Micro-batches summed towards the next update (0 … accumulate − 1). */
+  get pendingMicroBatches(): number {
+    return this.microBatches?.pending ?? 0;
   }
 
   /**
@@ -188,8 +169,14 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     const { value, grads } = this.computeGradients(f, varList);
     // Same shape of call as tf.Optimizer.minimize, so the wrapped optimizer sees what it would have seen.
     const gradients: Gradients = varList ? varList.map((v) => ({ name: v.name, tensor: grads[v.name]! })) : grads;
-    this.step(gradients, value);
-    tf.dispose(grads);
+    try {
+      this.step(gradients, value);
+    } catch (error) {
+      value.dispose(); // a refused step (nanGuard 'throw', bad gradients) leaks nothing
+      throw error;
+    } finally {
+      tf.dispose(grads);
+    }
     if (returnCost) return value;
     value.dispose();
     return null;
@@ -212,9 +199,23 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     const fn = 'GradientPipelineOptimizer.applyGradients';
     const entries = namedEntries(fn, variableGradients);
     tf.tidy(() => {
-      const present: tf.NamedTensorMap = {};
+      let present: tf.NamedTensorMap = {};
       for (const [name, tensor] of entries) if (tensor != null) present[name] = tensor;
-      const options = stepOptions(present, undefined, loss);
+      if (entries.length > 0 && Object.keys(present).length === 0) {
+        // Keras' "No gradients provided for any variable": the loss does not reach any variable, surely a bug.
+        throw new GradpipeError(
+          fn,
+          `no gradients provided for any variable (all ${entries.length} are null or undefined: ${entries.map(([n]) => JSON.stringify(n)).join(', ')})`,
+        );
+      }
+      if (this.microBatches) {
+        const mean = this.microBatches.add(fn, present, loss);
+        if (mean === undefined) return; // summed on the device; the weights move on the k-th call
+        for (const name of Object.keys(mean.grads)) if (!entries.some(([n]) => n === name)) entries.push([name, mean.grads[name]]);
+        ({ grads: present, loss } = mean);
+      }
+      if (this.schedule) setLearningRate(fn, this.optimizer, this.schedule(this.optimizer.iterations));
+      const options = stepOptions(present, undefined, loss, learningRateOf(this.optimizer));
       const apply = (grads: tf.NamedTensorMap) => {
         const pick = (name: string) => (name in present ? grads[name]! : (null as unknown as tf.Tensor));
         this.optimizer.applyGradients(
@@ -234,31 +235,49 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
       // Adam's β powers) keeps its value where the device says skip, as optax's apply_if_finite does.
       if (result.skip === undefined) apply(result.grads);
       else keepingWhere(result.skip, () => apply(result.grads));
-      void result.stats.then((stats) => {
-        this.lastStats = stats;
-        // The wrapped optimizer counted the step on the host; a skipped one is taken back now.
-        if (stats.skipped) (this.optimizer as unknown as { iterations_: number }).iterations_ -= 1;
-      }, () => {});
+      void result.stats.then(
+        (stats) => {
+          this.lastStats = stats;
+          // The wrapped optimizer counted the step on the host; a skipped one is taken back now.
+          if (stats.skipped) (this.optimizer as unknown as { iterations_: number }).iterations_ -= 1;
+        },
+        () => {},
+      );
     });
   }
 
-  /** Disposes the wrapped optimizer (its slot variables); the pipeline is left open. */
+  /** Disposes the wrapped optimizer (its slot variables) and the micro-batch sums; the pipeline is left open. */
   override dispose(): void {
     this.optimizer.dispose();
+    this.microBatches?.dispose();
   }
 
   /**
    * The wrapped optimizer's weights (its iteration count and slots such as momenta), as tfjs saves them — once the
-   * figures of every step are back, so that the count leaves out skipped steps.
+   * figures of every step are back, so that the count leaves out skipped steps. With `accumulate`, the sums of the
+   * micro-batches so far follow, named `gradpipe/microBatches/…`, so a save mid-accumulation resumes there.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     await this.settled();
-    return this.optimizer.getWeights();
+    const weights = await this.optimizer.getWeights();
+    return this.microBatches ? [...weights, ...this.microBatches.weights()] : weights;
   }
 
-  /** Restores the wrapped optimizer's weights from {@link GradientPipelineOptimizer.getWeights}. */
+  /** Restores the weights of {@link GradientPipelineOptimizer.getWeights}: the wrapped optimizer's, and the micro-batch sums. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    await this.optimizer.setWeights(weightValues);
+    const fn = 'GradientPipelineOptimizer.setWeights';
+    if (!Array.isArray(weightValues))
+      throw new GradpipeError(fn, `expects the NamedTensor[] of getWeights(), got ${describeValue(weightValues)}`);
+    const mine = weightValues.filter((w) => w?.name?.startsWith('gradpipe/'));
+    if (mine.length > 0 && !this.microBatches) {
+      throw new GradpipeError(
+        fn,
+        `the weights hold micro-batch sums (${mine[0]!.name}), but this optimizer does not accumulate (accumulate ${this.accumulate})`,
+      );
+    }
+    const theirs = this.microBatches ? await this.microBatches.restore(fn, weightValues) : weightValues;
+    await this.optimizer.setWeights(theirs);
+    if (this.schedule) setLearningRate(fn, this.optimizer, this.schedule(this.optimizer.iterations));
   }
 
   /**
@@ -268,7 +287,9 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
   override getConfig(): tf.serialization.ConfigDict {
     const config: SavedConfig = {
       optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
-      pipeline: JSON.stringify(this.pipeline.toJSON()).replace(/_/g, '\\u005f'),
+      pipeline: jsonText(this.pipeline.toJSON()),
+      schedule: this.schedule ? jsonText(this.schedule) : null,
+      accumulate: this.accumulate,
     };
     return config;
   }
@@ -285,18 +306,41 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     }
     const entry = tf.serialization.SerializationMap.getMap().classNameMap[saved.optimizer.className];
     if (!entry) {
-      throw new GradpipeError(fn, `unknown optimizer class ${JSON.stringify(saved.optimizer.className)}: register it with tf.serialization.registerClass`);
+      throw new GradpipeError(
+        fn,
+        `unknown optimizer class ${JSON.stringify(saved.optimizer.className)}: register it with tf.serialization.registerClass`,
+      );
     }
     const [innerClass, innerFromConfig] = entry;
     const inner = innerFromConfig(innerClass, saved.optimizer.config) as unknown as tf.Optimizer;
     const pipeline = GradientPipeline.fromJSON(JSON.parse(saved.pipeline) as PipelineJson);
-    return new (cls as unknown as new (o: tf.Optimizer, p: GradientPipeline) => T)(inner, pipeline);
+    if (saved.schedule != null && typeof saved.schedule !== 'string') {
+      throw new GradpipeError(fn, `schedule must be the schedule's JSON text, got ${describeValue(saved.schedule)}`);
+    }
+    const schedule = saved.schedule == null ? undefined : scheduleFromJSON(JSON.parse(saved.schedule) as ScheduleJson);
+    const options: GradientPipelineOptimizerOptions = {
+      ...(schedule ? { schedule } : {}),
+      ...(saved.accumulate == null ? {} : { accumulate: saved.accumulate }),
+    };
+    return new (cls as unknown as new (o: tf.Optimizer, p: GradientPipeline, options: GradientPipelineOptimizerOptions) => T)(
+      inner,
+      pipeline,
+      options,
+    );
   }
 }
 
 // Registered on import so that tf.loadLayersModel finds the class in a saved training config. Declared in
 // package.json's "sideEffects" (with hostKernels.ts' kernel registration) so that bundlers keep it.
 tf.serialization.registerClass(GradientPipelineOptimizer);
+
+/**
+ * JSON text with `_` written as `\u005f`: tfjs-layers camel-cases every string with an underscore when it loads a
+ * model's training config, which would rename tensors such as `dense_Dense1/kernel`.
+ */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(/_/g, '\\u005f');
+}
 
 /** The (name, gradient) pairs of either form of `applyGradients` input, checked. */
 function namedEntries(fn: string, gradients: Gradients): [string, tf.Tensor | null | undefined][] {
@@ -339,7 +383,11 @@ export function requireOptimizer(fn: string, optimizer: unknown): asserts optimi
  * await model.fit(tf.randomNormal([64, 3]), tf.randomNormal([64, 1]), { epochs: 2, batchSize: 16 });
  * ```
  */
-export function withGradientPipeline(optimizer: tf.Optimizer, pipe: GradientPipeline, options?: GradientPipelineOptimizerOptions): GradientPipelineOptimizer {
+export function withGradientPipeline(
+  optimizer: tf.Optimizer,
+  pipe: GradientPipeline,
+  options?: GradientPipelineOptimizerOptions,
+): GradientPipelineOptimizer {
   requireOptimizer('withGradientPipeline', optimizer);
   requirePipeline('withGradientPipeline', pipe);
   return new GradientPipelineOptimizer(optimizer, pipe, optimizerOptions('withGradientPipeline', options));

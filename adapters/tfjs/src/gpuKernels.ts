@@ -144,7 +144,9 @@ const CLIP_MATH = `
       }
     }`;
 
-const wgslClipMath = CLIP_MATH.replace('float hi = 1.0;', 'var hi = 1.0;').replace('float lo = 1.0;', 'var lo = 1.0;').replace(/float (\w+) =/g, 'let $1 =');
+const wgslClipMath = CLIP_MATH.replace('float hi = 1.0;', 'var hi = 1.0;')
+  .replace('float lo = 1.0;', 'var lo = 1.0;')
+  .replace(/float (\w+) =/g, 'let $1 =');
 
 interface WebGLBackend {
   runWebGLProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, customUniformValues?: number[][]): tf.TensorInfo;
@@ -185,7 +187,12 @@ function packedRowPairNorms(backend: WebGLBackend, x: tf.TensorInfo): tf.TensorI
 }
 
 interface WebGPUBackend {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+  runWebGPUProgram(
+    program: object,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms?: { type: string; data: number[] }[],
+  ): tf.TensorInfo;
 }
 
 /** A tfjs-webgpu program over a flat output of `size` elements, 64 threads per workgroup. */
@@ -249,7 +256,9 @@ function rowNorms(backendName: string, backend: unknown, x: tf.TensorInfo, row: 
             let a = abs(X[i]);
             ${toWgsl(SUM_STEP)}
           }
-          ${toWgsl(SUM_FINISH).replace(/NAN_VALUE/g, 'uniforms.NAN').replace(/INF_VALUE/g, 'uniforms.INFINITY')}
+          ${toWgsl(SUM_FINISH)
+            .replace(/NAN_VALUE/g, 'uniforms.NAN')
+            .replace(/INF_VALUE/g, 'uniforms.INFINITY')}
           setOutputAtIndex(index, norm);`,
   );
   return (backend as WebGPUBackend).runWebGPUProgram(program, [x], 'float32', [
@@ -344,7 +353,13 @@ function keep(backendName: string, backend: unknown, previous: tf.TensorInfo, ne
     };
     return (backend as WebGLBackend).runWebGLProgram(program, [previous, next, skip], 'float32');
   }
-  const program = webgpuProgram('gradpipeKeep', ['Previous', 'Next', 'Skip'], [...previous.shape], '', `setOutputAtIndex(index, select(Next[index], Previous[index], Skip[0] > 0.0));`);
+  const program = webgpuProgram(
+    'gradpipeKeep',
+    ['Previous', 'Next', 'Skip'],
+    [...previous.shape],
+    '',
+    `setOutputAtIndex(index, select(Next[index], Previous[index], Skip[0] > 0.0));`,
+  );
   return (backend as WebGPUBackend).runWebGPUProgram(program, [previous, next, skip], 'float32');
 }
 
@@ -398,7 +413,12 @@ const pairs = new WeakMap<tf.Tensor, tf.Tensor>();
  * The clip factor of `norm` and `threshold` (TensorOps.clipFactor) and the clipped flag: one kernel, and two views
  * of its output. The factor remembers its `[hi, lo]` pair, so that {@link gpuScale} multiplies by both.
  */
-export function gpuClipFactor(norm: tf.Scalar, threshold: tf.Scalar, slack: number, safety: number): { factor: tf.Scalar; clipped: tf.Scalar } {
+export function gpuClipFactor(
+  norm: tf.Scalar,
+  threshold: tf.Scalar,
+  slack: number,
+  safety: number,
+): { factor: tf.Scalar; clipped: tf.Scalar } {
   const all = tf.engine().runKernel(CLIP_FACTOR, { norm, threshold }, { slack, safety }) as tf.Tensor1D;
   const factor = tf.reshape(tf.slice(all, [2], [1]), []) as tf.Scalar;
   pairs.set(factor, all);

@@ -15,7 +15,8 @@
  * @module
  */
 export { GradientPipelineOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
-export type { GradientPipelineOptimizerOptions, NamedTensor, Readback } from './GradientPipelineOptimizer.js';
+export type { GradientPipelineOptimizerOptions, Readback } from './optimizerOptions.js';
+export type { NamedTensor } from './namedTensor.js';
 export { withClipping } from './withClipping.js';
 export type { ClippingOptions } from './withClipping.js';
 export { transformGradients } from './transformGradients.js';

@@ -13,9 +13,14 @@ import { gpuKeep, onGpu } from './gpuKernels.js';
 export function keepingWhere(skip: tf.Scalar, apply: () => void): void {
   const proto = tf.Variable.prototype;
   const assign = proto.assign;
-  const select = onGpu() ? (v: tf.Tensor, next: tf.Tensor) => gpuKeep(v, next, skip) : (v: tf.Tensor, next: tf.Tensor) => tf.where(tf.greater(skip, 0), v, next);
+  const select = onGpu()
+    ? (v: tf.Tensor, next: tf.Tensor) => gpuKeep(v, next, skip)
+    : (v: tf.Tensor, next: tf.Tensor) => tf.where(tf.greater(skip, 0), v, next);
   proto.assign = function keepOrAssign(this: tf.Variable, next: tf.Tensor): void {
-    assign.call(this, next.dtype === 'float32' && this.dtype === 'float32' ? select(this, next) : tf.where(tf.greater(skip, 0), this, next));
+    assign.call(
+      this,
+      next.dtype === 'float32' && this.dtype === 'float32' ? select(this, next) : tf.where(tf.greater(skip, 0), this, next),
+    );
   };
   try {
     apply();

@@ -28,8 +28,14 @@ function rowLength(n: number): number {
   if (found === undefined) {
     found = ROW;
     for (let d = 0; d <= 8192 - ROW; d++) {
-      if (ROW - d >= 128 && n % (ROW - d) === 0) { found = ROW - d; break; }
-      if (n % (ROW + d) === 0) { found = ROW + d; break; }
+      if (ROW - d >= 128 && n % (ROW - d) === 0) {
+        found = ROW - d;
+        break;
+      }
+      if (n % (ROW + d) === 0) {
+        found = ROW + d;
+        break;
+      }
     }
     if (rowLengths.size > 10_000) rowLengths.clear();
     rowLengths.set(n, found);
@@ -41,8 +47,7 @@ const f32 = (t: tf.Tensor): tf.Scalar => tf.cast(t, 'float32') as tf.Scalar;
 
 /** NaN when either operand is NaN, else `op(a, b)`: webgl's and wasm's minimum/maximum may drop a NaN. */
 function nanPropagating(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
-  return (a: tf.Scalar, b: tf.Scalar): tf.Scalar =>
-    tf.where(tf.logicalOr(tf.isNaN(a), tf.isNaN(b)), tf.add(a, b), op(a, b)) as tf.Scalar;
+  return (a: tf.Scalar, b: tf.Scalar): tf.Scalar => tf.where(tf.logicalOr(tf.isNaN(a), tf.isNaN(b)), tf.add(a, b), op(a, b)) as tf.Scalar;
 }
 const maxOf = nanPropagating(tf.maximum);
 const minOf = nanPropagating(tf.minimum);
@@ -264,7 +269,8 @@ export const tfjsOps: TensorOps<tf.Tensor, tf.Scalar> = {
   combineNorms: (norms, p) =>
     hasHostKernels() ? hostCombineNorms(norms, p) : p === 2 && onGpu() ? gpuCombineNorms(norms) : combineNorms(portableTfjsOps, norms, p),
   // On the GPU the factor is computed in the shader that applies it, split where it would underflow (gpuKernels.ts).
-  clipFactor: (norm, threshold, slack) => (onGpu() ? gpuClipFactor(norm, threshold, slack, BOUND_SAFETY) : portableClipFactor(norm, threshold, slack)),
+  clipFactor: (norm, threshold, slack) =>
+    onGpu() ? gpuClipFactor(norm, threshold, slack, BOUND_SAFETY) : portableClipFactor(norm, threshold, slack),
   scale: (t, factor) => (tf.getBackend() === 'cpu' ? hostScale(t, factor) : (gpuScale(t, factor) ?? tf.mul(t, factor))),
   // normAfter = normBefore × factor: the same split product when the factor is a GPU clip factor.
   mul: (a, b) => (gpuScale(a, b) ?? gpuScale(b, a) ?? tf.mul(a, b)) as tf.Scalar,

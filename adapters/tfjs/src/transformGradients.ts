@@ -86,12 +86,14 @@ export function stepOptions(
   grads: tf.NamedTensorMap,
   params: tf.NamedTensorMap | undefined,
   loss: number | tf.Scalar | undefined,
+  lr?: number,
 ): StepOptions<tf.Tensor, tf.Scalar> {
   const found = params ?? registeredVariables(Object.keys(grads));
   return {
     shapes: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g?.shape ?? []])),
     ...(found === undefined ? {} : { params: found }),
     ...(loss === undefined ? {} : { loss }),
+    ...(lr === undefined ? {} : { lr }),
   };
 }
 

@@ -1,14 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import {
-  GradientPipeline,
-  GradpipeError,
-  clipByGlobalNorm,
-  clipByNorm,
-  clipByValue,
-  describeValue,
-  requirePositiveFinite,
-} from '@gradpipe/core';
-import { type GradientPipelineOptimizer, type Readback, optimizerOptions, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
+import { GradientPipeline, GradpipeError, clipByGlobalNorm, clipByNorm, clipByValue, describeValue } from '@gradpipe/core';
+import { requirePositiveFinite } from '@gradpipe/core/internal';
+import { type GradientPipelineOptimizer, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
+import { type Readback, optimizerOptions } from './optimizerOptions.js';
 
 /** Options of {@link withClipping}: exactly one of them, as with a Keras 3 optimizer. */
 export interface ClippingOptions {
@@ -23,7 +17,12 @@ export interface ClippingOptions {
 }
 
 const KEYS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
-const ALIASES: Record<string, string> = { global_clipnorm: 'globalClipnorm', clipNorm: 'clipnorm', clipValue: 'clipvalue', globalClipNorm: 'globalClipnorm' };
+const ALIASES: Record<string, string> = {
+  global_clipnorm: 'globalClipnorm',
+  clipNorm: 'clipnorm',
+  clipValue: 'clipvalue',
+  globalClipNorm: 'globalClipnorm',
+};
 
 /**
  * Keras 3's `clipnorm`, `clipvalue` and `global_clipnorm` for any TensorFlow.js optimizer, which has none of

@@ -72,8 +72,8 @@ describe('the readback option', () => {
     expect(withGradientPipeline(sgd, pipe).readback).toBe('auto');
     expect(withClipping(sgd, { clipnorm: 1, readback: 'sync' }).readback).toBe('sync');
     expect(() => withGradientPipeline(sgd, pipe, { readback: 'later' as never })).toThrow("withGradientPipeline: readback must be 'auto', 'sync' or 'deferred', got \"later\"");
-    expect(() => withGradientPipeline(sgd, pipe, { readBack: 'sync' } as never)).toThrow('withGradientPipeline: unknown option "readBack"; known: readback');
-    expect(() => new GradientPipelineOptimizer(sgd, pipe, 'sync' as never)).toThrow("GradientPipelineOptimizer: options must be an object such as { readback: 'auto' }, got \"sync\"");
+    expect(() => withGradientPipeline(sgd, pipe, { readBack: 'sync' } as never)).toThrow('withGradientPipeline: unknown option "readBack" (did you mean "readback"? known: readback, schedule, accumulate)');
+    expect(() => new GradientPipelineOptimizer(sgd, pipe, 'sync' as never)).toThrow('GradientPipelineOptimizer: options must be a plain object, got "sync"');
     expect(() => withClipping(sgd, { clipnorm: 1, readback: 'now' as never })).toThrow("withClipping: readback must be 'auto', 'sync' or 'deferred', got \"now\"");
     sgd.dispose();
   });

@@ -97,12 +97,3 @@ export { GuardedObservable } from './events/GuardedObservable.js';
 
 // Errors
 export { GradpipeError, describeValue } from './errors/GradpipeError.js';
-// Deprecated here, kept until the adapters import them from '@gradpipe/core/internal'.
-export {
-  rejectUnknownKeys,
-  requireInRange,
-  requireInteger,
-  requireNonNegativeFinite,
-  requireOptionsObject,
-  requirePositiveFinite,
-} from './errors/validation.js';
