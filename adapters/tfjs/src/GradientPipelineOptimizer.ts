@@ -100,7 +100,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     this.readback = checked.readback;
     this.schedule = checked.schedule;
     this.accumulate = checked.accumulate;
-    if (this.schedule) setLearningRate('GradientPipelineOptimizer', optimizer, this.schedule(optimizer.iterations));
+    this.followSchedule('GradientPipelineOptimizer');
     this.microBatches = this.accumulate > 1 ? new MicroBatches(this.accumulate) : undefined;
   }
 
@@ -214,7 +214,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
         for (const name of Object.keys(mean.grads)) if (!entries.some(([n]) => n === name)) entries.push([name, mean.grads[name]]);
         ({ grads: present, loss } = mean);
       }
-      if (this.schedule) setLearningRate(fn, this.optimizer, this.schedule(this.optimizer.iterations));
+      this.followSchedule(fn);
       const options = stepOptions(present, undefined, loss, learningRateOf(this.optimizer));
       const apply = (grads: tf.NamedTensorMap) => {
         const pick = (name: string) => (name in present ? grads[name]! : (null as unknown as tf.Tensor));
@@ -239,11 +239,21 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
         (stats) => {
           this.lastStats = stats;
           // The wrapped optimizer counted the step on the host; a skipped one is taken back now.
-          if (stats.skipped) (this.optimizer as unknown as { iterations_: number }).iterations_ -= 1;
+          if (stats.skipped) {
+            (this.optimizer as unknown as { iterations_: number }).iterations_ -= 1;
+            this.followSchedule('GradientPipelineOptimizer.applyGradients');
+          }
         },
         () => {},
       );
     });
+    // As after PyTorch's scheduler.step(): learningRate now reads the rate of the next update.
+    this.followSchedule(fn);
+  }
+
+  /** Sets the learning rate to the schedule's at the update count (a no-op without a schedule or when it is already). */
+  private followSchedule(fn: string): void {
+    if (this.schedule) setLearningRate(fn, this.optimizer, this.schedule(this.optimizer.iterations));
   }
 
   /** Disposes the wrapped optimizer (its slot variables) and the micro-batch sums; the pipeline is left open. */
@@ -277,7 +287,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     }
     const theirs = this.microBatches ? await this.microBatches.restore(fn, weightValues) : weightValues;
     await this.optimizer.setWeights(theirs);
-    if (this.schedule) setLearningRate(fn, this.optimizer, this.schedule(this.optimizer.iterations));
+    this.followSchedule(fn);
   }
 
   /**

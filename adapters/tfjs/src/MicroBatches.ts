@@ -22,6 +22,12 @@ export class MicroBatches {
   private readonly sums = new Map<string, tf.Variable>();
   /** The names summed in the set in progress: the first micro-batch of a set assigns instead of adding. */
   private readonly inSet = new Set<string>();
+  /**
+   * The names of sums restored by {@link MicroBatches.restore}, in their saved order, until the next micro-batch
+   * binds them: a model loaded with `tf.loadLayersModel` has new variable names (`dense_Dense3/kernel` for
+   * `dense_Dense1/kernel`), so sums that match no name are bound by position, as tfjs's optimizers bind their slots.
+   */
+  private restored: string[] | undefined;
   private lossSum: tf.Variable | undefined;
   private losses = 0;
   private count = 0;
@@ -35,6 +41,7 @@ export class MicroBatches {
 
   /** Adds one micro-batch; on the `every`-th, returns the means (tensors in the caller's `tidy`) and starts a new set. */
   add(fn: string, grads: tf.NamedTensorMap, loss: tf.Scalar | undefined): MicroBatchMean | undefined {
+    if (this.restored) this.bindRestored(fn, grads);
     for (const [name, g] of Object.entries(grads)) {
       const sum = this.sums.get(name);
       if (this.inSet.has(name) && !tf.util.arraysEqual(sum!.shape, g.shape)) {
@@ -58,6 +65,30 @@ export class MicroBatches {
     this.losses = 0;
     this.count = 0;
     return mean;
+  }
+
+  /** Binds restored sums to this micro-batch's gradients: by name when every name is there, else by position. */
+  private bindRestored(fn: string, grads: tf.NamedTensorMap): void {
+    const saved = this.restored!;
+    const names = Object.keys(grads);
+    this.restored = undefined;
+    if (saved.every((name) => name in grads)) return;
+    const shapesMatch = saved.length === names.length && saved.every((name, i) => tf.util.arraysEqual(this.sums.get(name)!.shape, grads[names[i]!]!.shape));
+    if (!shapesMatch) {
+      this.restored = saved;
+      throw new GradpipeError(
+        fn,
+        `the restored micro-batch sums (${saved.map((n) => JSON.stringify(n)).join(', ')}) match neither the names nor, in order, the shapes of this step's gradients (${names.map((n) => JSON.stringify(n)).join(', ')})`,
+      );
+    }
+    const bound = saved.map((name, i) => [names[i]!, this.sums.get(name)!] as const);
+    for (const name of saved) this.sums.delete(name);
+    this.inSet.clear();
+    for (const [name, sum] of bound) {
+      this.sums.get(name)?.dispose();
+      this.sums.set(name, sum);
+      this.inSet.add(name);
+    }
   }
 
   /** `sum ← g` for the first micro-batch of a set, `sum ← sum + g` after; a variable is made on first use. */
@@ -123,6 +154,7 @@ export class MicroBatches {
       );
       this.inSet.add(name);
     }
+    this.restored = [...this.inSet];
     if (loss) this.lossSum = tf.tidy(() => this.addTo(this.lossSum, false, loss.tensor));
     this.count = count!;
     this.losses = losses!;

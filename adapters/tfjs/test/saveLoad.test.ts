@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, adaptiveClip, nanGuard } from '@gradpipe/core';
-import { GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+import { GradientPipeline, adaptiveClip, cosineDecay, nanGuard } from '@gradpipe/core';
+import { GradientPipelineOptimizer, type GradientPipelineOptimizerOptions, withGradientPipeline } from '@gradpipe/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend, withoutLeaks } from './backends.js';
 
-function makeModel(): tf.Sequential {
+function makeModel(options: GradientPipelineOptimizerOptions = {}): tf.Sequential {
   const model = tf.sequential({
     layers: [
       tf.layers.dense({ units: 6, inputShape: [4], activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
@@ -13,7 +13,7 @@ function makeModel(): tf.Sequential {
   });
   // An adaptive threshold has state worth resuming: the norm history.
   const pipe = new GradientPipeline([nanGuard(), adaptiveClip({ method: 'percentile', percentile: 50 })]);
-  model.compile({ optimizer: withGradientPipeline(tf.train.adam(0.05), pipe), loss: 'meanSquaredError' });
+  model.compile({ optimizer: withGradientPipeline(tf.train.adam(0.05), pipe, options), loss: 'meanSquaredError' });
   return model;
 }
 
@@ -25,8 +25,9 @@ async function saveToMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts
   const optimizer = model.optimizer as tf.Optimizer & { getWeights: tf.Optimizer['getWeights'] };
   const iterTensors: tf.Tensor[] = [];
   optimizer.getWeights = async () => {
-    const weights = await Object.getPrototypeOf(optimizer).getWeights.call(optimizer);
-    iterTensors.push(weights[0].tensor);
+    const weights: { name: string; tensor: tf.Tensor }[] = await Object.getPrototypeOf(optimizer).getWeights.call(optimizer);
+    // Also the micro-batch count gradpipe adds with accumulate (a new tensor too).
+    iterTensors.push(...weights.filter((w, i) => i === 0 || w.name === 'gradpipe/microBatches/count').map((w) => w.tensor));
     return weights;
   };
   let artifacts: tf.io.ModelArtifacts | undefined;
@@ -95,6 +96,41 @@ describe('saving and loading a model with its GradientPipelineOptimizer', () => 
       a.forEach((w, i) => w.forEach((v, j) => expect(b[i]![j]).toBeCloseTo(v, 5)));
       expect(after.iterations).toBe(12);
       expect(after.pipeline.toJSON()).toEqual(before.pipeline.toJSON());
+
+      tf.dispose([xs, ys]);
+      for (const m of [original, loaded]) {
+        const opt = m.optimizer;
+        m.dispose();
+        opt.dispose();
+      }
+    });
+  });
+
+  it('with a schedule and accumulation, saved mid-accumulation: the loaded model resumes the same training', async () => {
+    await withoutLeaks(async () => {
+      const xs = tf.randomNormal([48, 4], 0, 1, 'float32', 5);
+      const ys = tf.randomNormal([48, 1], 0, 3, 'float32', 6);
+      // 4 batches of 12 per epoch, 3 per update: after one epoch, one update is made and one micro-batch is pending.
+      const fit = (m: tf.LayersModel, epochs: number) => m.fit(xs, ys, { epochs, batchSize: 12, shuffle: false, verbose: 0 });
+      const options = { schedule: cosineDecay({ peak: 0.05, warmupSteps: 2, decaySteps: 8 }), accumulate: 3 };
+
+      const original = makeModel(options);
+      await fit(original, 1);
+      const before = original.optimizer as GradientPipelineOptimizer;
+      expect([before.iterations, before.pendingMicroBatches]).toEqual([1, 1]);
+      const artifacts = await saveToMemory(original);
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+      const after = loaded.optimizer as GradientPipelineOptimizer;
+      expect([after.iterations, after.pendingMicroBatches, after.accumulate]).toEqual([1, 1, 3]);
+      expect(after.schedule?.config).toEqual(options.schedule.config);
+      expect(after.learningRate).toBe(before.learningRate);
+
+      await fit(original, 2);
+      await fit(loaded, 2);
+      const [a, b] = [weightsOf(original), weightsOf(loaded)];
+      a.forEach((w, i) => w.forEach((v, j) => expect(b[i]![j]).toBeCloseTo(v, 5)));
+      expect([after.iterations, after.pendingMicroBatches]).toEqual([4, 0]); // 12 micro-batches, 4 updates
+      expect(after.learningRate).toBe(options.schedule(4));
 
       tf.dispose([xs, ys]);
       for (const m of [original, loaded]) {

@@ -324,6 +324,17 @@ describe('schedule and accumulate options: refused with the function, the option
       'GradientPipelineOptimizer.setWeights: the saved micro-batch counts must be [count in [0, 2), losses in [0, count]] for accumulate 2, got [5, 0]',
     );
     expect(opt.pendingMicroBatches).toBe(1); // nothing changed
+
+    // Restored sums are bound to the next gradients by name, else by position when the shapes agree, else refused.
+    const other = withGradientPipeline(tf.train.sgd(0.1), pipe(), { accumulate: 2 });
+    await other.setWeights(weights.map((x) => ({ name: x.name, tensor: x.tensor })));
+    const g = tf.tensor1d([1, 2]);
+    expect(() => other.applyGradients({ elsewhere: g })).toThrow(
+      `GradientPipelineOptimizer.applyGradients: the restored micro-batch sums ("${w.name}") match neither the names nor, in order, the shapes of this step's gradients ("elsewhere")`,
+    );
+    expect(other.pendingMicroBatches).toBe(1);
+    g.dispose();
+    other.dispose();
     tf.dispose([w, ...weights.map((x) => x.tensor)]);
     opt.dispose();
     plain.dispose();
