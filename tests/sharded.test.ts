@@ -4,18 +4,19 @@
  * step itself: stepAsync, the refusals of step, and the reduce's validation.
  * (tests/shardedWorkers.test.ts does the same with real worker threads.)
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientPipeline,
-  GradpipeError,
   clipByGlobalNorm,
+  GradientPipeline,
+  type Gradients,
+  GradpipeError,
   inProcessAllReduce,
   nanGuard,
-  type Gradients,
   type ShardReduce,
 } from '@gradpipe/core';
 import { float32Factor } from '@gradpipe/core/internal';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 
 const SEED = 42;
 
@@ -23,12 +24,18 @@ const SEED = 42;
 const value = fc.oneof(
   fc.float({ min: -10, max: 10, noNaN: true }),
   fc.float({ min: Math.fround(-1e-38), max: Math.fround(1e-38), noNaN: true }),
-  fc.tuple(fc.double({ min: 1, max: 9.99, noNaN: true }), fc.integer({ min: -30, max: 30 }), fc.boolean()).map(([m, e, neg]) => Math.fround((neg ? -m : m) * 10 ** e)),
+  fc
+    .tuple(fc.double({ min: 1, max: 9.99, noNaN: true }), fc.integer({ min: -30, max: 30 }), fc.boolean())
+    .map(([m, e, neg]) => Math.fround((neg ? -m : m) * 10 ** e)),
 );
 const tensorList = fc.array(fc.array(value, { minLength: 0, maxLength: 12 }), { minLength: 1, maxLength: 10 });
 const normType = fc.constantFrom(1, 2, 3, 1.5, Infinity);
 /** Everyday bounds, and bounds in the subnormal range, where the clip factor depends on the total element count. */
-const bound = fc.oneof(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.double({ min: 1e-45, max: 1e-38, noNaN: true }), fc.constantFrom(1, 5));
+const bound = fc.oneof(
+  fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
+  fc.double({ min: 1e-45, max: 1e-38, noNaN: true }),
+  fc.constantFrom(1, 5),
+);
 
 function gradsOf(tensors: number[][]): Gradients<Float32Array> {
   return Object.fromEntries(tensors.map((t, i) => [`t${i}`, Float32Array.from(t)]));
@@ -56,16 +63,23 @@ async function clipSharded(tensors: number[][], owner: number[], worldSize: numb
 describe('clipByGlobalNorm({ reduce }) across shards', () => {
   it('gives every shard the bits one process clipping the whole set gets (p = 1, 2, 3, 1.5, Infinity)', async () => {
     await fc.assert(
-      fc.asyncProperty(tensorList, fc.array(fc.nat(3), { minLength: 10, maxLength: 10 }), fc.integer({ min: 1, max: 4 }), bound, normType, async (tensors, owner, worldSize, maxNorm, p) => {
-        const whole = new GradientPipeline([clipByGlobalNorm({ maxNorm, normType: p })]).step(gradsOf(tensors));
-        const sharded = await clipSharded(tensors, owner, worldSize, maxNorm, p);
-        expect(bits(sharded.merged)).toEqual(bits(whole.grads));
-        for (const { figures, clipped } of sharded.transforms) {
-          expect(figures.norm).toBe(whole.stats.transforms[0]!.figures.norm);
-          expect(figures.factor).toBe(whole.stats.transforms[0]!.figures.factor);
-          expect(clipped).toBe(whole.stats.transforms[0]!.clipped);
-        }
-      }),
+      fc.asyncProperty(
+        tensorList,
+        fc.array(fc.nat(3), { minLength: 10, maxLength: 10 }),
+        fc.integer({ min: 1, max: 4 }),
+        bound,
+        normType,
+        async (tensors, owner, worldSize, maxNorm, p) => {
+          const whole = new GradientPipeline([clipByGlobalNorm({ maxNorm, normType: p })]).step(gradsOf(tensors));
+          const sharded = await clipSharded(tensors, owner, worldSize, maxNorm, p);
+          expect(bits(sharded.merged)).toEqual(bits(whole.grads));
+          for (const { figures, clipped } of sharded.transforms) {
+            expect(figures.norm).toBe(whole.stats.transforms[0]!.figures.norm);
+            expect(figures.factor).toBe(whole.stats.transforms[0]!.figures.factor);
+            expect(clipped).toBe(whole.stats.transforms[0]!.clipped);
+          }
+        },
+      ),
       { seed: SEED, numRuns: 300 },
     );
   });
@@ -83,9 +97,14 @@ describe('clipByGlobalNorm({ reduce }) across shards', () => {
 
   it('L∞ combines by max: one all-reduce, op "max"', async () => {
     const ops: string[][] = [[], []];
-    const reduces = inProcessAllReduce(2).map((r, shard): ShardReduce => (partial, op) => (ops[shard]!.push(op), r(partial, op)));
+    const reduces = inProcessAllReduce(2).map(
+      (r, shard): ShardReduce =>
+        (partial, op) => (ops[shard]!.push(op), r(partial, op)),
+    );
     const [a, b] = await Promise.all([
-      new GradientPipeline([clipByGlobalNorm({ maxNorm: 2, normType: Infinity, reduce: reduces[0]! })]).stepAsync({ a: Float32Array.of(-8, 1) }),
+      new GradientPipeline([clipByGlobalNorm({ maxNorm: 2, normType: Infinity, reduce: reduces[0]! })]).stepAsync({
+        a: Float32Array.of(-8, 1),
+      }),
       new GradientPipeline([clipByGlobalNorm({ maxNorm: 2, normType: 'inf', reduce: reduces[1]! })]).stepAsync({ b: Float32Array.of(3) }),
     ]);
     expect(ops).toEqual([['max'], ['max']]);
@@ -135,7 +154,9 @@ describe('GradientPipeline.stepAsync', () => {
     };
     const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1, reduce: slowReduce })]);
     const first = pipe.stepAsync({ w: Float32Array.of(3, 4) });
-    await expect(pipe.stepAsync({ w: Float32Array.of(1) })).rejects.toThrow(/GradientPipeline\.stepAsync: a stepAsync of this pipeline is still running/);
+    await expect(pipe.stepAsync({ w: Float32Array.of(1) })).rejects.toThrow(
+      /GradientPipeline\.stepAsync: a stepAsync of this pipeline is still running/,
+    );
     release();
     expect((await first).stats.clipped).toBe(true);
     expect(pipe.stepCount).toBe(1);
@@ -164,7 +185,9 @@ describe('GradientPipeline.step with asynchronous transforms', () => {
     const pipe = new GradientPipeline([nanGuard({ policy: 'zero' }), clipByGlobalNorm({ maxNorm: 1, reduce: reduce! })]);
     const w = Float32Array.of(NaN, 4);
     expect(() => pipe.step({ w })).toThrow(GradpipeError);
-    expect(() => pipe.step({ w })).toThrow('GradientPipeline.step: transforms[1] (clipByGlobalNorm) is asynchronous: use stepAsync or stepWithAsync');
+    expect(() => pipe.step({ w })).toThrow(
+      'GradientPipeline.step: transforms[1] (clipByGlobalNorm) is asynchronous: use stepAsync or stepWithAsync',
+    );
     expect(Array.from(w)).toEqual([NaN, 4]);
     expect(pipe.stepCount).toBe(0);
   });
@@ -177,14 +200,18 @@ describe('GradientPipeline.step with asynchronous transforms', () => {
       update: async (grads: Gradients<unknown>) => ({ grads }),
     };
     const pipe = new GradientPipeline([sneaky as never]);
-    expect(() => pipe.step({ w: Float32Array.of(1) })).toThrow('GradientPipeline.step: transforms[0] (sneaky) returned a promise: use stepAsync or stepWithAsync');
+    expect(() => pipe.step({ w: Float32Array.of(1) })).toThrow(
+      'GradientPipeline.step: transforms[0] (sneaky) returned a promise: use stepAsync or stepWithAsync',
+    );
     expect(pipe.stepCount).toBe(0);
   });
 });
 
 describe('clipByGlobalNorm options for sharding', () => {
   it('rejects a reduce that is not a function', () => {
-    expect(() => clipByGlobalNorm({ maxNorm: 1, reduce: 5 as never })).toThrow('clipByGlobalNorm: reduce must be an async function (partial, op) => combined, got 5');
+    expect(() => clipByGlobalNorm({ maxNorm: 1, reduce: 5 as never })).toThrow(
+      'clipByGlobalNorm: reduce must be an async function (partial, op) => combined, got 5',
+    );
   });
 
   it('saves as sharded, and fromJSON refuses to rebuild it without its reduce', () => {
@@ -192,7 +219,9 @@ describe('clipByGlobalNorm options for sharding', () => {
     const json = JSON.parse(JSON.stringify(new GradientPipeline([clipByGlobalNorm({ maxNorm: 2, reduce: reduce! })]).toJSON()));
     expect(json.transforms[0].config).toEqual({ maxNorm: 2, normType: 2, sharded: true });
     expect(() => GradientPipeline.fromJSON(json)).toThrow(/clipByGlobalNorm: this transform was saved as sharded and needs its reduce/);
-    const restored = GradientPipeline.fromJSON(json, { transforms: { clipByGlobalNorm: (config) => clipByGlobalNorm({ ...(config as { maxNorm: number }), reduce: reduce! }) } });
+    const restored = GradientPipeline.fromJSON(json, {
+      transforms: { clipByGlobalNorm: (config) => clipByGlobalNorm({ ...(config as { maxNorm: number }), reduce: reduce! }) },
+    });
     expect(restored.transforms[0]).toMatchObject({ kind: 'clipByGlobalNorm', async: true });
   });
 

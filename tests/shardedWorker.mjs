@@ -4,7 +4,7 @@
 // combines all slots in rank order, and waits again before the slots may be reused.
 // Plain JavaScript importing the built @gradpipe/core, because a worker runs outside vitest's TypeScript transform.
 import { parentPort, workerData } from 'node:worker_threads';
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
 
 const { rank, worldSize, shared, slotLength, maxNorm, normType, grads } = workerData;
 const slots = new Float64Array(shared.slots);

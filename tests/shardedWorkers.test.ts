@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { clipByGlobalNorm, GradientPipeline, type Gradients, type TransformStats } from '@gradpipe/core';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, clipByGlobalNorm, type Gradients, type TransformStats } from '@gradpipe/core';
 
 const WORKER = fileURLToPath(new URL('./shardedWorker.mjs', import.meta.url));
 const BUILT_CORE = fileURLToPath(new URL('../packages/core/dist/index.js', import.meta.url));
@@ -21,7 +21,7 @@ const SLOT_LENGTH = 8;
 /** A deterministic gradient set: 11 tensors of different sizes whose values span 1e-12 … 1e12. */
 function gradientSet(): Gradients<Float32Array> {
   let seed = 12345;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const grads: Gradients<Float32Array> = {};
   for (let t = 0; t < 11; t++) {
     const size = [1, 7, 1000, 4096, 33, 0, 250, 5000, 2, 999, 64][t]!;

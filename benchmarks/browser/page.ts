@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { type TfjsBench, measureBackend } from '../src/tfjsStep.js';
+import { measureBackend, type TfjsBench } from '../src/tfjsStep.js';
 
 declare const __WASM_DIR__: string;
 setWasmPaths(__WASM_DIR__);

@@ -16,7 +16,11 @@ const require = createRequire(import.meta.url);
  * Every backend's rows from one page: same browser, same run. `overrides` change the sizes for one backend —
  * WebGPU on SwiftShader takes seconds per step of 1M parameters, so it gets fewer steps per block.
  */
-export async function browserRows(bench: TfjsBench, backends: readonly string[] = BACKENDS, overrides: Record<string, Partial<TfjsBench>> = {}): Promise<Row[]> {
+export async function browserRows(
+  bench: TfjsBench,
+  backends: readonly string[] = BACKENDS,
+  overrides: Record<string, Partial<TfjsBench>> = {},
+): Promise<Row[]> {
   const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   const root = fileURLToPath(new URL('../browser/', import.meta.url));
   const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,7 +37,9 @@ export async function browserRows(bench: TfjsBench, backends: readonly string[] 
     },
     logLevel: 'warn',
     define: { __WASM_DIR__: JSON.stringify(`/@fs${wasmDir}/`) },
-    optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'rxjs'] },
+    optimizeDeps: {
+      include: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'rxjs'],
+    },
     // No file watcher, no hot reload: a file saved during a run must not reload the page.
     server: { host: '127.0.0.1', port: 0, fs: { allow: [repo] }, hmr: false, watch: null },
   });
@@ -48,12 +54,17 @@ export async function browserRows(bench: TfjsBench, backends: readonly string[] 
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.resolvedUrls!.local[0]!);
-    await page.waitForFunction(() => (globalThis as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { benchReady?: boolean }).benchReady === true, undefined, {
+      timeout: 120_000,
+    });
     const params = bench.variables * bench.rows * bench.cols;
     for (const backend of backends) {
       const group = `tfjs ${backend} (Chromium page), Adam on ${(params / 1e6).toFixed(1)}M params / ${bench.variables} variables`;
       const result = await page.evaluate(
-        ([b, s]) => (globalThis as unknown as { runBench(b: string, s: TfjsBench): Promise<{ rows: BackendRow[]; leaked: number } | string> }).runBench(b, s),
+        ([b, s]) =>
+          (
+            globalThis as unknown as { runBench(b: string, s: TfjsBench): Promise<{ rows: BackendRow[]; leaked: number } | string> }
+          ).runBench(b, s),
         [backend, { ...bench, ...overrides[backend] }] as const,
       );
       if (typeof result === 'string') rows.push({ group, name: `${backend} backend`, baseline: BARE, note: result });

@@ -1,4 +1,4 @@
-import { typedArrayOps, type FloatArray, type TensorOps } from '@gradpipe/core';
+import { type FloatArray, type TensorOps, typedArrayOps } from '@gradpipe/core';
 // Core's plain JavaScript kernels (not part of its public API): the bench compares them with the WebAssembly
 // SIMD kernels that typedArrayOps uses for large arrays.
 import { scaleInPlaceSumOfSquares, sumOfSquares } from '@gradpipe/core/internal';

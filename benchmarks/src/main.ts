@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { browserRows } from './browserRows.js';
 import { onnxRows } from './onnxRows.js';
-import { printTable, writeResults } from './report.js';
 import type { Row } from './Row.js';
+import { printTable, writeResults } from './report.js';
 import { tfjsRows } from './tfjsRows.js';
+import { torchClipRows } from './torchClipRows.js';
+import { torchRows } from './torchRows.js';
 import { typedArrayRows } from './typedArrayRows.js';
 import { wasmRows } from './wasmRows.js';
-import { torchRows } from './torchRows.js';
-import { torchClipRows } from './torchClipRows.js';
 import { zooRows } from './zooRows.js';
 
 const PARTS = ['typed', 'clip-torch', 'small', 'wasm', 'tfjs', 'browser', 'onnx', 'zoo', 'torch'] as const;
@@ -43,7 +43,14 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
     typedArrayRows(
       quick
         ? { group: 'typed-array 200k floats / 10 tensors (quick)', tensors: 10, size: 20_000, reps: 3, naiveReps: 1 }
-        : { group: 'typed-array 25M floats (100 MB) / 50 tensors', tensors: 50, size: 500_000, reps: 9, naiveReps: 3, targets: { noClip: 1.0, clips: 1.3 } },
+        : {
+            group: 'typed-array 25M floats (100 MB) / 50 tensors',
+            tensors: 50,
+            size: 500_000,
+            reps: 9,
+            naiveReps: 3,
+            targets: { noClip: 1.0, clips: 1.3 },
+          },
     ),
   'clip-torch': () => torchClipRows(quick ? { tensors: 10, size: 20_000, reps: 3 } : { tensors: 50, size: 500_000, reps: 15 }),
   small: () =>
@@ -53,12 +60,20 @@ const parts: Record<Part, () => Row[] | Promise<Row[]>> = {
         : { group: 'typed-array 10,000 tensors × 100 floats', tensors: 10_000, size: 100, reps: 15, naiveReps: 3 },
     ),
   wasm: () =>
-    quick ? wasmRows('WASM memory 200k floats / 10 tensors (quick)', 10, 20_000, 3) : wasmRows('WASM memory 25M floats (100 MB) / 50 tensors', 50, 500_000, 9),
+    quick
+      ? wasmRows('WASM memory 200k floats / 10 tensors (quick)', 10, 20_000, 3)
+      : wasmRows('WASM memory 25M floats (100 MB) / 50 tensors', 50, 500_000, 9),
   tfjs: () =>
-    tfjsRows(quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 3 }),
+    tfjsRows(
+      quick
+        ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 }
+        : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 3 },
+    ),
   browser: () =>
     browserRows(
-      quick ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 } : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 4 },
+      quick
+        ? { variables: 4, rows: 50, cols: 50, batch: 4, reps: 3, stepsPerBlock: 2 }
+        : { variables: 20, rows: 250, cols: 200, batch: 16, reps: 11, stepsPerBlock: 4 },
       quick ? ['cpu', 'wasm', 'webgl', 'webgpu'] : undefined,
       quick ? {} : { webgpu: { reps: 7, stepsPerBlock: 1 } },
     ),
@@ -84,5 +99,12 @@ for (const part of PARTS) {
   process.stderr.write(` ${((Date.now() - start) / 1000).toFixed(0)} s\n`);
 }
 printTable(rows);
-writeResults(out, rows, { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, parts: [...only] });
+writeResults(out, rows, {
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  date: new Date().toISOString(),
+  quick,
+  parts: [...only],
+});
 console.log(`\nWrote ${out}`);

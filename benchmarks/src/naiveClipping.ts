@@ -28,8 +28,8 @@ export function clipWithReduce(grads: Grads, maxNorm: number): number {
 /** A `for` loop summing `Math.pow(x, 2)`, then `Math.pow(sum, 0.5)`. */
 export function clipWithPow(grads: Grads, maxNorm: number): number {
   let sum = 0;
-  for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) sum += Math.pow(g[i]!, 2);
-  const norm = Math.pow(sum, 0.5);
+  for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) sum += g[i]! ** 2;
+  const norm = sum ** 0.5;
   if (norm > maxNorm) for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) g[i] = g[i]! * (maxNorm / norm);
   return norm;
 }

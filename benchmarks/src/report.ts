@@ -23,7 +23,16 @@ export function printTable(rows: readonly Row[]): void {
   }
   const targeted = rows.filter((r) => r.target !== undefined);
   const met = targeted.filter((r) => verdict(r) === 'met').length;
-  console.log(`\nTargets: ${met} of ${targeted.length} met${targeted.length > met ? ` (${targeted.filter((r) => verdict(r) !== 'met').map((r) => `${r.group} / ${r.name}: ${verdict(r)}`).join('; ')})` : ''}.`);
+  console.log(
+    `\nTargets: ${met} of ${targeted.length} met${
+      targeted.length > met
+        ? ` (${targeted
+            .filter((r) => verdict(r) !== 'met')
+            .map((r) => `${r.group} / ${r.name}: ${verdict(r)}`)
+            .join('; ')})`
+        : ''
+    }.`,
+  );
 }
 
 /** Writes the results JSON: machine facts, then every row with its verdict. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers the wasm backend
 import type { Row } from './Row.js';
-import { type BackendRow, type TfjsBench, measureBackend } from './tfjsStep.js';
+import { type BackendRow, measureBackend, type TfjsBench } from './tfjsStep.js';
 
 export type { TfjsBench } from './tfjsStep.js';
 

@@ -1,8 +1,9 @@
 // The tfjs training steps the benchmark compares, for Node (tfjsRows.ts) and for the page (benchmarks/browser/),
 // so both time the very same code. No Node API here: timing uses performance.now(), available in both.
+
+import { clipByGlobalNorm, GradientPipeline, nanGuard } from '@gradpipe/core';
+import { type GradientPipelineOptimizer, type Readback, withClipping, withGradientPipeline } from '@gradpipe/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
-import { type Readback, withClipping, withGradientPipeline, type GradientPipelineOptimizer } from '@gradpipe/tfjs';
 
 /** Sizes of the tfjs benchmark. */
 export interface TfjsBench {
@@ -100,11 +101,13 @@ export function variants(bench: TfjsBench, backend: string): Variant[] {
     { name: 'withClipping(adam, { globalClipnorm: 1 })', make: () => wrapped(bench, (adam) => withClipping(adam, { globalClipnorm: 1 })) },
     {
       name: 'withGradientPipeline(adam, [nanGuard(), clipByGlobalNorm({ maxNorm: 1 })])',
-      make: () => wrapped(bench, (adam) => withGradientPipeline(adam, new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })]))),
+      make: () =>
+        wrapped(bench, (adam) => withGradientPipeline(adam, new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })]))),
     },
   ];
   // (Not on webgpu, whose steps take seconds on SwiftShader: the rows that matter first.)
-  if (backend !== 'webgpu') list.push({ name: 'withClipping(adam, { clipnorm: 1 })', make: () => wrapped(bench, (adam) => withClipping(adam, { clipnorm: 1 })) });
+  if (backend !== 'webgpu')
+    list.push({ name: 'withClipping(adam, { clipnorm: 1 })', make: () => wrapped(bench, (adam) => withClipping(adam, { clipnorm: 1 })) });
   // The other read-back mode, to show what it costs (webgpu has no synchronous read).
   const other: Readback | undefined = backend === 'webgl' ? 'sync' : gpu ? undefined : 'deferred';
   if (other) {
@@ -196,7 +199,11 @@ export async function measureBackend(bench: TfjsBench, backend: string): Promise
     candidate.step();
     await candidate.finish();
     const kernels = await kernelsPerStep(candidate);
-    rows.push({ name: variant.name, ...(await comparePairs(bare, candidate, bench)), kernels: { baseline: bareKernels, candidate: kernels } });
+    rows.push({
+      name: variant.name,
+      ...(await comparePairs(bare, candidate, bench)),
+      kernels: { baseline: bareKernels, candidate: kernels },
+    });
     candidate.dispose();
   }
   bare.dispose();

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
 import { COPY_BASELINE, GradientSet } from './GradientSet.js';
 import { median, timeMs } from './measure.js';
 import type { Row } from './Row.js';
@@ -10,7 +10,10 @@ const PYTHON = '/usr/bin/python3';
 const script = fileURLToPath(new URL('../scripts/torch_clip.py', import.meta.url));
 
 /** PyTorch's clip_grad_norm_ in a child process (benchmarks/scripts/torch_clip.py --serve), or why it is missing. */
-async function torchClipServer(tensors: number, size: number): Promise<{ version: string; time: (call: 'clip' | 'noclip' | 'copy') => Promise<number>; close: () => void } | string> {
+async function torchClipServer(
+  tensors: number,
+  size: number,
+): Promise<{ version: string; time: (call: 'clip' | 'noclip' | 'copy') => Promise<number>; close: () => void } | string> {
   try {
     execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
   } catch {
@@ -39,11 +42,15 @@ export async function torchClipRows(options: { tensors: number; size: number; re
   const { tensors, size, reps } = options;
   const group = `clipByGlobalNorm vs PyTorch clip_grad_norm_: ${tensors} × ${size.toLocaleString('en')} floats, one thread`;
   const torch = await torchClipServer(tensors, size);
-  if (typeof torch === 'string') return [{ group, name: 'pipeline clipByGlobalNorm, clips', baseline: 'PyTorch clip_grad_norm_', note: torch }];
+  if (typeof torch === 'string')
+    return [{ group, name: 'pipeline clipByGlobalNorm, clips', baseline: 'PyTorch clip_grad_norm_', note: torch }];
   try {
     const set = new GradientSet(tensors, size);
     const norm = Math.sqrt(set.floats / 3);
-    const pipes = { clip: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]), noclip: new GradientPipeline([clipByGlobalNorm({ maxNorm: norm * 10 })]) };
+    const pipes = {
+      clip: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]),
+      noclip: new GradientPipeline([clipByGlobalNorm({ maxNorm: norm * 10 })]),
+    };
     const ours = (call: 'clip' | 'noclip' | 'copy'): number => {
       set.restore();
       if (call === 'copy') return timeMs(set.copy);
@@ -57,7 +64,8 @@ export async function torchClipRows(options: { tensors: number; size: number; re
       ours(call);
       await torch.time(call);
       const out: { ours: number; oursCopy: number; torch: number; torchCopy: number }[] = [];
-      for (let r = 0; r < reps; r++) out.push({ ours: ours(call), oursCopy: ours('copy'), torch: await torch.time(call), torchCopy: await torch.time('copy') });
+      for (let r = 0; r < reps; r++)
+        out.push({ ours: ours(call), oursCopy: ours('copy'), torch: await torch.time(call), torchCopy: await torch.time('copy') });
       return out;
     };
     const theirs = `PyTorch ${torch.version} clip_grad_norm_`;
@@ -65,7 +73,13 @@ export async function torchClipRows(options: { tensors: number; size: number; re
     for (const call of ['clip', 'noclip'] as const) {
       const m = await measure(call);
       const what = call === 'clip' ? 'clips' : 'does not clip';
-      const row = (name: string, baseline: string, num: (p: (typeof m)[number]) => number, den: (p: (typeof m)[number]) => number, target?: number): Row => ({
+      const row = (
+        name: string,
+        baseline: string,
+        num: (p: (typeof m)[number]) => number,
+        den: (p: (typeof m)[number]) => number,
+        target?: number,
+      ): Row => ({
         group,
         name,
         baseline,
@@ -75,9 +89,32 @@ export async function torchClipRows(options: { tensors: number; size: number; re
         reps,
         ...(target === undefined ? {} : { target }),
       });
-      rows.push(row(`pipeline clipByGlobalNorm, ${what}`, theirs, (p) => p.ours, (p) => p.torch, call === 'clip' ? 1.0 : undefined));
-      rows.push(row(`gradpipe, ${what}`, COPY_BASELINE, (p) => p.ours, (p) => p.oursCopy, call === 'clip' ? 1.3 : 1.0));
-      rows.push(row(`PyTorch clip_grad_norm_, ${what}`, 'Tensor.copy_ of the same bytes', (p) => p.torch, (p) => p.torchCopy));
+      rows.push(
+        row(
+          `pipeline clipByGlobalNorm, ${what}`,
+          theirs,
+          (p) => p.ours,
+          (p) => p.torch,
+          call === 'clip' ? 1.0 : undefined,
+        ),
+      );
+      rows.push(
+        row(
+          `gradpipe, ${what}`,
+          COPY_BASELINE,
+          (p) => p.ours,
+          (p) => p.oursCopy,
+          call === 'clip' ? 1.3 : 1.0,
+        ),
+      );
+      rows.push(
+        row(
+          `PyTorch clip_grad_norm_, ${what}`,
+          'Tensor.copy_ of the same bytes',
+          (p) => p.torch,
+          (p) => p.torchCopy,
+        ),
+      );
     }
     return rows;
   } finally {

@@ -1,13 +1,13 @@
 import {
-  GradientPipeline,
+  type AnyGradientTransform,
   clipByGlobalNorm,
   clipByNorm,
   clipByValue,
-  nanGuard,
-  typedArrayOps,
-  type AnyGradientTransform,
   type FloatArray,
+  GradientPipeline,
+  nanGuard,
   type TensorOps,
+  typedArrayOps,
 } from '@gradpipe/core';
 import { COPY_BASELINE, GradientSet } from './GradientSet.js';
 import { jsKernelOps } from './jsKernelOps.js';
@@ -38,7 +38,13 @@ export function typedArrayRows(bench: TypedArrayBench): Row[] {
   const rows: Row[] = [];
   const add = (name: string, candidate: () => unknown, options: { target?: number | undefined; reps?: number } = {}) => {
     const result = compare({ baseline: set.copy, candidate, prepare: set.restore, reps: options.reps ?? bench.reps });
-    rows.push({ group: bench.group, name, baseline: COPY_BASELINE, ...result, ...(options.target === undefined ? {} : { target: options.target }) });
+    rows.push({
+      group: bench.group,
+      name,
+      baseline: COPY_BASELINE,
+      ...result,
+      ...(options.target === undefined ? {} : { target: options.target }),
+    });
   };
   /** A pipeline step that must (or must not) clip: a benchmark that measured the wrong case would be worthless. */
   const stepOf = (transforms: AnyGradientTransform[], clips: boolean, ops: TensorOps<FloatArray, number> = typedArrayOps) => {
@@ -50,7 +56,9 @@ export function typedArrayRows(bench: TypedArrayBench): Row[] {
   };
   const norm = Math.sqrt(set.floats / 3);
 
-  add('pipeline clipByGlobalNorm, does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false), { target: bench.targets?.noClip });
+  add('pipeline clipByGlobalNorm, does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false), {
+    target: bench.targets?.noClip,
+  });
   add('pipeline clipByGlobalNorm, clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true), { target: bench.targets?.clips });
   add('same, JS kernels only: does not clip', stepOf([clipByGlobalNorm({ maxNorm: norm * 10 })], false, jsKernelOps));
   add('same, JS kernels only: clips', stepOf([clipByGlobalNorm({ maxNorm: 1 })], true, jsKernelOps));
@@ -59,7 +67,10 @@ export function typedArrayRows(bench: TypedArrayBench): Row[] {
   add('pipeline clipByNorm, clips every tensor', stepOf([clipByNorm({ maxNorm: 1 })], true));
   add('pipeline clipByValue ±0.5, clamps half the values', stepOf([clipByValue(0.5)], true));
   add('pipeline clipByValue ±2, changes nothing', stepOf([clipByValue(2)], false));
-  for (const [label, ops] of [['read pass alone: L2 norm of every tensor', typedArrayOps], ['same, JS kernels only: read pass', jsKernelOps]] as const) {
+  for (const [label, ops] of [
+    ['read pass alone: L2 norm of every tensor', typedArrayOps],
+    ['same, JS kernels only: read pass', jsKernelOps],
+  ] as const) {
     add(label, () => {
       let s = 0;
       for (const g of Object.values(set.grads)) s += ops.norm(g, 2);

@@ -1,4 +1,4 @@
-import { GradientPipeline, clipByGlobalNorm, typedArrayOps, wasmSimdOps, type WasmMemoryLike } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, typedArrayOps, type WasmMemoryLike, wasmSimdOps } from '@gradpipe/core';
 import { COPY_BASELINE, GradientSet } from './GradientSet.js';
 import { jsKernelOps } from './jsKernelOps.js';
 import { compare } from './measure.js';
@@ -20,14 +20,19 @@ export function wasmMemory(bytes: number): WasmMemoryLike {
 export function wasmRows(group: string, tensors: number, size: number, reps: number): Row[] {
   const memory = wasmMemory(tensors * size * 4);
   const simd = wasmSimdOps(memory);
-  if (!simd) return [{ group, name: 'WASM SIMD kernels', baseline: COPY_BASELINE, note: 'this runtime has no WebAssembly SIMD: not measured' }];
+  if (!simd)
+    return [{ group, name: 'WASM SIMD kernels', baseline: COPY_BASELINE, note: 'this runtime has no WebAssembly SIMD: not measured' }];
   const set = new GradientSet(tensors, size, (t) => new Float32Array(memory.buffer, t * size * 4, size));
   const rows: Row[] = [];
   const add = (name: string, candidate: () => unknown) =>
     rows.push({ group, name, baseline: COPY_BASELINE, ...compare({ baseline: set.copy, candidate, prepare: set.restore, reps }) });
   const norm = Math.sqrt(set.floats / 3);
 
-  for (const [label, ops] of [['wasmSimdOps (in place)', simd], ['typedArrayOps (staged)', typedArrayOps], ['JS kernels only', jsKernelOps]] as const) {
+  for (const [label, ops] of [
+    ['wasmSimdOps (in place)', simd],
+    ['typedArrayOps (staged)', typedArrayOps],
+    ['JS kernels only', jsKernelOps],
+  ] as const) {
     add(`${label}: read pass, L2 norm of every tensor`, () => Object.values(set.grads).reduce((s, g) => s + ops.norm(g, 2), 0));
     const noClip = new GradientPipeline([clipByGlobalNorm({ maxNorm: norm * 10 })]);
     const clip = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]);

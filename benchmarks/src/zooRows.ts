@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
+import { adam, OrtTrainer } from '@gradpipe/onnxruntime';
 import onnxProto from 'onnx-proto';
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
-import { OrtTrainer, adam } from '@gradpipe/onnxruntime';
+import * as ort from 'onnxruntime-node';
 import { compareAsync } from './measure.js';
 import type { Row } from './Row.js';
 import { uniformRandom } from './uniformRandom.js';
@@ -36,10 +36,26 @@ function batchFor(name: string, batch: number, classes: number, outputs: number)
   const random = uniformRandom(3);
   const input =
     fixture.inputs.input.type === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(random() * 30))), dims)
-      : new ort.Tensor('float32', Float32Array.from({ length: size }, () => random() * 2 - 1), dims);
-  const labels = new ort.Tensor('int64', BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(random() * classes))), [batch]);
-  const values = new ort.Tensor('float32', Float32Array.from({ length: batch * outputs }, () => random()), [batch, outputs]);
+      ? new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: size }, () => BigInt(Math.floor(random() * 30))),
+          dims,
+        )
+      : new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: size }, () => random() * 2 - 1),
+          dims,
+        );
+  const labels = new ort.Tensor(
+    'int64',
+    BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(random() * classes))),
+    [batch],
+  );
+  const values = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: batch * outputs }, () => random()),
+    [batch, outputs],
+  );
   return { input, labels, values };
 }
 
@@ -54,9 +70,21 @@ function lstmModel(steps: number, inputSize: number, hidden: number): Uint8Array
   const graph = onnx.GraphProto.create({
     name: 'lstm_length',
     node: [
-      onnx.NodeProto.create({ opType: 'LSTM', name: 'lstm', input: ['input', 'W', 'R', 'B'], output: ['', 'last'], attribute: [{ name: 'hidden_size', type: 2, i: hidden }] }),
+      onnx.NodeProto.create({
+        opType: 'LSTM',
+        name: 'lstm',
+        input: ['input', 'W', 'R', 'B'],
+        output: ['', 'last'],
+        attribute: [{ name: 'hidden_size', type: 2, i: hidden }],
+      }),
       onnx.NodeProto.create({ opType: 'Squeeze', name: 'squeeze', input: ['last', 'axis0'], output: ['h'] }),
-      onnx.NodeProto.create({ opType: 'Gemm', name: 'fc', input: ['h', 'fcW', 'fcB'], output: ['output'], attribute: [{ name: 'transB', type: 2, i: 1 }] }),
+      onnx.NodeProto.create({
+        opType: 'Gemm',
+        name: 'fc',
+        input: ['h', 'fcW', 'fcB'],
+        output: ['output'],
+        attribute: [{ name: 'transB', type: 2, i: 1 }],
+      }),
     ],
     initializer: [
       tensor('W', [1, 4 * hidden, inputSize], k),
@@ -66,17 +94,39 @@ function lstmModel(steps: number, inputSize: number, hidden: number): Uint8Array
       tensor('fcB', [10], k),
       onnx.TensorProto.create({ name: 'axis0', dims: [1], dataType: 7, int64Data: [0] }),
     ],
-    input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: steps }, { dimParam: 'batch' }, { dimValue: inputSize }] } } } }],
+    input: [
+      {
+        name: 'input',
+        type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: steps }, { dimParam: 'batch' }, { dimValue: inputSize }] } } },
+      },
+    ],
     output: [{ name: 'output', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 10 }] } } } }],
   });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: 14 }] })).finish();
 }
 
-async function stepRow(group: string, name: string, model: Uint8Array, loss: 'mse' | 'crossEntropy', feeds: Record<string, ort.Tensor>, target: ort.Tensor, reps: number): Promise<Row> {
+async function stepRow(
+  group: string,
+  name: string,
+  model: Uint8Array,
+  loss: 'mse' | 'crossEntropy',
+  feeds: Record<string, ort.Tensor>,
+  target: ort.Tensor,
+  reps: number,
+): Promise<Row> {
   const forward = await ort.InferenceSession.create(model);
   // A small lr keeps many steps on one batch finite; the work per step does not depend on it.
-  const trainer = await OrtTrainer.create(model, { loss, optimizer: adam({ lr: 1e-5 }), pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]) });
-  const comparison = await compareAsync({ baseline: () => forward.run(feeds), candidate: () => trainer.step(feeds, target), reps, warmup: 2 });
+  const trainer = await OrtTrainer.create(model, {
+    loss,
+    optimizer: adam({ lr: 1e-5 }),
+    pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]),
+  });
+  const comparison = await compareAsync({
+    baseline: () => forward.run(feeds),
+    candidate: () => trainer.step(feeds, target),
+    reps,
+    warmup: 2,
+  });
   await Promise.all([forward.release(), trainer.release()]);
   return { group, name, baseline: FORWARD, ...comparison };
 }
@@ -91,15 +141,38 @@ export async function zooRows(options: { batch: number; reps: number; lengths: n
   for (const { name, loss } of ZOO) {
     const model = new Uint8Array(readFileSync(zooFile(`${name}.onnx`)));
     const outputs = name.startsWith('transformer') || name.startsWith('layernorm') ? 3 : 10;
-    const { input, labels, values } = batchFor(name, options.batch, name === 'embedding_mean' ? 4 : name === 'resnet_block_train' ? 3 : name === 'conv1d_sequence' ? 2 : 10, outputs);
+    const { input, labels, values } = batchFor(
+      name,
+      options.batch,
+      name === 'embedding_mean' ? 4 : name === 'resnet_block_train' ? 3 : name === 'conv1d_sequence' ? 2 : 10,
+      outputs,
+    );
     rows.push(await stepRow(group, `${name}: OrtTrainer.step`, model, loss, { input }, loss === 'mse' ? values : labels, options.reps));
   }
   const lengthGroup = `ONNX Runtime LSTM(28 → 64) by sequence length, batch ${options.batch}`;
   for (const steps of options.lengths) {
     const random = uniformRandom(5);
-    const input = new ort.Tensor('float32', Float32Array.from({ length: steps * options.batch * 28 }, () => random() * 2 - 1), [steps, options.batch, 28]);
-    const labels = new ort.Tensor('int64', BigInt64Array.from({ length: options.batch }, (_, i) => BigInt(i % 10)), [options.batch]);
-    rows.push(await stepRow(lengthGroup, `${steps} time steps: OrtTrainer.step`, lstmModel(steps, 28, 64), 'crossEntropy', { input }, labels, options.reps));
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: steps * options.batch * 28 }, () => random() * 2 - 1),
+      [steps, options.batch, 28],
+    );
+    const labels = new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: options.batch }, (_, i) => BigInt(i % 10)),
+      [options.batch],
+    );
+    rows.push(
+      await stepRow(
+        lengthGroup,
+        `${steps} time steps: OrtTrainer.step`,
+        lstmModel(steps, 28, 64),
+        'crossEntropy',
+        { input },
+        labels,
+        options.reps,
+      ),
+    );
   }
   return rows;
 }

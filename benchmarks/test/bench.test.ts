@@ -6,15 +6,15 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { normOf } from '@gradpipe/core';
+import { describe, expect, it } from 'vitest';
 import { compare, median } from '../src/measure.js';
 import { clipWithHypot, clipWithPow, clipWithReduce } from '../src/naiveClipping.js';
-import { writeResults } from '../src/report.js';
 import { verdict } from '../src/Row.js';
+import { writeResults } from '../src/report.js';
+import { torchRows } from '../src/torchRows.js';
 import { typedArrayRows } from '../src/typedArrayRows.js';
 import { wasmRows } from '../src/wasmRows.js';
-import { torchRows } from '../src/torchRows.js';
 import { zooRows } from '../src/zooRows.js';
 
 describe('the naive implementations', () => {
@@ -61,7 +61,14 @@ describe('a quick run', () => {
 
   it('writes results.json with a verdict per row', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'gradpipe-bench-')), 'results.json');
-    writeResults(path, [{ group: 'g', name: 'n', baseline: 'b', ratio: 2, target: 1.5 }, { group: 'g', name: 'm', baseline: 'b', note: 'not yet' }], { quick: true });
+    writeResults(
+      path,
+      [
+        { group: 'g', name: 'n', baseline: 'b', ratio: 2, target: 1.5 },
+        { group: 'g', name: 'm', baseline: 'b', note: 'not yet' },
+      ],
+      { quick: true },
+    );
     const written = JSON.parse(readFileSync(path, 'utf8'));
     expect(written.quick).toBe(true);
     expect(written.rows.map((r: { verdict: string }) => r.verdict)).toEqual(['MISSED', 'not measured']);

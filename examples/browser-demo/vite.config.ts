@@ -5,6 +5,13 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   server: { host: '127.0.0.1' },
   optimizeDeps: {
-    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'uplot', 'rxjs'],
+    include: [
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-webgpu',
+      'uplot',
+      'rxjs',
+    ],
   },
 });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { createServer, type InlineConfig, type ViteDevServer } from 'vite';
 
 /** The repository's root folder. */
@@ -27,7 +27,15 @@ export const GPU_FLAGS = ['--enable-unsafe-swiftshader', '--use-angle=swiftshade
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...GPU_FLAGS],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...GPU_FLAGS,
+    ],
   });
 }
 

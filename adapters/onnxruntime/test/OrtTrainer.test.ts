@@ -1,15 +1,19 @@
-import * as ort from 'onnxruntime-node';
+import { agc, clipByGlobalNorm, GradientPipeline, nanGuard } from '@gradpipe/core';
+import { adam, buildTrainingModel, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { GradientPipeline, agc, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
-import { OrtTrainer, adam, buildTrainingModel, sgd } from '@gradpipe/onnxruntime';
 import { fixtureTensors, loadFixture } from './fixtures.js';
 
 const { onnx } = onnxProto;
 
 async function regressionTrainer(pipeline?: GradientPipeline) {
   const { fixture, bytes } = loadFixture('mlp_activations_opset14');
-  const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 0.05, momentum: 0.9 }), ...(pipeline ? { pipeline } : {}) });
+  const trainer = await OrtTrainer.create(bytes, {
+    loss: 'mse',
+    optimizer: sgd({ lr: 0.05, momentum: 0.9 }),
+    ...(pipeline ? { pipeline } : {}),
+  });
   return { trainer, bytes, ...fixtureTensors(fixture) };
 }
 
@@ -67,7 +71,11 @@ describe('OrtTrainer.step', () => {
   test('saved after 3 steps and resumed from the export and the JSON, training is bit-identical', async () => {
     const { fixture, bytes } = loadFixture('classifier_logsoftmax_opset13');
     const { feeds, target } = fixtureTensors(fixture);
-    const options = () => ({ loss: 'crossEntropy' as const, optimizer: adam({ lr: 0.01 }), pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 0.5 })]) });
+    const options = () => ({
+      loss: 'crossEntropy' as const,
+      optimizer: adam({ lr: 0.01 }),
+      pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 0.5 })]),
+    });
     const straight = await OrtTrainer.create(bytes, options());
     for (let i = 0; i < 6; i++) await straight.step(feeds, target);
 
@@ -105,16 +113,30 @@ describe('bad input', () => {
     await expect(OrtTrainer.create(bytes, { loss: 'mae' as never, optimizer: sgd({ lr: 1 }) })).rejects.toThrow(
       `OrtTrainer.create: loss must be one of 'mse', 'crossEntropy', 'nll', 'bceWithLogits', 'l1', 'huber' or { output: '<scalar loss output>' }, got "mae"`,
     );
-    await expect(OrtTrainer.create(bytes, { loss: 'mse' } as never)).rejects.toThrow('OrtTrainer.create: optimizer must be an optimizer such as sgd({ lr: 0.01 }), got undefined');
-    await expect(OrtTrainer.create(new Uint8Array([1, 2, 3]), { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow('OrtTrainer.create: model bytes are not an ONNX model');
-    await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }), trainable: ['nope'] })).rejects.toThrow('OrtTrainer.create: trainable "nope" is not an initializer of the model');
-    expect(() => buildTrainingModel(bytes, { loss: 'mse', trainable: '0.weight' as never })).toThrow('buildTrainingModel: trainable must be an array of initializer names, got "0.weight"');
+    await expect(OrtTrainer.create(bytes, { loss: 'mse' } as never)).rejects.toThrow(
+      'OrtTrainer.create: optimizer must be an optimizer such as sgd({ lr: 0.01 }), got undefined',
+    );
+    await expect(OrtTrainer.create(new Uint8Array([1, 2, 3]), { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow(
+      'OrtTrainer.create: model bytes are not an ONNX model',
+    );
+    await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }), trainable: ['nope'] })).rejects.toThrow(
+      'OrtTrainer.create: trainable "nope" is not an initializer of the model',
+    );
+    expect(() => buildTrainingModel(bytes, { loss: 'mse', trainable: '0.weight' as never })).toThrow(
+      'buildTrainingModel: trainable must be an array of initializer names, got "0.weight"',
+    );
     const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }) });
     const { feeds, target } = fixtureTensors(fixture);
     const weights = trainer.parameters();
-    await expect(trainer.step({ x: feeds.input! }, target)).rejects.toThrow('OrtTrainer.step: feeds has no ort.Tensor for the model input "input"');
-    await expect(trainer.step(feeds, new ort.Tensor('int64', new BigInt64Array(16), [16]))).rejects.toThrow("OrtTrainer.step: target must be a float32 ort.Tensor for loss 'mse', got a int64 tensor");
-    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow("OrtTrainer.step: target must have shape [16, 3] for loss 'mse' and these feeds, got [48]");
+    await expect(trainer.step({ x: feeds.input! }, target)).rejects.toThrow(
+      'OrtTrainer.step: feeds has no ort.Tensor for the model input "input"',
+    );
+    await expect(trainer.step(feeds, new ort.Tensor('int64', new BigInt64Array(16), [16]))).rejects.toThrow(
+      "OrtTrainer.step: target must be a float32 ort.Tensor for loss 'mse', got a int64 tensor",
+    );
+    await expect(trainer.step(feeds, new ort.Tensor('float32', new Float32Array(48), [48]))).rejects.toThrow(
+      "OrtTrainer.step: target must have shape [16, 3] for loss 'mse' and these feeds, got [48]",
+    );
     expect(trainer.parameters()).toEqual(weights);
     const running = trainer.step(feeds, target);
     await expect(trainer.step(feeds, target)).rejects.toThrow('OrtTrainer.step: the previous step is still running');
@@ -124,7 +146,8 @@ describe('bad input', () => {
   });
 
   test('every operator without a gradient rule on the path is named with its nodes, before anything is built', async () => {
-    const node = (opType: string, name: string, input: string[], output: string[]) => onnx.NodeProto.create({ opType, name, input, output });
+    const node = (opType: string, name: string, input: string[], output: string[]) =>
+      onnx.NodeProto.create({ opType, name, input, output });
     const graph = onnx.GraphProto.create({
       name: 'gaps',
       node: [
@@ -139,7 +162,10 @@ describe('bad input', () => {
       ],
       initializer: [onnx.TensorProto.create({ name: 'W', dims: [2, 2], dataType: 1, floatData: [1, 2, 3, 4] })],
       input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 2 }] } } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }, { name: 'z', type: { tensorType: { elemType: 1 } } }],
+      output: [
+        { name: 'y', type: { tensorType: { elemType: 1 } } },
+        { name: 'z', type: { tensorType: { elemType: 1 } } },
+      ],
     });
     const model = onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: 14 }] });
     const bytes = onnx.ModelProto.encode(model).finish();
@@ -147,6 +173,8 @@ describe('bad input', () => {
     expect(() => buildTrainingModel(bytes, { loss: 'mse' })).toThrow(`buildTrainingModel: ${message}`);
     await expect(OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 1 }) })).rejects.toThrow(`OrtTrainer.create: ${message}`);
     const old = onnx.ModelProto.create({ irVersion: 3, graph, opsetImport: [{ domain: '', version: 7 }] });
-    expect(() => buildTrainingModel(old, { loss: 'mse' })).toThrow('buildTrainingModel: needs an ai.onnx opset of at least 9, the model has 7');
+    expect(() => buildTrainingModel(old, { loss: 'mse' })).toThrow(
+      'buildTrainingModel: needs an ai.onnx opset of at least 9, the model has 7',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { test } from '@fast-check/vitest';
+import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { afterAll, expect } from 'vitest';
-import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import { buildMlp, mlpSpecArb } from './randomMlp.js';
 
 // Central differences of an independent float64 forward pass (h = 1e-6, truncation error ~1e-12) against the
@@ -16,9 +16,10 @@ test.prop([mlpSpecArb], { seed: 42, numRuns: 60 })('random small MLPs: analytic 
   const mlp = buildMlp(spec);
   const trainer = await OrtTrainer.create(mlp.bytes, { loss: spec.loss, optimizer: sgd({ lr: 0.1 }) });
   const x = new ort.Tensor('float32', mlp.x, mlp.xDims);
-  const target = mlp.target instanceof Float32Array
-    ? new ort.Tensor('float32', mlp.target, mlp.targetDims)
-    : new ort.Tensor('int64', mlp.target, mlp.targetDims);
+  const target =
+    mlp.target instanceof Float32Array
+      ? new ort.Tensor('float32', mlp.target, mlp.targetDims)
+      : new ort.Tensor('int64', mlp.target, mlp.targetDims);
   const { loss, grads } = await trainer.gradients({ input: x }, target);
   await trainer.release();
 

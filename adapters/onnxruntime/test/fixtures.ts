@@ -37,9 +37,14 @@ export function loadJson<T>(name: string): T {
 export function fixtureTensors(f: GradientFixture): { feeds: Record<string, ort.Tensor>; target: ort.Tensor } {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(f.inputs)) feeds[name] = new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
-  const target = f.loss === 'mse'
-    ? new ort.Tensor('float32', Float32Array.from(f.target.data), f.target.dims)
-    : new ort.Tensor('int64', BigInt64Array.from(f.target.data, (v) => BigInt(v)), f.target.dims);
+  const target =
+    f.loss === 'mse'
+      ? new ort.Tensor('float32', Float32Array.from(f.target.data), f.target.dims)
+      : new ort.Tensor(
+          'int64',
+          BigInt64Array.from(f.target.data, (v) => BigInt(v)),
+          f.target.dims,
+        );
   return { feeds, target };
 }
 

@@ -1,7 +1,7 @@
+import { buildTrainingModel, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, test } from 'vitest';
-import { OrtTrainer, buildTrainingModel, sgd } from '@gradpipe/onnxruntime';
-import { GRADIENT_FIXTURES, fixtureTensors, loadFixture, relativeError } from './fixtures.js';
+import { fixtureTensors, GRADIENT_FIXTURES, loadFixture, relativeError } from './fixtures.js';
 
 // PyTorch computed these losses and gradients in float64 on the same float32 weights and batch
 // (test/fixtures/make_fixtures.py); ONNX Runtime computes in float32, so agreement to ~1e-6 is expected.

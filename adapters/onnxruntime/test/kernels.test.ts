@@ -1,7 +1,8 @@
 // The optimizers' WebAssembly kernels: the SIMD lanes and the scalar tail compute the same float32 operations (a
 // parameter of 4k + 3 values exercises both). That the committed bytes are the text's is tests/wasmModules.test.ts.
-import { expect, test } from 'vitest';
+
 import { adam, sgd } from '@gradpipe/onnxruntime';
+import { expect, test } from 'vitest';
 
 test.each([
   ['adam', () => adam({ lr: 0.01, weightDecay: 0.1 })],

@@ -1,9 +1,9 @@
-import * as ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
-import { describe, expect, test } from 'vitest';
 import { OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { describe, expect, test } from 'vitest';
 
 const { onnx } = onnxProto;
 
@@ -78,7 +78,10 @@ function loss(w: Float64Array, p: Float64Array, c: Float64Array): number {
 describe.each([11, 13])('Unsqueeze/Squeeze/Neg/Exp/Log/Reshape and two-sided broadcasting, opset %i', (opset) => {
   test('gradients equal central differences', async () => {
     const trainer = await OrtTrainer.create(model(opset), { loss: 'mse', optimizer: sgd({ lr: 0.1 }) });
-    const { loss: value, grads } = await trainer.gradients({ input: new ort.Tensor('float32', X, [N, 3]) }, new ort.Tensor('float32', T, [N, 8]));
+    const { loss: value, grads } = await trainer.gradients(
+      { input: new ort.Tensor('float32', X, [N, 3]) },
+      new ort.Tensor('float32', T, [N, 8]),
+    );
     await trainer.release();
     const params = { W: Float64Array.from(W), p: Float64Array.from(P), c: Float64Array.from(C) };
     const at = () => loss(params.W, params.p, params.c);

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, test } from 'vitest';
-import { adam, adamw, optimizerFromJSON, sgd } from '@gradpipe/onnxruntime';
 import type { Optimizer } from '@gradpipe/onnxruntime';
+import { adam, adamw, optimizerFromJSON, sgd } from '@gradpipe/onnxruntime';
+import { afterAll, describe, expect, test } from 'vitest';
 import { loadJson, relativeError } from './fixtures.js';
 
 interface OptimizerFixture {
@@ -47,7 +47,10 @@ describe.each(fixture.runs.map((r) => [`${r.optimizer} ${JSON.stringify(r.option
 describe('optimizer options', () => {
   test.each([
     [() => sgd({ lr: -1 }), 'sgd: lr must be a finite number >= 0, got -1'],
-    [() => adamw({ groups: [{ params: 'bias' as never }] }), 'adamw: groups[0].params must be a RegExp, an array of parameter names or a predicate, got "bias"'],
+    [
+      () => adamw({ groups: [{ params: 'bias' as never }] }),
+      'adamw: groups[0].params must be a RegExp, an array of parameter names or a predicate, got "bias"',
+    ],
     [() => adamw({ groups: [{ params: /bias/, weightDecy: 0 } as never] }), 'adamw: unknown option "weightDecy"'],
     [() => adam({ groups: [{ params: /bias/, eps: -1 }] }), 'adam (groups[0]): eps must be a positive finite number, got -1'],
     [() => sgd({ lr: 0, groups: [{ params: /head/, lr: 0.1 }] }), 'sgd: groups[0].lr needs a base lr > 0 (a group keeps its ratio to it)'],
@@ -55,7 +58,10 @@ describe('optimizer options', () => {
     [() => sgd({ lr: 0.1, momentun: 0.9 } as never), 'sgd: unknown option "momentun"'],
     [() => adam({ betas: [1, 0.999] }), 'adam: betas[0] must be a number in [0, 1), got 1'],
     [() => adamw({ eps: 0 }), 'adamw: eps must be a positive finite number, got 0'],
-    [() => optimizerFromJSON({ format: 'gradpipe.optimizer', version: 1, kind: 'rmsprop', config: {}, state: {} }), 'optimizerFromJSON: unknown optimizer kind "rmsprop"'],
+    [
+      () => optimizerFromJSON({ format: 'gradpipe.optimizer', version: 1, kind: 'rmsprop', config: {}, state: {} }),
+      'optimizerFromJSON: unknown optimizer kind "rmsprop"',
+    ],
   ])('bad input → a clear error (%#)', (build, message) => {
     expect(build).toThrow(message);
   });
@@ -63,7 +69,9 @@ describe('optimizer options', () => {
   test('a gradient of the wrong length is refused before any weight changes', () => {
     const opt = sgd({ lr: 0.1, momentum: 0.9 });
     const params = { a: new Float32Array([1, 2]), b: new Float32Array([3]) };
-    expect(() => opt.update(params, { a: new Float32Array([1, 1]), b: new Float32Array([1, 1]) })).toThrow('sgd.update: gradient "b" must be a Float32Array of 1 values');
+    expect(() => opt.update(params, { a: new Float32Array([1, 1]), b: new Float32Array([1, 1]) })).toThrow(
+      'sgd.update: gradient "b" must be a Float32Array of 1 values',
+    );
     expect(params.a).toEqual(new Float32Array([1, 2]));
   });
 
@@ -86,7 +94,9 @@ describe('optimizer options', () => {
     opt.update({ w: new Float32Array(3) }, { w: new Float32Array([1, 2, 3]) });
     const saved = JSON.parse(JSON.stringify(opt.toJSON()));
     const params = { w: new Float32Array([1, 2]) };
-    expect(() => optimizerFromJSON(saved).update(params, { w: new Float32Array([1, 1]) })).toThrow('adam.bind: the saved buffer of "w" has 3 values, the parameter 2');
+    expect(() => optimizerFromJSON(saved).update(params, { w: new Float32Array([1, 1]) })).toThrow(
+      'adam.bind: the saved buffer of "w" has 3 values, the parameter 2',
+    );
     expect(params.w).toEqual(new Float32Array([1, 2]));
     const corrupt = { ...saved, state: { ...saved.state, m: { w: 'not base64!' } } };
     expect(() => optimizerFromJSON(corrupt)).toThrow('adam.loadState: buffer "w" must be base64 of float32 bytes, got "not base64!"');
@@ -111,8 +121,31 @@ interface GroupsFixture {
 describe('param groups and a changing lr follow torch.optim param groups under LambdaLR', () => {
   const f = loadJson<GroupsFixture>('param_groups.json');
   test.each([
-    ['adamw', () => adamw({ lr: 1e-3, weightDecay: 0.1, groups: [{ params: /bias$/, weightDecay: 0 }, { params: ['head'], lr: 1e-2 }] })],
-    ['sgd', () => sgd({ lr: 0.05, momentum: 0.9, weightDecay: 0.01, groups: [{ params: (n) => n === 'bias', weightDecay: 0 }, { params: /^head/, lr: 0.5, momentum: 0.5 }] })],
+    [
+      'adamw',
+      () =>
+        adamw({
+          lr: 1e-3,
+          weightDecay: 0.1,
+          groups: [
+            { params: /bias$/, weightDecay: 0 },
+            { params: ['head'], lr: 1e-2 },
+          ],
+        }),
+    ],
+    [
+      'sgd',
+      () =>
+        sgd({
+          lr: 0.05,
+          momentum: 0.9,
+          weightDecay: 0.01,
+          groups: [
+            { params: (n) => n === 'bias', weightDecay: 0 },
+            { params: /^head/, lr: 0.5, momentum: 0.5 },
+          ],
+        }),
+    ],
   ] as const)('%s: no weight decay on the bias, 10x lr for the head, warm-up + cosine', (kind, make) => {
     const run = f[kind];
     let opt = make();

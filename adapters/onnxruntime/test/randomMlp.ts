@@ -1,7 +1,8 @@
 // Random small MLPs for the finite-difference property test: one spec gives an ONNX model (written with
 // onnx-proto, the way users would) and an independent float64 forward pass in plain JS.
-import onnxProto from 'onnx-proto';
+
 import fc from 'fast-check';
+import onnxProto from 'onnx-proto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -89,10 +90,15 @@ export function buildMlp(spec: MlpSpec): BuiltMlp {
     if (layer.kind === 'gemm') {
       addParam(W, layer.transB ? [layer.out, width] : [width, layer.out], 0.8);
       addParam(b, [layer.out], 0.5);
-      nodes.push(onnx.NodeProto.create({
-        opType: 'Gemm', name: `gemm${i}`, input: [h, W, b], output: [`z${i}`],
-        attribute: [attr('transB', layer.transB ? 1 : 0), attr('alpha', layer.alpha, true), attr('beta', layer.beta, true)],
-      }));
+      nodes.push(
+        onnx.NodeProto.create({
+          opType: 'Gemm',
+          name: `gemm${i}`,
+          input: [h, W, b],
+          output: [`z${i}`],
+          attribute: [attr('transB', layer.transB ? 1 : 0), attr('alpha', layer.alpha, true), attr('beta', layer.beta, true)],
+        }),
+      );
     } else {
       addParam(W, [width, layer.out], 0.8);
       addParam(b, [layer.out], 0.5);
@@ -107,7 +113,8 @@ export function buildMlp(spec: MlpSpec): BuiltMlp {
     }
     const act = layer.activation;
     const out = i === spec.layers.length - 1 ? 'output' : `a${i}`;
-    const attributes = act === 'LeakyRelu' ? [attr('alpha', 0.1, true)] : act === 'Softmax' || act === 'LogSoftmax' ? [attr('axis', -1)] : [];
+    const attributes =
+      act === 'LeakyRelu' ? [attr('alpha', 0.1, true)] : act === 'Softmax' || act === 'LogSoftmax' ? [attr('axis', -1)] : [];
     nodes.push(onnx.NodeProto.create({ opType: act, name: `act${i}`, input: [h], output: [out], attribute: attributes }));
     h = out;
     width = layer.out;
@@ -130,9 +137,10 @@ export function buildMlp(spec: MlpSpec): BuiltMlp {
 
   const x = Float32Array.from({ length: rows * spec.inDim }, normal);
   const classes = width;
-  const target = spec.loss === 'mse'
-    ? Float32Array.from({ length: rows * width }, normal)
-    : BigInt64Array.from({ length: spec.batch }, () => BigInt(uniformInt(rng, 0, classes - 1)));
+  const target =
+    spec.loss === 'mse'
+      ? Float32Array.from({ length: rows * width }, normal)
+      : BigInt64Array.from({ length: spec.batch }, () => BigInt(uniformInt(rng, 0, classes - 1)));
   const targetDims = spec.loss === 'mse' ? outDims : [spec.batch];
 
   const loss = (p: Record<string, Float64Array>): number => {
@@ -171,10 +179,14 @@ export function buildMlp(spec: MlpSpec): BuiltMlp {
 
 function activate(kind: Activation, z: number[]): number[] {
   switch (kind) {
-    case 'Tanh': return z.map(Math.tanh);
-    case 'Sigmoid': return z.map((v) => 1 / (1 + Math.exp(-v)));
-    case 'LeakyRelu': return z.map((v) => (v > 0 ? v : 0.1 * v));
-    case 'Identity': return z;
+    case 'Tanh':
+      return z.map(Math.tanh);
+    case 'Sigmoid':
+      return z.map((v) => 1 / (1 + Math.exp(-v)));
+    case 'LeakyRelu':
+      return z.map((v) => (v > 0 ? v : 0.1 * v));
+    case 'Identity':
+      return z;
     case 'Softmax':
     case 'LogSoftmax': {
       const max = Math.max(...z);

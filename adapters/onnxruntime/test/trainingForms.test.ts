@@ -2,10 +2,10 @@
 // inference-form predict and export, and resuming a training-mode model.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { adam, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { OrtTrainer, adam, sgd } from '@gradpipe/onnxruntime';
 
 const { onnx } = onnxProto;
 const zoo = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/zoo/${name}.onnx`, import.meta.url))));
@@ -40,7 +40,9 @@ describe('training-mode Dropout', () => {
     expect(mask!.ratio).toBeCloseTo(0.25, 6);
     expect(mask!.dims).toEqual(['batch', 16]);
     // The masks the trainer feeds, drawn the way step() draws them.
-    const draw = (trainer as unknown as { masks: { draw(sizes: Map<string, number>): Record<string, ort.Tensor> } }).masks.draw(new Map([['batch', 2000]]));
+    const draw = (trainer as unknown as { masks: { draw(sizes: Map<string, number>): Record<string, ort.Tensor> } }).masks.draw(
+      new Map([['batch', 2000]]),
+    );
     const values = draw[mask!.input]!.data as Float32Array;
     expect(values.length).toBe(2000 * 16);
     const kept = values.filter((v) => v !== 0);
@@ -83,37 +85,74 @@ describe('training-mode Dropout', () => {
     await expect(OrtTrainer.create(zoo('layernorm_mlp_train'), { loss: 'mse', state: state as never })).rejects.toThrow(
       'OrtTrainer.create: state.rng must be the four 32-bit integers of a saved generator state, got Array(3)',
     );
-    await expect(OrtTrainer.create(zoo('layernorm_mlp_train'), { loss: 'mse', optimizer: sgd({ lr: 0.1 }), seed: 1.5 })).rejects.toThrow('OrtTrainer.create: seed must be an integer');
+    await expect(OrtTrainer.create(zoo('layernorm_mlp_train'), { loss: 'mse', optimizer: sgd({ lr: 0.1 }), seed: 1.5 })).rejects.toThrow(
+      'OrtTrainer.create: seed must be an integer',
+    );
     await trainer.release();
   });
 });
 
 describe('a dynamic batch axis', () => {
-  test.each(['transformer_train', 'lstm_rows', 'lenet_batchnorm_train', 'embedding_mean'])('%s trains on batches of 3, 8 and 1', async (name) => {
-    const trainer = await OrtTrainer.create(zoo(name), { loss: name === 'transformer_train' ? 'mse' : 'crossEntropy', optimizer: adam({ lr: 1e-3 }) });
-    for (const n of name === 'lenet_batchnorm_train' ? [3, 8, 2] : [3, 8, 1]) {
-      const dims = { transformer_train: [n, 5, 16], lstm_rows: [n, 28, 28], lenet_batchnorm_train: [n, 1, 28, 28], embedding_mean: [n, 7] }[name]!;
-      const size = dims.reduce((a, b) => a * b, 1);
-      const input = name === 'embedding_mean' ? new ort.Tensor('int64', BigInt64Array.from({ length: size }, (_, i) => BigInt(i % 30)), dims) : new ort.Tensor('float32', normal(size, n), dims);
-      const target = name === 'transformer_train' ? new ort.Tensor('float32', normal(n * 3, 7), [n, 3]) : new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)), [n]);
-      const { loss, stats } = await trainer.step({ input }, target);
-      expect(Number.isFinite(loss)).toBe(true);
-      expect(stats!.normBefore).toBeGreaterThan(0);
-    }
-    await trainer.release();
-  });
+  test.each(['transformer_train', 'lstm_rows', 'lenet_batchnorm_train', 'embedding_mean'])(
+    '%s trains on batches of 3, 8 and 1',
+    async (name) => {
+      const trainer = await OrtTrainer.create(zoo(name), {
+        loss: name === 'transformer_train' ? 'mse' : 'crossEntropy',
+        optimizer: adam({ lr: 1e-3 }),
+      });
+      for (const n of name === 'lenet_batchnorm_train' ? [3, 8, 2] : [3, 8, 1]) {
+        const dims = {
+          transformer_train: [n, 5, 16],
+          lstm_rows: [n, 28, 28],
+          lenet_batchnorm_train: [n, 1, 28, 28],
+          embedding_mean: [n, 7],
+        }[name]!;
+        const size = dims.reduce((a, b) => a * b, 1);
+        const input =
+          name === 'embedding_mean'
+            ? new ort.Tensor(
+                'int64',
+                BigInt64Array.from({ length: size }, (_, i) => BigInt(i % 30)),
+                dims,
+              )
+            : new ort.Tensor('float32', normal(size, n), dims);
+        const target =
+          name === 'transformer_train'
+            ? new ort.Tensor('float32', normal(n * 3, 7), [n, 3])
+            : new ort.Tensor(
+                'int64',
+                BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)),
+                [n],
+              );
+        const { loss, stats } = await trainer.step({ input }, target);
+        expect(Number.isFinite(loss)).toBe(true);
+        expect(stats!.normBefore).toBeGreaterThan(0);
+      }
+      await trainer.release();
+    },
+  );
 
   test('training-mode BatchNorm refuses one value per channel, as PyTorch does, and changes nothing', async () => {
     // BatchNorm1d on [batch, 3] features, training_mode 1 (opset 15)
     const tensor = (name: string, values: number[]) => onnx.TensorProto.create({ name, dims: [3], dataType: 1, floatData: values });
     const graph = onnx.GraphProto.create({
       name: 'bn1d',
-      node: [onnx.NodeProto.create({ opType: 'BatchNormalization', name: 'bn', input: ['input', 's', 'b', 'm', 'v'], output: ['output'], attribute: [{ name: 'training_mode', type: 2, i: 1 }] })],
+      node: [
+        onnx.NodeProto.create({
+          opType: 'BatchNormalization',
+          name: 'bn',
+          input: ['input', 's', 'b', 'm', 'v'],
+          output: ['output'],
+          attribute: [{ name: 'training_mode', type: 2, i: 1 }],
+        }),
+      ],
       initializer: [tensor('s', [1, 2, 3]), tensor('b', [0, 0, 0]), tensor('m', [0, 0, 0]), tensor('v', [1, 1, 1])],
       input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }] } } } }],
       output: [{ name: 'output', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }] } } } }],
     });
-    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: 15 }] })).finish();
+    const bytes = onnx.ModelProto.encode(
+      onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: 15 }] }),
+    ).finish();
     const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: adam({ lr: 1e-3 }) });
     expect(Object.keys(trainer.signature.gradients)).toEqual(['s', 'b']);
     const weights = trainer.parameters();

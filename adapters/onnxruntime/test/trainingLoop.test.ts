@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clipByGlobalNorm, cosineDecay, GradientPipeline, linearWarmup, nanGuard } from '@gradpipe/core';
+import { adam, adamw, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { GradientPipeline, clipByGlobalNorm, cosineDecay, linearWarmup, nanGuard } from '@gradpipe/core';
-import { OrtTrainer, adam, adamw, sgd } from '@gradpipe/onnxruntime';
 import { fixtureTensors, loadFixture } from './fixtures.js';
 
 const zoo = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/zoo/${name}.onnx`, import.meta.url))));
@@ -17,7 +17,10 @@ const uniform = (n: number, seed: number) => {
     return (s / 2 ** 32 - 0.5) * 2;
   });
 };
-const mlpBatch = (n: number, seed: number) => ({ feeds: { input: new ort.Tensor('float32', uniform(n * 12, seed), [n, 12]) }, target: new ort.Tensor('float32', uniform(n * 3, seed + 1), [n, 3]) });
+const mlpBatch = (n: number, seed: number) => ({
+  feeds: { input: new ort.Tensor('float32', uniform(n * 12, seed), [n, 12]) },
+  target: new ort.Tensor('float32', uniform(n * 3, seed + 1), [n, 3]),
+});
 const tmp = () => mkdtempSync(join(tmpdir(), 'gradpipe-ckpt-'));
 
 describe('learning-rate schedules', () => {
@@ -25,7 +28,12 @@ describe('learning-rate schedules', () => {
     const { fixture, bytes } = loadFixture('mlp_activations_opset14');
     const { feeds, target } = fixtureTensors(fixture);
     const schedule = linearWarmup({ peak: 0.1, warmupSteps: 4 });
-    const trainer = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: sgd({ lr: 0.1 }), schedule, pipeline: new GradientPipeline([nanGuard({ policy: 'skip' })]) });
+    const trainer = await OrtTrainer.create(bytes, {
+      loss: 'mse',
+      optimizer: sgd({ lr: 0.1 }),
+      schedule,
+      pipeline: new GradientPipeline([nanGuard({ policy: 'skip' })]),
+    });
     const before = trainer.parameters();
     const first = await trainer.step(feeds, target);
     expect(first.stats!.lr).toBe(0);
@@ -52,7 +60,12 @@ describe('gradient accumulation', () => {
     };
     const pipeline = () => new GradientPipeline([clipByGlobalNorm({ maxNorm: 0.05 })]);
     const whole = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: adam({ lr: 0.01 }), pipeline: pipeline() });
-    const accumulating = await OrtTrainer.create(bytes, { loss: 'mse', optimizer: adam({ lr: 0.01 }), pipeline: pipeline(), accumulate: 2 });
+    const accumulating = await OrtTrainer.create(bytes, {
+      loss: 'mse',
+      optimizer: adam({ lr: 0.01 }),
+      pipeline: pipeline(),
+      accumulate: 2,
+    });
     const before = accumulating.parameters();
     const a = await accumulating.step({ input: half(feeds.input!, 0) }, half(target, 0));
     expect(a).toMatchObject({ applied: false, skipped: false, stats: undefined });
@@ -89,11 +102,17 @@ describe('evaluate', () => {
 
   test('with training-mode BatchNorm the evaluation uses the running statistics, not the batch', async () => {
     const trainer = await OrtTrainer.create(zoo('resnet_block_train'), { loss: 'crossEntropy', optimizer: adam({ lr: 1e-3 }) });
-    const input = new ort.Tensor('float32', uniform(4 * 4 * 64, 9).map((v) => v * 3 + 1), [4, 4, 8, 8]);
+    const input = new ort.Tensor(
+      'float32',
+      uniform(4 * 4 * 64, 9).map((v) => v * 3 + 1),
+      [4, 4, 8, 8],
+    );
     const labels = new ort.Tensor('int64', BigInt64Array.from([0n, 1n, 2n, 1n]), [4]);
     const { loss: training } = await trainer.gradients({ input }, labels);
     expect(Math.abs((await trainer.evaluate({ input }, labels)) - training)).toBeGreaterThan(1e-3);
-    await expect(trainer.evaluate({ input }, new ort.Tensor('int64', BigInt64Array.from([0n, 9n, 2n, 1n]), [4]))).rejects.toThrow('OrtTrainer.evaluate: target labels must be in [0, 3)');
+    await expect(trainer.evaluate({ input }, new ort.Tensor('int64', BigInt64Array.from([0n, 9n, 2n, 1n]), [4]))).rejects.toThrow(
+      'OrtTrainer.evaluate: target labels must be in [0, 3)',
+    );
     await trainer.release();
   });
 });
@@ -147,25 +166,37 @@ describe('save and load', () => {
     const b = await OrtTrainer.create(zoo('conv1d_sequence'), { loss: 'crossEntropy', optimizer: adam() });
     await b.save(other);
     writeFileSync(join(other, 'trainer.json'), readFileSync(join(dir, 'trainer.json')));
-    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow('trainer.json" is not the file saved with this checkpoint');
-    // and resumed by hand on the other model: its fingerprint differs
-    await expect(OrtTrainer.create(readFileSync(join(other, 'model.onnx')), { loss: 'crossEntropy', state: JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) })).rejects.toThrow(
-      'OrtTrainer.create: state was saved for another model (its fingerprint differs)',
+    await expect(OrtTrainer.load(other, { loss: 'crossEntropy' })).rejects.toThrow(
+      'trainer.json" is not the file saved with this checkpoint',
     );
+    // and resumed by hand on the other model: its fingerprint differs
+    await expect(
+      OrtTrainer.create(readFileSync(join(other, 'model.onnx')), {
+        loss: 'crossEntropy',
+        state: JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')),
+      }),
+    ).rejects.toThrow('OrtTrainer.create: state was saved for another model (its fingerprint differs)');
     // truncated
     const text = readFileSync(join(dir, 'trainer.json'), 'utf8');
     writeFileSync(join(dir, 'trainer.json'), text.slice(0, text.length / 2));
-    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(`trainer.json" is not the file saved with this checkpoint (it has ${Math.floor(text.length / 2)} bytes, checkpoint.json records ${text.length})`);
+    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(
+      `trainer.json" is not the file saved with this checkpoint (it has ${Math.floor(text.length / 2)} bytes, checkpoint.json records ${text.length})`,
+    );
     // corrupt: an optimizer buffer of the wrong length (resumed by hand: a load refuses any changed file first)
     const state = JSON.parse(text);
     const key = Object.keys(state.optimizer.state.m)[0]!;
     state.optimizer.state.m[key] = state.optimizer.state.v[key] = Buffer.from(new Float32Array(3).buffer).toString('base64');
-    await expect(OrtTrainer.create(readFileSync(join(dir, 'model.onnx')), { loss: 'mse', state })).rejects.toThrow(`adam.bind: the saved buffer of ${JSON.stringify(key)} has 3 values`);
+    await expect(OrtTrainer.create(readFileSync(join(dir, 'model.onnx')), { loss: 'mse', state })).rejects.toThrow(
+      `adam.bind: the saved buffer of ${JSON.stringify(key)} has 3 values`,
+    );
     writeFileSync(join(dir, 'model.onnx'), new Uint8Array([1, 2, 3]));
-    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow('model.onnx" is not the file saved with this checkpoint (it has 3 bytes');
+    await expect(OrtTrainer.load(dir, { loss: 'mse' })).rejects.toThrow(
+      'model.onnx" is not the file saved with this checkpoint (it has 3 bytes',
+    );
     await expect(OrtTrainer.load(join(dir, 'missing'), { loss: 'mse' })).rejects.toThrow('OrtTrainer.load: cannot read');
-    await expect(OrtTrainer.load(dir, { loss: 'mse', optimizer: adam() } as never)).rejects.toThrow('OrtTrainer.load: unknown option "optimizer"');
+    await expect(OrtTrainer.load(dir, { loss: 'mse', optimizer: adam() } as never)).rejects.toThrow(
+      'OrtTrainer.load: unknown option "optimizer"',
+    );
     await Promise.all([a.release(), b.release()]);
   });
 });
-

@@ -1,22 +1,22 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
+  describeValue,
   GradientPipeline,
   GradpipeError,
-  describeValue,
-  scheduleFromJSON,
   type PipelineJson,
   type Schedule,
   type ScheduleJson,
   type StepStats,
+  scheduleFromJSON,
 } from '@gradpipe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { onGpu } from './gpuKernels.js';
 import { keepingWhere } from './keepingWhere.js';
 import { learningRateOf, setLearningRate } from './learningRate.js';
 import { MicroBatches } from './MicroBatches.js';
 import type { NamedTensor } from './namedTensor.js';
-import { type GradientPipelineOptimizerOptions, type Readback, optimizerOptions } from './optimizerOptions.js';
-import { requirePipeline, stepOptions } from './transformGradients.js';
+import { type GradientPipelineOptimizerOptions, optimizerOptions, type Readback } from './optimizerOptions.js';
 import { tfjsOps } from './tfjsOps.js';
+import { requirePipeline, stepOptions } from './transformGradients.js';
 
 type Gradients = tf.NamedTensorMap | NamedTensor[];
 

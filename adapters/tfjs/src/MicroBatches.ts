@@ -1,5 +1,5 @@
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { GradpipeError, describeValue } from '@gradpipe/core';
 import type { NamedTensor } from './namedTensor.js';
 
 /** The prefix of the weights {@link MicroBatches.weights} adds to the optimizer's, so `setWeights` can tell them apart. */
@@ -73,7 +73,8 @@ export class MicroBatches {
     const names = Object.keys(grads);
     this.restored = undefined;
     if (saved.every((name) => name in grads)) return;
-    const shapesMatch = saved.length === names.length && saved.every((name, i) => tf.util.arraysEqual(this.sums.get(name)!.shape, grads[names[i]!]!.shape));
+    const shapesMatch =
+      saved.length === names.length && saved.every((name, i) => tf.util.arraysEqual(this.sums.get(name)!.shape, grads[names[i]!]!.shape));
     if (!shapesMatch) {
       this.restored = saved;
       throw new GradpipeError(

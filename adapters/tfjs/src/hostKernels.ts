@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { combineNorms, normOf, typedArrayOps } from '@gradpipe/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Three tfjs kernels for the backends whose tensor memory JavaScript can read directly — `cpu` (JS arrays) and

@@ -15,10 +15,10 @@
  * @module
  */
 export { GradientPipelineOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
-export type { GradientPipelineOptimizerOptions, Readback } from './optimizerOptions.js';
 export type { NamedTensor } from './namedTensor.js';
-export { withClipping } from './withClipping.js';
-export type { ClippingOptions } from './withClipping.js';
-export { transformGradients } from './transformGradients.js';
-export type { TransformGradientsOptions, TransformedGradients } from './transformGradients.js';
+export type { GradientPipelineOptimizerOptions, Readback } from './optimizerOptions.js';
 export { tfjsOps } from './tfjsOps.js';
+export type { TransformedGradients, TransformGradientsOptions } from './transformGradients.js';
+export { transformGradients } from './transformGradients.js';
+export type { ClippingOptions } from './withClipping.js';
+export { withClipping } from './withClipping.js';

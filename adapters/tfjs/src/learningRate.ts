@@ -1,5 +1,5 @@
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { GradpipeError, describeValue } from '@gradpipe/core';
 
 /** The fields tfjs's optimizers keep their learning rate in (protected in tfjs's types, public at run time). */
 interface WithLearningRate {

@@ -1,4 +1,4 @@
-import { GradpipeError, type Schedule, describeValue, requireSchedule } from '@gradpipe/core';
+import { describeValue, GradpipeError, requireSchedule, type Schedule } from '@gradpipe/core';
 import { rejectNullOptions, rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 
 /**

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { combineNorms, describeValue, type TensorOps, type UnitLayout } from '@gradpipe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { readBatched } from './batchedReads.js';
 import { gpuClipFactor, gpuCombineNorms, gpuNorm, gpuScale, onGpu } from './gpuKernels.js';
 import { FLOAT32_MAX, hasHostKernels, hostCombineNorms, hostNorm, hostScale } from './hostKernels.js';

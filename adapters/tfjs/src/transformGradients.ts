@@ -1,5 +1,5 @@
+import { describeValue, type GradientPipeline, GradpipeError, type StepOptions, type StepStats } from '@gradpipe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { GradpipeError, describeValue, type GradientPipeline, type StepOptions, type StepStats } from '@gradpipe/core';
 import { tfjsOps } from './tfjsOps.js';
 
 /** Options of {@link transformGradients}. */

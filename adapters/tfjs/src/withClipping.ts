@@ -1,8 +1,8 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { GradientPipeline, GradpipeError, clipByGlobalNorm, clipByNorm, clipByValue, describeValue } from '@gradpipe/core';
+import { clipByGlobalNorm, clipByNorm, clipByValue, describeValue, GradientPipeline, GradpipeError } from '@gradpipe/core';
 import { requirePositiveFinite } from '@gradpipe/core/internal';
+import type * as tf from '@tensorflow/tfjs-core';
 import { type GradientPipelineOptimizer, requireOptimizer, withGradientPipeline } from './GradientPipelineOptimizer.js';
-import { type Readback, optimizerOptions } from './optimizerOptions.js';
+import { optimizerOptions, type Readback } from './optimizerOptions.js';
 
 /** Options of {@link withClipping}: exactly one of them, as with a Keras 3 optimizer. */
 export interface ClippingOptions {

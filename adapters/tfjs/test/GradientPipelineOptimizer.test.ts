@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, GradpipeError, clipByGlobalNorm, nanGuard, type StepEvent } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, GradpipeError, nanGuard, type StepEvent } from '@gradpipe/core';
 import { GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 
@@ -76,11 +76,17 @@ describe.each(BACKENDS)('withGradientPipeline on %s', (backend) => {
       const refB = variable([5], 'refB');
       const bare = tf.train.adam(0.1);
       const clippedByHand = tf.tensor1d([0, 1]);
-      bare.applyGradients([{ name: refA.name, tensor: clippedByHand }, { name: refB.name, tensor: null as never }]);
+      bare.applyGradients([
+        { name: refA.name, tensor: clippedByHand },
+        { name: refB.name, tensor: null as never },
+      ]);
       bare.applyGradients({ [refA.name]: clippedByHand } as never); // (tfjs types Adam's map as variables)
 
       const opt = withGradientPipeline(tf.train.adam(0.1), new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]));
-      opt.applyGradients([{ name: a.name, tensor: g }, { name: b.name, tensor: null as never }]);
+      opt.applyGradients([
+        { name: a.name, tensor: g },
+        { name: b.name, tensor: null as never },
+      ]);
       opt.applyGradients({ [a.name]: g });
       values(a).forEach((v, i) => expect(v).toBeCloseTo(values(refA)[i]!, 6));
       expect(values(b)).toEqual([5]);
@@ -130,7 +136,9 @@ describe.each(BACKENDS)('withGradientPipeline on %s', (backend) => {
       const pipe = new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 0.5 })]);
       const events: StepEvent[] = [];
       pipe.events$.subscribe((e) => events.push(e));
-      const model = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tf.layers.dense({ units: 1 })] });
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tf.layers.dense({ units: 1 })],
+      });
       const opt = withGradientPipeline(tf.train.adam(0.01), pipe);
       model.compile({ optimizer: opt, loss: 'meanSquaredError' });
       const xs = tf.randomNormal([40, 3], 0, 1, 'float32', 1);
@@ -154,10 +162,16 @@ describe.each(BACKENDS)('withGradientPipeline on %s', (backend) => {
     await withoutLeaks(() => {
       const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]);
       expect(() => withGradientPipeline({} as never, pipe)).toThrow(GradpipeError);
-      expect(() => withGradientPipeline({} as never, pipe)).toThrow('withGradientPipeline: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got object');
-      expect(() => withGradientPipeline('adam' as never, pipe)).toThrow('withGradientPipeline: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got "adam"');
+      expect(() => withGradientPipeline({} as never, pipe)).toThrow(
+        'withGradientPipeline: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got object',
+      );
+      expect(() => withGradientPipeline('adam' as never, pipe)).toThrow(
+        'withGradientPipeline: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got "adam"',
+      );
       const sgd = tf.train.sgd(0.1);
-      expect(() => withGradientPipeline(sgd, [clipByGlobalNorm({ maxNorm: 1 })] as never)).toThrow('withGradientPipeline: pipe must be a GradientPipeline from @gradpipe/core, got Array(1)');
+      expect(() => withGradientPipeline(sgd, [clipByGlobalNorm({ maxNorm: 1 })] as never)).toThrow(
+        'withGradientPipeline: pipe must be a GradientPipeline from @gradpipe/core, got Array(1)',
+      );
       sgd.dispose();
     });
   });
@@ -168,9 +182,15 @@ describe.each(BACKENDS)('withGradientPipeline on %s', (backend) => {
       const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]);
       const opt = withGradientPipeline(tf.train.sgd(0.1), pipe);
       const ints = tf.tensor1d([1, 2], 'int32');
-      expect(() => opt.applyGradients({ [w.name]: ints })).toThrow(`gradient ${JSON.stringify(w.name)} must be a float32 tf.Tensor, got dtype int32`);
-      expect(() => opt.applyGradients([{ name: w.name, tensor: [1, 2] as never }])).toThrow(`gradient ${JSON.stringify(w.name)} must be a tf.Tensor, got Array(2)`);
-      expect(() => opt.applyGradients([42 as never])).toThrow('GradientPipelineOptimizer.applyGradients: gradients[0] must be a { name, tensor } NamedTensor, got 42');
+      expect(() => opt.applyGradients({ [w.name]: ints })).toThrow(
+        `gradient ${JSON.stringify(w.name)} must be a float32 tf.Tensor, got dtype int32`,
+      );
+      expect(() => opt.applyGradients([{ name: w.name, tensor: [1, 2] as never }])).toThrow(
+        `gradient ${JSON.stringify(w.name)} must be a tf.Tensor, got Array(2)`,
+      );
+      expect(() => opt.applyGradients([42 as never])).toThrow(
+        'GradientPipelineOptimizer.applyGradients: gradients[0] must be a { name, tensor } NamedTensor, got 42',
+      );
       expect(values(w)).toEqual([1, 2]);
       expect(opt.iterations).toBe(0);
       expect(pipe.stepCount).toBe(0);

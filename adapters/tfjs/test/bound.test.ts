@@ -1,9 +1,9 @@
+import { clipByGlobalNorm, clipByNorm, GradientPipeline, normOf } from '@gradpipe/core';
+import { tfjsOps } from '@gradpipe/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { GradientPipeline, clipByGlobalNorm, clipByNorm, normOf } from '@gradpipe/core';
-import { tfjsOps } from '@gradpipe/tfjs';
-import { portableTfjsOps } from '../src/tfjsOps.js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { portableTfjsOps } from '../src/tfjsOps.js';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 
 /**
@@ -21,7 +21,9 @@ const maxNorm = fc.double({ min: 1e-6, max: 1e6, noNaN: true });
 
 /** One step on tfjs; the outputs as Float32Arrays so the host can measure them in float64. */
 function clip(ops: typeof tfjsOps, transform: 'global' | 'each', grads: number[][], threshold: number): Float32Array[] {
-  const pipe = new GradientPipeline([transform === 'global' ? clipByGlobalNorm({ maxNorm: threshold }) : clipByNorm({ maxNorm: threshold })]);
+  const pipe = new GradientPipeline([
+    transform === 'global' ? clipByGlobalNorm({ maxNorm: threshold }) : clipByNorm({ maxNorm: threshold }),
+  ]);
   return tf.tidy(() => {
     const input = Object.fromEntries(grads.map((g, i) => [`t${i}`, tf.tensor1d(g)]));
     const { grads: out } = pipe.stepWith(ops, input);
@@ -68,7 +70,10 @@ describe.each(CONFIGS)('the clipped norm stays within the bound after float32 ro
 
   it('keeps the norm of finite entries finite even above the largest float32 (saturated)', async () => {
     await withoutLeaks(() => {
-      const [norm, inf] = tf.tidy(() => [ops.norm(tf.tensor1d([3e38, -3e38]), 2).dataSync()[0]!, ops.norm(tf.tensor1d([3e38, Infinity]), 2).dataSync()[0]!]);
+      const [norm, inf] = tf.tidy(() => [
+        ops.norm(tf.tensor1d([3e38, -3e38]), 2).dataSync()[0]!,
+        ops.norm(tf.tensor1d([3e38, Infinity]), 2).dataSync()[0]!,
+      ]);
       expect(norm).toBe(Math.fround(3.4028234663852886e38));
       expect(inf).toBe(Infinity);
     });

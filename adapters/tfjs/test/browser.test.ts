@@ -21,7 +21,19 @@ let errors: string[];
 beforeAll(async () => {
   ({ server } = await startVite(fileURLToPath(new URL('./browser/', import.meta.url)), {
     define: { __WASM_DIR__: JSON.stringify(`/@fs${wasmDir}/`) },
-    optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@vitest/expect', 'rxjs', 'pure-rand/distribution/uniformFloat64', 'pure-rand/distribution/uniformInt', 'pure-rand/generator/xoroshiro128plus'] },
+    optimizeDeps: {
+      include: [
+        '@tensorflow/tfjs',
+        '@tensorflow/tfjs-core',
+        '@tensorflow/tfjs-backend-wasm',
+        '@tensorflow/tfjs-backend-webgpu',
+        '@vitest/expect',
+        'rxjs',
+        'pure-rand/distribution/uniformFloat64',
+        'pure-rand/distribution/uniformInt',
+        'pure-rand/generator/xoroshiro128plus',
+      ],
+    },
   }));
   browser = await launchChromium();
   ({ page, errors } = await openPage(browser, server.resolvedUrls!.local[0]!));
@@ -39,7 +51,11 @@ afterAll(async () => {
 
 describe('@gradpipe/tfjs in Chromium', () => {
   it('has all four backends, WebGL 2 and WebGPU included', async () => {
-    expect(await page.evaluate(() => (window as unknown as { gradpipe: { availableBackends(): Promise<string[]> } }).gradpipe.availableBackends())).toEqual(BACKENDS);
+    expect(
+      await page.evaluate(() =>
+        (window as unknown as { gradpipe: { availableBackends(): Promise<string[]> } }).gradpipe.availableBackends(),
+      ),
+    ).toEqual(BACKENDS);
   });
 
   for (const backend of BACKENDS) {
@@ -52,7 +68,9 @@ describe('@gradpipe/tfjs in Chromium', () => {
       // webgpu has no synchronous read: its contract cases run deferred only.
       expect(results.length).toBeGreaterThanOrEqual(backend === 'webgpu' ? 24 : 36);
       const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 3);
-      console.log(`${backend}: ${results.length} tests in ${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s; slowest ${slowest.map((r) => `${r.name.slice(0, 40)}… ${(r.ms / 1000).toFixed(1)} s`).join('; ')}`);
+      console.log(
+        `${backend}: ${results.length} tests in ${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s; slowest ${slowest.map((r) => `${r.name.slice(0, 40)}… ${(r.ms / 1000).toFixed(1)} s`).join('; ')}`,
+      );
       expect(failed.map((r) => `${r.name}: ${r.error}`)).toEqual([]);
       expect(errors.filter((e) => !e.includes('synchronously reading data from GPU'))).toEqual([]);
     }, 600_000);

@@ -1,10 +1,10 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, type StepStats } from '@gradpipe/core';
-import { contractCases, referenceOutcomes, type ContractStep } from '@gradpipe/core/testing';
-import { tfjsOps } from '@gradpipe/tfjs';
 import type { TensorOps } from '@gradpipe/core';
-import { portableTfjsOps } from '../src/tfjsOps.js';
+import { GradientPipeline, type StepStats } from '@gradpipe/core';
+import { type ContractStep, contractCases, referenceOutcomes } from '@gradpipe/core/testing';
+import { tfjsOps } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { portableTfjsOps } from '../src/tfjsOps.js';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 
 /**
@@ -26,12 +26,20 @@ function expectClose(actual: number | undefined, expected: number | undefined, w
 }
 
 /** One contract step on tfjs tensors; returns plain numbers so nothing outlives the tidy. */
-function runStep(ops: TensorOps<tf.Tensor, tf.Scalar>, pipe: GradientPipeline, step: ContractStep): { grads: Record<string, number[]>; skipped: boolean; stats: StepStats } {
+function runStep(
+  ops: TensorOps<tf.Tensor, tf.Scalar>,
+  pipe: GradientPipeline,
+  step: ContractStep,
+): { grads: Record<string, number[]>; skipped: boolean; stats: StepStats } {
   return tf.tidy(() => {
-    const tensor = (name: string, values: readonly number[]) => tf.tensor([...values], [...(step.shapes?.[name] ?? [values.length])], 'float32');
+    const tensor = (name: string, values: readonly number[]) =>
+      tf.tensor([...values], [...(step.shapes?.[name] ?? [values.length])], 'float32');
     const grads = Object.fromEntries(Object.entries(step.grads).map(([n, v]) => [n, tensor(n, v)]));
     const params = step.params ? Object.fromEntries(Object.entries(step.params).map(([n, v]) => [n, tensor(n, v)])) : undefined;
-    const result = pipe.stepWith(ops, grads, { ...(params ? { params } : {}), ...(step.shapes ? { shapes: step.shapes as Record<string, number[]> } : {}) });
+    const result = pipe.stepWith(ops, grads, {
+      ...(params ? { params } : {}),
+      ...(step.shapes ? { shapes: step.shapes as Record<string, number[]> } : {}),
+    });
     const out = Object.fromEntries(Object.entries(result.grads).map(([n, g]) => [n, Array.from(g.dataSync())]));
     return { grads: out, skipped: result.skipped, stats: result.stats } as never;
   });
@@ -69,7 +77,8 @@ describe.each(CONFIGS)('$label meet the backend contract on $backend', ({ backen
           if (!want.skipped) expectClose(got.stats.threshold, want.stats.threshold, `${at} threshold`);
           want.stats.transforms.forEach((t, k) => {
             expect(got.stats.transforms[k]!.kind).toBe(t.kind);
-            for (const [name, value] of Object.entries(t.figures)) expectClose(got.stats.transforms[k]!.figures[name], value, `${at} ${t.kind}.${name}`);
+            for (const [name, value] of Object.entries(t.figures))
+              expectClose(got.stats.transforms[k]!.figures[name], value, `${at} ${t.kind}.${name}`);
           });
           for (const [name, values] of Object.entries(want.grads)) {
             const actual = got.grads[name]!;

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, clipByGlobalNorm, nanGuard, type StepEvent } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, nanGuard, type StepEvent } from '@gradpipe/core';
 import { GradientPipelineOptimizer, withClipping, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 
@@ -37,7 +37,11 @@ describe.each(BACKENDS)("readback: 'deferred' on %s", (backend) => {
       opt.applyGradients({ [w.name]: bad });
       expect(opt.iterations).toBe(3); // counted by the wrapped optimizer until the figures say "skipped"
       await opt.settled();
-      expect(events.map((e) => [e.step, e.skipped, e.clipped])).toEqual([[0, false, true], [1, true, false], [2, true, false]]);
+      expect(events.map((e) => [e.step, e.skipped, e.clipped])).toEqual([
+        [0, false, true],
+        [1, true, false],
+        [2, true, false],
+      ]);
       expect(events[0]!.normBefore).toBeCloseTo(5, 5);
       expect(opt.lastStats).toBe(events[2]);
       expect(values(w)).toEqual(weights);
@@ -71,10 +75,18 @@ describe('the readback option', () => {
     const sgd = tf.train.sgd(0.1);
     expect(withGradientPipeline(sgd, pipe).readback).toBe('auto');
     expect(withClipping(sgd, { clipnorm: 1, readback: 'sync' }).readback).toBe('sync');
-    expect(() => withGradientPipeline(sgd, pipe, { readback: 'later' as never })).toThrow("withGradientPipeline: readback must be 'auto', 'sync' or 'deferred', got \"later\"");
-    expect(() => withGradientPipeline(sgd, pipe, { readBack: 'sync' } as never)).toThrow('withGradientPipeline: unknown option "readBack" (did you mean "readback"? known: readback, schedule, accumulate)');
-    expect(() => new GradientPipelineOptimizer(sgd, pipe, 'sync' as never)).toThrow('GradientPipelineOptimizer: options must be a plain object, got "sync"');
-    expect(() => withClipping(sgd, { clipnorm: 1, readback: 'now' as never })).toThrow("withClipping: readback must be 'auto', 'sync' or 'deferred', got \"now\"");
+    expect(() => withGradientPipeline(sgd, pipe, { readback: 'later' as never })).toThrow(
+      "withGradientPipeline: readback must be 'auto', 'sync' or 'deferred', got \"later\"",
+    );
+    expect(() => withGradientPipeline(sgd, pipe, { readBack: 'sync' } as never)).toThrow(
+      'withGradientPipeline: unknown option "readBack" (did you mean "readback"? known: readback, schedule, accumulate)',
+    );
+    expect(() => new GradientPipelineOptimizer(sgd, pipe, 'sync' as never)).toThrow(
+      'GradientPipelineOptimizer: options must be a plain object, got "sync"',
+    );
+    expect(() => withClipping(sgd, { clipnorm: 1, readback: 'now' as never })).toThrow(
+      "withClipping: readback must be 'auto', 'sync' or 'deferred', got \"now\"",
+    );
     sgd.dispose();
   });
 });

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, adaptiveClip, cosineDecay, nanGuard } from '@gradpipe/core';
+import { adaptiveClip, cosineDecay, GradientPipeline, nanGuard } from '@gradpipe/core';
 import { GradientPipelineOptimizer, type GradientPipelineOptimizerOptions, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend, withoutLeaks } from './backends.js';
 

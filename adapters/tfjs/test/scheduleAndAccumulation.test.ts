@@ -10,18 +10,19 @@
  * - getWeights/getConfig saved mid-accumulation, restored into a new optimizer, continue as the original does;
  * - nothing leaks, a refused step included; bad options and corrupt saves are refused, naming the function.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import {
-  GradientPipeline,
-  GradpipeError,
   clipByGlobalNorm,
   constant,
+  GradientPipeline,
+  GradpipeError,
   linearWarmup,
   nanGuard,
-  stepDecay,
   type StepEvent,
+  stepDecay,
 } from '@gradpipe/core';
 import { GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 

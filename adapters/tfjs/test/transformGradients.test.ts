@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, nanGuard } from '@gradpipe/core';
 import { transformGradients } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
 
@@ -44,8 +44,12 @@ describe.each(BACKENDS)('transformGradients in a custom loop on %s', (backend) =
   it('rejects a non-pipeline and a non-map with errors naming transformGradients', async () => {
     await withoutLeaks(() => {
       const g = tf.tensor1d([1]);
-      expect(() => transformGradients({} as never, { g })).toThrow('transformGradients: pipe must be a GradientPipeline from @gradpipe/core, got object');
-      expect(() => transformGradients(new GradientPipeline([]), [g] as never)).toThrow('transformGradients: grads must be a NamedTensorMap (an object of named tf.Tensors), got Array(1)');
+      expect(() => transformGradients({} as never, { g })).toThrow(
+        'transformGradients: pipe must be a GradientPipeline from @gradpipe/core, got object',
+      );
+      expect(() => transformGradients(new GradientPipeline([]), [g] as never)).toThrow(
+        'transformGradients: grads must be a NamedTensorMap (an object of named tf.Tensors), got Array(1)',
+      );
       g.dispose();
     });
   });

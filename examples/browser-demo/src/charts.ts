@@ -111,7 +111,10 @@ export class RunCharts {
           this.layerNames.map((name, i) => ({ label: layerLabel(name), stroke: LAYERS[i % LAYERS.length]! })),
         );
       }
-      this.layers.push(e.step, this.layerNames.map((name) => positive(e.tensorNorms![name])));
+      this.layers.push(
+        e.step,
+        this.layerNames.map((name) => positive(e.tensorNorms![name])),
+      );
     }
   }
 

@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 // The page: pick a clipping, train, watch the norms arrive, download the log for `gradpipe report`.
-import * as tf from '@tensorflow/tfjs';
+
 import type { StepEvent } from '@gradpipe/core';
+import * as tf from '@tensorflow/tfjs';
 import { useBestBackend } from './backend.js';
 import { RunCharts } from './charts.js';
 import { stepLine } from './logLine.js';
-import { SGD, train, type Clipping } from './train.js';
+import { type Clipping, SGD, train } from './train.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const format = (v: number | undefined) => (v === undefined ? '—' : Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : String(v));

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, clipByGlobalNorm, clipByNorm, clipByValue, type StepEvent } from '@gradpipe/core';
+import { clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline, type StepEvent } from '@gradpipe/core';
 import { makeRegression } from '@gradpipe/example-seed-data';
-import { withGradientPipeline, type GradientPipelineOptimizer } from '@gradpipe/tfjs';
+import { type GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** The four runs the page offers. */
 export type Clipping = 'off' | 'value' | 'norm' | 'globalNorm';
@@ -25,7 +25,14 @@ function buildModel(): tf.Sequential {
   const bias = () => tf.initializers.constant({ value: 0.01 });
   return tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [20], units: 25, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: bias(), name: 'hidden' }),
+      tf.layers.dense({
+        inputShape: [20],
+        units: 25,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        biasInitializer: bias(),
+        name: 'hidden',
+      }),
       tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }), biasInitializer: bias(), name: 'out' }),
     ],
   });

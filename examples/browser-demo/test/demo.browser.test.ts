@@ -20,18 +20,39 @@ let page: Page;
 let errors: string[];
 const downloads = mkdtempSync(join(tmpdir(), 'gradpipe-demo-'));
 
-type Demo = { backend: string; steps: number; epochLosses: number[]; running: boolean; charts: { data: (number | null)[][]; series: { label?: string }[] }[] };
-const demo = () => page.evaluate(() => {
-  const d = (window as unknown as { demo: Demo }).demo;
-  return { backend: d.backend, steps: d.steps, epochLosses: d.epochLosses, running: d.running, charts: d.charts.map((u) => ({ points: u.data[0]!.length, labels: u.series.slice(1).map((s) => s.label), drawn: u.data.slice(1).map((s) => s.filter((v) => v !== null).length) })) };
-});
+type Demo = {
+  backend: string;
+  steps: number;
+  epochLosses: number[];
+  running: boolean;
+  charts: { data: (number | null)[][]; series: { label?: string }[] }[];
+};
+const demo = () =>
+  page.evaluate(() => {
+    const d = (window as unknown as { demo: Demo }).demo;
+    return {
+      backend: d.backend,
+      steps: d.steps,
+      epochLosses: d.epochLosses,
+      running: d.running,
+      charts: d.charts.map((u) => ({
+        points: u.data[0]!.length,
+        labels: u.series.slice(1).map((s) => s.label),
+        drawn: u.data.slice(1).map((s) => s.filter((v) => v !== null).length),
+      })),
+    };
+  });
 
 /** Picks a clipping, sets the epochs, clicks train and waits until the run is over. */
 async function trainWith(clipping: string, epochs: number): Promise<void> {
   await page.check(`input[name="clipping"][value="${clipping}"]`);
   await page.fill('#epochs', String(epochs));
   await page.click('#train');
-  await page.waitForFunction(() => !(window as unknown as { demo: Demo }).demo.running && !(document.getElementById('train') as HTMLButtonElement).disabled, undefined, { timeout: 240_000, polling: 250 });
+  await page.waitForFunction(
+    () => !(window as unknown as { demo: Demo }).demo.running && !(document.getElementById('train') as HTMLButtonElement).disabled,
+    undefined,
+    { timeout: 240_000, polling: 250 },
+  );
 }
 
 beforeAll(async () => {
@@ -39,9 +60,11 @@ beforeAll(async () => {
   ({ server } = await startVite(root, { configFile: join(root, 'vite.config.ts') }));
   browser = await launchChromium();
   ({ page, errors } = await openPage(browser, server.resolvedUrls!.local[0]!));
-  await page.waitForFunction(() => !(document.getElementById('train') as HTMLButtonElement).disabled, undefined, { timeout: 120_000 }).catch((e: Error) => {
-    throw new Error(`the demo did not get ready: ${e.message}\n${errors.join('\n')}`);
-  });
+  await page
+    .waitForFunction(() => !(document.getElementById('train') as HTMLButtonElement).disabled, undefined, { timeout: 120_000 })
+    .catch((e: Error) => {
+      throw new Error(`the demo did not get ready: ${e.message}\n${errors.join('\n')}`);
+    });
 }, 180_000);
 
 afterAll(async () => {

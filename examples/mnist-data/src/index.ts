@@ -1,2 +1,2 @@
-export { loadDigits } from './loadDigits.js';
 export type { DigitArrays, LoadDigitsOptions } from './loadDigits.js';
+export { loadDigits } from './loadDigits.js';

@@ -6,12 +6,12 @@
  * Run: `node examples/mnist-lstm-onnx/dist/main.js --help`.
  */
 import { join } from 'node:path';
-import { recordJsonl, writeReport, type JsonlRecorder } from '@gradpipe/monitor';
 import { loadDigits } from '@gradpipe/example-mnist-data';
+import { type JsonlRecorder, recordJsonl, writeReport } from '@gradpipe/monitor';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { markdownTable } from 'markdown-table';
-import { trainDigits, type ClipName, type DigitsResult, type ModelName } from './trainDigits.js';
+import { type ClipName, type DigitsResult, type ModelName, trainDigits } from './trainDigits.js';
 
 const positive = (name: string) => (value: string) => {
   const n = Number(value);
@@ -25,7 +25,9 @@ const integer = (name: string) => (value: string) => {
 };
 
 const program = new Command('mnist-lstm-onnx')
-  .description('Train the PyTorch-exported MNIST LSTM (and CNN) in Node through ONNX Runtime, with and without gradient clipping (gradpipe).')
+  .description(
+    'Train the PyTorch-exported MNIST LSTM (and CNN) in Node through ONNX Runtime, with and without gradient clipping (gradpipe).',
+  )
   .addOption(new Option('--model <name>', 'which model').choices(['lstm', 'cnn', 'both']).default('both'))
   .addOption(new Option('--clip <mode>', 'which runs').choices(['none', 'value', 'norm', 'all']).default('all'))
   .option('--clip-value <v>', 'clip-by-value bound', positive('--clip-value'), 1)
@@ -51,14 +53,20 @@ const opts = program.opts<{
 }>();
 
 const { train, test } = loadDigits({ testFraction: opts.testFraction, ...(opts.perDigit ? { perDigit: opts.perDigit } : {}) });
-console.log(`MNIST (mnist package): ${train.labels.length} training digits, ${test.labels.length} held-out test digits; ONNX Runtime (onnxruntime-node, CPU).`);
+console.log(
+  `MNIST (mnist package): ${train.labels.length} training digits, ${test.labels.length} held-out test digits; ONNX Runtime (onnxruntime-node, CPU).`,
+);
 
 const models: ModelName[] = opts.model === 'both' ? ['lstm', 'cnn'] : [opts.model];
 const clips: ClipName[] = opts.clip === 'all' ? ['none', 'value', 'norm'] : [opts.clip];
-const label = (clip: ClipName) => ({ none: 'no clipping', value: `clip by value ${opts.clipValue}`, norm: `clip by norm ${opts.clipNorm}` })[clip];
+const label = (clip: ClipName) =>
+  ({ none: 'no clipping', value: `clip by value ${opts.clipValue}`, norm: `clip by norm ${opts.clipNorm}` })[clip];
 const stepsPerRun = opts.epochs * Math.ceil(train.labels.length / opts.batchSize);
 const bars = process.stdout.isTTY
-  ? new MultiBar({ format: ' {run} |{bar}| {value}/{total} steps | loss {loss} | {eta_formatted} left', hideCursor: true }, Presets.shades_classic)
+  ? new MultiBar(
+      { format: ' {run} |{bar}| {value}/{total} steps | loss {loss} | {eta_formatted} left', hideCursor: true },
+      Presets.shades_classic,
+    )
   : undefined;
 
 const results: (DigitsResult & { model: ModelName; run: string })[] = [];
@@ -85,7 +93,10 @@ for (const model of models) {
     await recorder?.close();
     logs.push(log);
     results.push({ model, run: label(clip), ...result });
-    if (!bars) console.log(`${run}: ${result.steps} steps in ${result.seconds.toFixed(0)} s, test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`);
+    if (!bars)
+      console.log(
+        `${run}: ${result.steps} steps in ${result.seconds.toFixed(0)} s, test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`,
+      );
   }
 }
 bars?.stop();

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
-import { GradientPipeline, clipByNorm, clipByValue } from '@gradpipe/core';
 import type { StepStats } from '@gradpipe/core';
+import { clipByNorm, clipByValue, GradientPipeline } from '@gradpipe/core';
 import type { DigitArrays } from '@gradpipe/example-mnist-data';
 import { permutation } from '@gradpipe/example-seed-data';
-import { OrtTrainer, adam } from '@gradpipe/onnxruntime';
+import { adam, OrtTrainer } from '@gradpipe/onnxruntime';
+import * as ort from 'onnxruntime-node';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** The two exported models (scripts/export_models.py). */
@@ -98,7 +98,11 @@ export async function trainDigits(options: TrainDigitsOptions): Promise<DigitsRe
       for (let start = 0; start < count; start += batchSize) {
         const rows = order.slice(start, start + batchSize);
         const input = digitsTensor(model, train, rows);
-        const target = new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(train.labels[r]!)), [rows.length]);
+        const target = new ort.Tensor(
+          'int64',
+          BigInt64Array.from(rows, (r) => BigInt(train.labels[r]!)),
+          [rows.length],
+        );
         const t0 = performance.now();
         const { loss, stats } = await trainer.step({ input }, target);
         stepTimes.push(performance.now() - t0);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { loadDigits } from '@gradpipe/example-mnist-data';
+import { describe, expect, it } from 'vitest';
 import { trainDigits } from '../src/trainDigits.js';
 
 /** Short runs (40 digits per class, 2 epochs) of both exported models, every run of the example. */

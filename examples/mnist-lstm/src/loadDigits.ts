@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { loadDigits as loadDigitArrays } from '@gradpipe/example-mnist-data';
 import type { DigitArrays, LoadDigitsOptions } from '@gradpipe/example-mnist-data';
+import { loadDigits as loadDigitArrays } from '@gradpipe/example-mnist-data';
+import * as tf from '@tensorflow/tfjs';
 
 export type { LoadDigitsOptions };
 

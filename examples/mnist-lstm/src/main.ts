@@ -8,15 +8,15 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type JsonlRecorder, recordJsonl, writeReport } from '@gradpipe/monitor';
+import type { ClippingOptions } from '@gradpipe/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { recordJsonl, writeReport, type JsonlRecorder } from '@gradpipe/monitor';
-import type { ClippingOptions } from '@gradpipe/tfjs';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { markdownTable } from 'markdown-table';
 import { loadDigits } from './loadDigits.js';
-import { trainLstm, type LstmResult } from './trainLstm.js';
+import { type LstmResult, trainLstm } from './trainLstm.js';
 
 const positive = (name: string) => (value: string) => {
   const n = Number(value);
@@ -62,7 +62,9 @@ await tf.setBackend(opts.backend);
 await tf.ready();
 
 const { train, test } = loadDigits({ testFraction: opts.testFraction, ...(opts.perDigit ? { perDigit: opts.perDigit } : {}) });
-console.log(`MNIST (mnist package): ${train.labels.length} training digits, ${test.labels.length} held-out test digits; tfjs ${tf.getBackend()} backend.`);
+console.log(
+  `MNIST (mnist package): ${train.labels.length} training digits, ${test.labels.length} held-out test digits; tfjs ${tf.getBackend()} backend.`,
+);
 
 const runs: { name: string; clipping: ClippingOptions }[] = [];
 if (opts.clip !== 'clipnorm') runs.push({ name: `clipvalue ${opts.clipValue}`, clipping: { clipvalue: opts.clipValue } });
@@ -70,7 +72,10 @@ if (opts.clip !== 'clipvalue') runs.push({ name: `clipnorm ${opts.clipNorm}`, cl
 
 const stepsPerRun = opts.epochs * Math.ceil(train.labels.length / opts.batchSize);
 const bars = process.stdout.isTTY
-  ? new MultiBar({ format: ' {run} |{bar}| {value}/{total} steps | loss {loss} | {eta_formatted} left', hideCursor: true }, Presets.shades_classic)
+  ? new MultiBar(
+      { format: ' {run} |{bar}| {value}/{total} steps | loss {loss} | {eta_formatted} left', hideCursor: true },
+      Presets.shades_classic,
+    )
   : undefined;
 const results: (LstmResult & { name: string })[] = [];
 const logs: string[] = [];
@@ -86,12 +91,16 @@ for (const { name, clipping } of runs) {
     batchSize: opts.batchSize,
     units: opts.units,
     onStep: (e) => bar?.increment({ loss: (e.loss ?? NaN).toFixed(3) }),
-    onPipeline: (pipe) => (recorder = recordJsonl(pipe.events$, log, { run: name, extra: { ...clipping, units: opts.units, batchSize: opts.batchSize } })),
+    onPipeline: (pipe) =>
+      (recorder = recordJsonl(pipe.events$, log, { run: name, extra: { ...clipping, units: opts.units, batchSize: opts.batchSize } })),
   });
   await recorder?.close();
   logs.push(log);
   results.push({ name, ...result });
-  if (!bars) console.log(`${name}: ${result.steps} steps in ${result.seconds.toFixed(0)} s, test accuracy ${(100 * result.testAccuracy).toFixed(1)}%`);
+  if (!bars)
+    console.log(
+      `${name}: ${result.steps} steps in ${result.seconds.toFixed(0)} s, test accuracy ${(100 * result.testAccuracy).toFixed(1)}%`,
+    );
 }
 bars?.stop();
 tf.dispose([train.x, train.y, test.x, test.y]);
@@ -99,7 +108,15 @@ tf.dispose([train.x, train.y, test.x, test.y]);
 console.log(
   `\n${markdownTable([
     ['run', 'epochs', 'steps', 'clipped steps', 'final train loss', 'test accuracy', 'time'],
-    ...results.map((r) => [r.name, String(opts.epochs), String(r.steps), String(r.clippedSteps), r.finalLoss.toFixed(4), `${(100 * r.testAccuracy).toFixed(2)}%`, `${r.seconds.toFixed(0)} s`]),
+    ...results.map((r) => [
+      r.name,
+      String(opts.epochs),
+      String(r.steps),
+      String(r.clippedSteps),
+      r.finalLoss.toFixed(4),
+      `${(100 * r.testAccuracy).toFixed(2)}%`,
+      `${r.seconds.toFixed(0)} s`,
+    ]),
   ])}`,
 );
 console.log(`Held-out test set: ${test.labels.length} digits never seen in training.`);

@@ -1,6 +1,6 @@
+import { clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline, type StepEvent } from '@gradpipe/core';
+import { type ClippingOptions, withGradientPipeline } from '@gradpipe/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { GradientPipeline, clipByGlobalNorm, clipByNorm, clipByValue, type StepEvent } from '@gradpipe/core';
-import { withGradientPipeline, type ClippingOptions } from '@gradpipe/tfjs';
 import { buildLstm } from './buildLstm.js';
 import type { DigitSet } from './loadDigits.js';
 

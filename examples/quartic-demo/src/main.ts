@@ -3,7 +3,7 @@
  * Without clipping the iterate overshoots further every step until float32 overflows; clipping the gradient's
  * norm to 1 makes every step at most η long, and x walks down to the minimum at 0.
  */
-import { GradientPipeline, clipByGlobalNorm, type StepResult } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, type StepResult } from '@gradpipe/core';
 
 const eta = 0.1;
 const steps = 60;
@@ -30,4 +30,6 @@ console.log('step | no clipping | clipByGlobalNorm(1)');
 for (const t of [0, 1, 2, 3, 4, 5, 6, 7, 10, 20, 40, 60]) {
   console.log(`${String(t).padStart(4)} | ${fmt(plain.xs[t]!).padStart(11)} | ${fmt(clipped.xs[t]!).padStart(10)}`);
 }
-console.log(`\nwithout clipping x is non-finite from step ${plain.diverged}; with clipping |x| = ${Math.abs(clipped.xs[steps]!).toPrecision(3)} after ${steps} steps`);
+console.log(
+  `\nwithout clipping x is non-finite from step ${plain.diverged}; with clipping |x| = ${Math.abs(clipped.xs[steps]!).toPrecision(3)} after ${steps} steps`,
+);

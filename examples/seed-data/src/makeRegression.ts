@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { permutation } from './permutation.js';
@@ -47,7 +47,12 @@ export function makeRegression(options: MakeRegressionOptions = {}): RegressionD
   const { samples = 1000, features = 20, informative = 10, noise = 0.1, seed = 1 } = options;
   check('samples', samples, Number.isInteger(samples) && samples >= 1, 'a positive integer');
   check('features', features, Number.isInteger(features) && features >= 1, 'a positive integer');
-  check('informative', informative, Number.isInteger(informative) && informative >= 0 && informative <= features, `an integer in [0, features = ${features}]`);
+  check(
+    'informative',
+    informative,
+    Number.isInteger(informative) && informative >= 0 && informative <= features,
+    `an integer in [0, features = ${features}]`,
+  );
   check('noise', noise, Number.isFinite(noise) && noise >= 0, 'a finite number ≥ 0');
   check('seed', seed, Number.isInteger(seed), 'an integer');
 

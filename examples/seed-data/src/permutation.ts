@@ -1,5 +1,5 @@
-import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 /**
  * A uniformly random permutation of 0…n−1 (Fisher–Yates, as NumPy's `shuffle`), drawn from `rng`.

@@ -1,5 +1,5 @@
-import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 /**
  * One N(0, 1) draw by the Box–Muller transform of two uniform draws (pure-rand has uniform distributions only).

@@ -46,7 +46,9 @@ describe('makeRegression', () => {
   test('bad options are named in the error', () => {
     expect(() => makeRegression({ samples: 0 })).toThrow('makeRegression: samples must be a positive integer, got 0');
     expect(() => makeRegression({ features: 2.5 })).toThrow('makeRegression: features must be a positive integer, got 2.5');
-    expect(() => makeRegression({ informative: 21 })).toThrow('makeRegression: informative must be an integer in [0, features = 20], got 21');
+    expect(() => makeRegression({ informative: 21 })).toThrow(
+      'makeRegression: informative must be an integer in [0, features = 20], got 21',
+    );
     expect(() => makeRegression({ noise: -1 })).toThrow('makeRegression: noise must be a finite number ≥ 0, got -1');
     expect(() => makeRegression({ seed: Number.NaN })).toThrow('makeRegression: seed must be an integer, got NaN');
   });

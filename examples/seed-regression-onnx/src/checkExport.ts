@@ -1,6 +1,6 @@
-import * as ort from 'onnxruntime-node';
-import type { OrtTrainer } from '@gradpipe/onnxruntime';
 import type { RegressionData } from '@gradpipe/example-seed-data';
+import type { OrtTrainer } from '@gradpipe/onnxruntime';
+import * as ort from 'onnxruntime-node';
 import { batch } from './runExperiment.js';
 
 /**
@@ -13,8 +13,14 @@ import { batch } from './runExperiment.js';
  * const { maxDifference } = await checkExport(trainer, data);
  * ```
  */
-export async function checkExport(trainer: OrtTrainer, data: RegressionData): Promise<{ bytes: Uint8Array; maxDifference: number; mse: number }> {
-  const { x, y } = batch(data, Array.from({ length: data.samples }, (_, i) => i));
+export async function checkExport(
+  trainer: OrtTrainer,
+  data: RegressionData,
+): Promise<{ bytes: Uint8Array; maxDifference: number; mse: number }> {
+  const { x, y } = batch(
+    data,
+    Array.from({ length: data.samples }, (_, i) => i),
+  );
   const fromTrainer = (await trainer.predict({ input: x })).data as Float32Array;
   const bytes = trainer.exportModel();
   const session = await ort.InferenceSession.create(bytes);

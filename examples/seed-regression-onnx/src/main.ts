@@ -3,12 +3,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { recordJsonl, writeReport } from '@gradpipe/monitor';
 import type { JsonlRecorder } from '@gradpipe/monitor';
+import { recordJsonl, writeReport } from '@gradpipe/monitor';
+import cliProgress from 'cli-progress';
 import { checkExport } from './checkExport.js';
-import { SGD, runExperiment } from './runExperiment.js';
 import type { ExperimentResult, RunName } from './runExperiment.js';
+import { runExperiment, SGD } from './runExperiment.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,13 +57,17 @@ if (interactive) bars.stop();
 console.log('\n| run | first NaN epoch | loss at epoch %d | clipped steps |', epochs);
 console.log('|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${labels[r.run]} | ${r.firstNanEpoch ?? 'never'} | ${r.epochLosses.at(-1)!.toPrecision(4)} | ${r.clippedSteps}/${r.steps} |`);
+  console.log(
+    `| ${labels[r.run]} | ${r.firstNanEpoch ?? 'never'} | ${r.epochLosses.at(-1)!.toPrecision(4)} | ${r.clippedSteps}/${r.steps} |`,
+  );
 }
 
 const clipped = results.find((r) => r.run === 'global')!;
 const { bytes, maxDifference, mse } = await checkExport(clipped.trainer, clipped.data);
 writeFileSync(join(out, 'trained-global-norm.onnx'), bytes);
-console.log(`\nexported ${join(out, 'trained-global-norm.onnx')} (${bytes.length} bytes): a fresh InferenceSession gives MSE ${mse.toPrecision(4)} on the data; max |export − trainer| = ${maxDifference}`);
+console.log(
+  `\nexported ${join(out, 'trained-global-norm.onnx')} (${bytes.length} bytes): a fresh InferenceSession gives MSE ${mse.toPrecision(4)} on the data; max |export − trainer| = ${maxDifference}`,
+);
 const report = await writeReport(logs, join(out, 'report.html'), { title: 'seed regression through ONNX Runtime' });
 console.log(`logs: ${logs.join(', ')}; report: ${report.path}`);
 for (const r of results) await r.trainer.release();

@@ -1,7 +1,7 @@
-import * as ort from 'onnxruntime-node';
-import { GradientPipeline, clipByGlobalNorm, clipByValue } from '@gradpipe/core';
-import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
+import { clipByGlobalNorm, clipByValue, GradientPipeline } from '@gradpipe/core';
 import { makeRegression, permutation, type RegressionData } from '@gradpipe/example-seed-data';
+import { mlpModel, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+import * as ort from 'onnxruntime-node';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** The three runs of the seed experiment. */

@@ -3,10 +3,10 @@
 // Compare with PyTorch's CPU step: /usr/bin/python3 examples/seed-regression-onnx/scripts/time_torch_step.py
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
-import { OrtTrainer, mlpModel, sgd } from '@gradpipe/onnxruntime';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
 import { makeRegression } from '@gradpipe/example-seed-data';
+import { mlpModel, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
+import * as ort from 'onnxruntime-node';
 import { batch } from './runExperiment.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, threads: { type: 'string', default: '0' } } });
@@ -15,7 +15,10 @@ const threads = Number(values.threads); // 0: ONNX Runtime's default
 const sessionOptions: ort.InferenceSession.SessionOptions = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
 
 const data = makeRegression({ seed: 1 });
-const { x, y } = batch(data, Array.from({ length: 128 }, (_, i) => i));
+const { x, y } = batch(
+  data,
+  Array.from({ length: 128 }, (_, i) => i),
+);
 const model = mlpModel({ sizes: [20, 25, 1], seed: 1 });
 // lr small enough that 2000+ steps on one batch stay finite; the work per step does not depend on it.
 const trainer = await OrtTrainer.create(model, {

@@ -10,7 +10,15 @@ import * as tf from '@tensorflow/tfjs';
  * model.predict(tf.zeros([1, 20]));
  * ```
  */
-export function buildModel({ inputs = 20, hidden = 25, seed = 1 }: { inputs?: number; hidden?: number; seed?: number } = {}): tf.Sequential {
+export function buildModel({
+  inputs = 20,
+  hidden = 25,
+  seed = 1,
+}: {
+  inputs?: number;
+  hidden?: number;
+  seed?: number;
+} = {}): tf.Sequential {
   const bias = () => tf.initializers.constant({ value: 0.01 });
   return tf.sequential({
     layers: [

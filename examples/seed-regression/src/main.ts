@@ -7,13 +7,13 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import { recordJsonl, writeReport, type JsonlRecorder } from '@gradpipe/monitor';
-import { MultiBar, Presets } from 'cli-progress';
 import { makeRegression } from '@gradpipe/example-seed-data';
+import { type JsonlRecorder, recordJsonl, writeReport } from '@gradpipe/monitor';
+import * as tf from '@tensorflow/tfjs';
+import { MultiBar, Presets } from 'cli-progress';
 import { regressionTensors } from './regressionTensors.js';
 import { resultsTable } from './resultsTable.js';
-import { SGD, runExperiment, type Clipping, type ExperimentResult } from './runExperiment.js';
+import { type Clipping, type ExperimentResult, runExperiment, SGD } from './runExperiment.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,7 +69,13 @@ for (const seed of seeds) {
 }
 bars?.stop();
 
-const report = await writeReport(logs, join(outDir, 'report.html'), { title: 'seed regression: no clipping vs clip by value vs clip by global norm' });
+const report = await writeReport(logs, join(outDir, 'report.html'), {
+  title: 'seed regression: no clipping vs clip by value vs clip by global norm',
+});
 console.log(`\n${resultsTable(results)}\n`);
-console.log(`${results.length} runs × ${stepsPerRun} steps in ${((performance.now() - started) / 1000).toFixed(1)} s on the tfjs ${tf.getBackend()} backend.`);
-console.log(`Every step's norms (before/after clipping) and loss: ${join(outDir, '*.jsonl')} (${logs.length} runs); report: ${report.path}`);
+console.log(
+  `${results.length} runs × ${stepsPerRun} steps in ${((performance.now() - started) / 1000).toFixed(1)} s on the tfjs ${tf.getBackend()} backend.`,
+);
+console.log(
+  `Every step's norms (before/after clipping) and loss: ${join(outDir, '*.jsonl')} (${logs.length} runs); report: ${report.path}`,
+);

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type { RegressionData } from '@gradpipe/example-seed-data';
+import * as tf from '@tensorflow/tfjs';
 
 /** A regression data set as tfjs tensors: inputs `[samples, features]`, targets `[samples, 1]` (shaped like the model output). */
 export interface RegressionTensors {

@@ -41,7 +41,13 @@ export function resultsTable(results: readonly ExperimentResult[]): string {
     ['run', 'first NaN epoch (PyTorch)', 'first NaN epoch (tfjs)', `loss at epoch ${epochs} (PyTorch)`, `loss at epoch ${epochs} (tfjs)`],
     ...clippings.map((clipping) => {
       const runs = results.filter((r) => r.clipping === clipping);
-      return [PYTORCH[clipping].label, PYTORCH[clipping].firstNanEpoch, firstNanEpochs(runs), PYTORCH[clipping].finalLoss, finalLosses(runs)];
+      return [
+        PYTORCH[clipping].label,
+        PYTORCH[clipping].firstNanEpoch,
+        firstNanEpochs(runs),
+        PYTORCH[clipping].finalLoss,
+        finalLosses(runs),
+      ];
     }),
   ]);
 }

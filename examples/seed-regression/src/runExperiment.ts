@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { GradientPipeline, type StepEvent } from '@gradpipe/core';
-import { withClipping, withGradientPipeline, type GradientPipelineOptimizer } from '@gradpipe/tfjs';
+import { type GradientPipelineOptimizer, withClipping, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { buildModel } from './buildModel.js';
 import type { RegressionTensors } from './regressionTensors.js';
 

@@ -1,9 +1,9 @@
+import { makeRegression } from '@gradpipe/example-seed-data';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeRegression } from '@gradpipe/example-seed-data';
 import { regressionTensors } from '../src/regressionTensors.js';
 import { resultsTable } from '../src/resultsTable.js';
-import { runExperiment, type ExperimentResult } from '../src/runExperiment.js';
+import { type ExperimentResult, runExperiment } from '../src/runExperiment.js';
 
 /** The full seed experiment (50 epochs, batch 128, SGD 0.07 momentum 0.8) for one seed: ~5 s on the cpu backend. */
 describe('the seed regression experiment in tfjs', () => {

@@ -15,6 +15,24 @@
  * ```
  * @module @gradpipe/core/internal
  */
+
+export {
+  blockSumOfSquares,
+  clampInPlace,
+  float32Factor,
+  scaleInPlace,
+  scaleInPlaceSumOfSquares,
+  sumOfSquares,
+  trustedBlockSum,
+} from './backends/typedArray/kernels.js';
+export {
+  normSquared,
+  stagedBlockSumOfSquares,
+  stagedClampInPlace,
+  stagedScaleInPlace,
+  stagedScaleInPlaceSumOfSquares,
+  stagedSumOfSquares,
+} from './backends/wasmSimd/stagedKernels.js';
 export {
   closest,
   isPlainObject,
@@ -28,12 +46,3 @@ export {
   requireOptionsObject,
   requirePositiveFinite,
 } from './errors/validation.js';
-export { blockSumOfSquares, clampInPlace, float32Factor, scaleInPlace, scaleInPlaceSumOfSquares, sumOfSquares, trustedBlockSum } from './backends/typedArray/kernels.js';
-export {
-  normSquared,
-  stagedBlockSumOfSquares,
-  stagedClampInPlace,
-  stagedScaleInPlace,
-  stagedScaleInPlaceSumOfSquares,
-  stagedSumOfSquares,
-} from './backends/wasmSimd/stagedKernels.js';

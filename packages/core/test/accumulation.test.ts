@@ -1,11 +1,16 @@
 import { test as propTest } from '@fast-check/vitest';
+import { clipByGlobalNorm, GradientAccumulator, GradientPipeline } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { GradientAccumulator, GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
 
-const microBatches = fc.integer({ min: 1, max: 6 }).chain((k) =>
-  fc.tuple(fc.constant(k), fc.array(fc.array(fc.float({ min: -100, max: 100, noNaN: true }), { minLength: 3, maxLength: 3 }), { minLength: k, maxLength: k })),
-);
+const microBatches = fc
+  .integer({ min: 1, max: 6 })
+  .chain((k) =>
+    fc.tuple(
+      fc.constant(k),
+      fc.array(fc.array(fc.float({ min: -100, max: 100, noNaN: true }), { minLength: 3, maxLength: 3 }), { minLength: k, maxLength: k }),
+    ),
+  );
 
 describe('GradientAccumulator', () => {
   propTest.prop([microBatches, fc.constantFrom<'mean' | 'sum'>('mean', 'sum')], { seed: 42, numRuns: 300 })(
@@ -26,17 +31,20 @@ describe('GradientAccumulator', () => {
     },
   );
 
-  propTest.prop([microBatches, fc.nat()], { seed: 42, numRuns: 200 })('saved mid-accumulation and resumed, releases the same gradients bit for bit', ([k, batches], cut) => {
-    const straight = new GradientAccumulator({ every: k });
-    const outs = batches.map((b) => straight.add({ g: Float32Array.from(b) }));
-    let resumed = new GradientAccumulator({ every: k });
-    const at = cut % batches.length;
-    const again = batches.map((b, i) => {
-      if (i === at) resumed = GradientAccumulator.fromJSON(JSON.parse(JSON.stringify(resumed)));
-      return resumed.add({ g: Float32Array.from(b) });
-    });
-    expect(again).toEqual(outs);
-  });
+  propTest.prop([microBatches, fc.nat()], { seed: 42, numRuns: 200 })(
+    'saved mid-accumulation and resumed, releases the same gradients bit for bit',
+    ([k, batches], cut) => {
+      const straight = new GradientAccumulator({ every: k });
+      const outs = batches.map((b) => straight.add({ g: Float32Array.from(b) }));
+      let resumed = new GradientAccumulator({ every: k });
+      const at = cut % batches.length;
+      const again = batches.map((b, i) => {
+        if (i === at) resumed = GradientAccumulator.fromJSON(JSON.parse(JSON.stringify(resumed)));
+        return resumed.add({ g: Float32Array.from(b) });
+      });
+      expect(again).toEqual(outs);
+    },
+  );
 
   test('clipping runs once, on the accumulated gradient', () => {
     const acc = new GradientAccumulator({ every: 2 });
@@ -54,11 +62,21 @@ describe('GradientAccumulator', () => {
     expect(() => new GradientAccumulator({ every: 2, mean: true } as never)).toThrow('GradientAccumulator: unknown option "mean"');
     const acc = new GradientAccumulator({ every: 3 });
     acc.add({ a: new Float32Array(2) });
-    expect(() => acc.add({ a: new Float32Array(3) })).toThrow('GradientAccumulator.add: gradient "a" does not match the earlier micro-batches (2 values)');
-    expect(() => acc.add({ a: new Float32Array(2), b: new Float32Array(1) })).toThrow('GradientAccumulator.add: gradient "b" does not match the earlier micro-batches (absent)');
+    expect(() => acc.add({ a: new Float32Array(3) })).toThrow(
+      'GradientAccumulator.add: gradient "a" does not match the earlier micro-batches (2 values)',
+    );
+    expect(() => acc.add({ a: new Float32Array(2), b: new Float32Array(1) })).toThrow(
+      'GradientAccumulator.add: gradient "b" does not match the earlier micro-batches (absent)',
+    );
     const saved = JSON.parse(JSON.stringify(acc));
-    expect(() => GradientAccumulator.fromJSON({ ...saved, pending: 3 })).toThrow('GradientAccumulator.fromJSON: pending must be an integer in [0, 2], got 3');
-    expect(() => GradientAccumulator.fromJSON({ ...saved, sums: { a: 'x y' } })).toThrow('GradientAccumulator.fromJSON: sums.a must be base64 of float64 bytes, got "x y"');
-    expect(() => GradientAccumulator.fromJSON({ ...saved, sums: {} })).toThrow('GradientAccumulator.fromJSON: pending (1) and sums (0 gradients) disagree');
+    expect(() => GradientAccumulator.fromJSON({ ...saved, pending: 3 })).toThrow(
+      'GradientAccumulator.fromJSON: pending must be an integer in [0, 2], got 3',
+    );
+    expect(() => GradientAccumulator.fromJSON({ ...saved, sums: { a: 'x y' } })).toThrow(
+      'GradientAccumulator.fromJSON: sums.a must be base64 of float64 bytes, got "x y"',
+    );
+    expect(() => GradientAccumulator.fromJSON({ ...saved, sums: {} })).toThrow(
+      'GradientAccumulator.fromJSON: pending (1) and sums (0 gradients) disagree',
+    );
   });
 });

@@ -8,9 +8,9 @@
  * Skipped steps and non-finite norms never enter the statistics.
  */
 import { readFileSync } from 'node:fs';
+import { adaptiveClip, GradientPipeline, nanGuard } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, adaptiveClip, nanGuard } from '@gradpipe/core';
 import { copyGrads, norm64, prove } from './support/arbitraries.js';
 
 interface PercentileFixture {
@@ -36,8 +36,15 @@ const close = (actual: number, expected: number, rel = 1e-12) => Math.abs(actual
 
 /** A step of one tensor of everyday values, at three scales; one step in ten has a NaN, which nanGuard skips. */
 const step = fc
-  .tuple(fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 1, maxLength: 5 }), fc.constantFrom(1, 1, 1, 1e-3, 50), fc.integer({ min: 0, max: 9 }))
-  .map(([values, scale, dice]) => ({ w: Float32Array.from(values, (v, i) => (dice === 0 && i === 0 ? NaN : v * scale)) }) as Record<string, Float32Array>);
+  .tuple(
+    fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 1, maxLength: 5 }),
+    fc.constantFrom(1, 1, 1, 1e-3, 50),
+    fc.integer({ min: 0, max: 9 }),
+  )
+  .map(
+    ([values, scale, dice]) =>
+      ({ w: Float32Array.from(values, (v, i) => (dice === 0 && i === 0 ? NaN : v * scale)) }) as Record<string, Float32Array>,
+  );
 
 describe("adaptiveClip({ method: 'percentile' }) — AutoClip", () => {
   it.each(reference.percentile.map((c) => ({ ...c, label: `q=${c.percentile} window=${c.window ?? 'all'} over ${c.norms.length} norms` })))(
@@ -54,27 +61,35 @@ describe("adaptiveClip({ method: 'percentile' }) — AutoClip", () => {
 
   it('threshold = linear percentile of the norms of the applied steps so far, this one included (last `window`)', () => {
     prove(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), fc.double({ min: 0, max: 100, noNaN: true }), fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }), (steps, q, window) => {
-        const pipe = new GradientPipeline([nanGuard(), adaptiveClip({ method: 'percentile', percentile: q, ...(window === undefined ? {} : { window }) })]);
-        const history: number[] = [];
-        for (const grads of steps) {
-          const norm = norm64(Object.values(grads), 2);
-          const { stats, skipped } = pipe.step(copyGrads(grads));
-          expect(skipped).toBe(!Number.isFinite(norm));
-          if (skipped) continue; // a skipped step is not clipped and leaves the history alone
-          const measured = stats.transforms[1]!.figures.norm!;
-          expect(close(measured, norm)).toBe(true);
-          const seen = [...history, measured].slice(window === undefined ? 0 : -window);
-          const expected = numpyPercentile(seen, q);
-          expect(close(stats.threshold!, expected)).toBe(true);
-          expect(stats.clipped).toBe(measured > stats.threshold!);
-          if (stats.clipped) expect(stats.normAfter).toBeLessThanOrEqual(stats.threshold!);
-          history.push(measured);
-        }
-        // The state keeps what the next step needs: every norm, or the last window - 1 of them.
-        const kept = window === undefined ? history : history.slice(Math.max(0, history.length - (window - 1)));
-        expect((pipe.state[1] as { sorted: number[] }).sorted).toEqual([...kept].sort((a, b) => a - b));
-      }),
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 30 }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+        (steps, q, window) => {
+          const pipe = new GradientPipeline([
+            nanGuard(),
+            adaptiveClip({ method: 'percentile', percentile: q, ...(window === undefined ? {} : { window }) }),
+          ]);
+          const history: number[] = [];
+          for (const grads of steps) {
+            const norm = norm64(Object.values(grads), 2);
+            const { stats, skipped } = pipe.step(copyGrads(grads));
+            expect(skipped).toBe(!Number.isFinite(norm));
+            if (skipped) continue; // a skipped step is not clipped and leaves the history alone
+            const measured = stats.transforms[1]!.figures.norm!;
+            expect(close(measured, norm)).toBe(true);
+            const seen = [...history, measured].slice(window === undefined ? 0 : -window);
+            const expected = numpyPercentile(seen, q);
+            expect(close(stats.threshold!, expected)).toBe(true);
+            expect(stats.clipped).toBe(measured > stats.threshold!);
+            if (stats.clipped) expect(stats.normAfter).toBeLessThanOrEqual(stats.threshold!);
+            history.push(measured);
+          }
+          // The state keeps what the next step needs: every norm, or the last window - 1 of them.
+          const kept = window === undefined ? history : history.slice(Math.max(0, history.length - (window - 1)));
+          expect((pipe.state[1] as { sorted: number[] }).sorted).toEqual([...kept].sort((a, b) => a - b));
+        },
+      ),
     );
   });
 });
@@ -126,7 +141,10 @@ describe("adaptiveClip({ method: 'zscore' }) — ZClip", () => {
     prove(
       fc.property(options, fc.array(step, { minLength: 1, maxLength: 30 }), (o, steps) => {
         const { maxNorm, ...rest } = o;
-        const pipe = new GradientPipeline([nanGuard(), adaptiveClip({ method: 'zscore', ...rest, ...(maxNorm === Infinity ? {} : { maxNorm }) })]);
+        const pipe = new GradientPipeline([
+          nanGuard(),
+          adaptiveClip({ method: 'zscore', ...rest, ...(maxNorm === Infinity ? {} : { maxNorm }) }),
+        ]);
         const ref = new ZClipReference(o);
         for (const grads of steps) {
           const { stats, skipped } = pipe.step(copyGrads(grads));
@@ -154,7 +172,7 @@ describe("adaptiveClip({ method: 'zscore' }) — ZClip", () => {
     const pipe = new GradientPipeline([adaptiveClip({ method: 'zscore', warmupSteps: 3, zThreshold: 2.5, alpha: 0.97 })]);
     for (const n of [1, 1.2, 0.9]) pipe.step({ w: Float32Array.from([n]) });
     const mean = (Math.fround(1) + Math.fround(1.2) + Math.fround(0.9)) / 3;
-    const variance = ([1, 1.2, 0.9].map(Math.fround).reduce((a, v) => a + (v - mean) ** 2, 0)) / 3;
+    const variance = [1, 1.2, 0.9].map(Math.fround).reduce((a, v) => a + (v - mean) ** 2, 0) / 3;
     const std = Math.sqrt(variance);
     const z = (30 - mean) / (std + 1e-6);
     const { stats } = pipe.step({ w: Float32Array.from([30]) });

@@ -3,9 +3,10 @@
  * epsilon of slack. For the global norm (every normType), each tensor's norm (clipByNorm), every element
  * (clipByValue) and every unit (agc).
  */
+
+import { agc, clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, agc, clipByGlobalNorm, clipByNorm, clipByValue } from '@gradpipe/core';
 import { copyGrads, finiteGrads, finiteTensor, maxNorm, norm64, otherP, prove } from './support/arbitraries.js';
 
 const normTypes = [
@@ -49,7 +50,9 @@ describe('clipByGlobalNorm keeps the global norm of its float32 output ≤ maxNo
     prove(
       fc.property(finiteGrads, maxNorm, fc.boolean(), (grads, bound, measureNormAfter) => {
         const before = norm64(Object.values(grads), 2);
-        const { grads: out, stats } = new GradientPipeline([clipByGlobalNorm({ maxNorm: bound })], { measureNormAfter }).step(copyGrads(grads));
+        const { grads: out, stats } = new GradientPipeline([clipByGlobalNorm({ maxNorm: bound })], { measureNormAfter }).step(
+          copyGrads(grads),
+        );
         const after = norm64(Object.values(out), 2);
         expect(Math.abs(stats.normBefore - before)).toBeLessThanOrEqual(before * 2 * 2 ** -24);
         const n = Object.values(out).reduce((a, t) => a + t.length, 0);
@@ -111,19 +114,20 @@ describe('clipByValue keeps every element in [min, max]', () => {
 });
 
 describe('agc keeps every unit’s gradient norm ≤ clipping · max(‖unit weights‖, eps)', () => {
-  const layer = fc
-    .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }))
-    .chain(([units, per]) =>
-      fc.record({
-        units: fc.constant(units),
-        per: fc.constant(per),
-        grad: fc.array(fc.oneof(fc.float({ min: -10, max: 10, noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true })), { minLength: units * per, maxLength: units * per }),
-        param: fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: units * per, maxLength: units * per }),
-        axis: fc.constantFrom('first' as const, 'last' as const),
-        // Mostly everyday λ; sometimes one so small that the limits fall among the float32 subnormals.
-        clipping: fc.oneof(fc.double({ min: 1e-4, max: 1, noNaN: true }), fc.double({ min: Number.MIN_VALUE, max: 1e-36, noNaN: true })),
+  const layer = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })).chain(([units, per]) =>
+    fc.record({
+      units: fc.constant(units),
+      per: fc.constant(per),
+      grad: fc.array(fc.oneof(fc.float({ min: -10, max: 10, noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true })), {
+        minLength: units * per,
+        maxLength: units * per,
       }),
-    );
+      param: fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: units * per, maxLength: units * per }),
+      axis: fc.constantFrom('first' as const, 'last' as const),
+      // Mostly everyday λ; sometimes one so small that the limits fall among the float32 subnormals.
+      clipping: fc.oneof(fc.double({ min: 1e-4, max: 1, noNaN: true }), fc.double({ min: Number.MIN_VALUE, max: 1e-36, noNaN: true })),
+    }),
+  );
 
   it('for both unit layouts', () => {
     prove(

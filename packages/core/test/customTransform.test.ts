@@ -2,16 +2,10 @@
  * Promise: users can write their own transform (optax style: `init` + `update` over explicit JSON state, written
  * once against TensorOps), mix it with the built-ins, and save and resume it through a factory.
  */
-import { describe, expect, it } from 'vitest';
+
+import { clipByGlobalNorm, GradientPipeline, type GradientTransform, type JsonObject, nanGuard, type StepEvent } from '@gradpipe/core';
 import { float32Factor } from '@gradpipe/core/internal';
-import {
-  GradientPipeline,
-  type GradientTransform,
-  type JsonObject,
-  type StepEvent,
-  clipByGlobalNorm,
-  nanGuard,
-} from '@gradpipe/core';
+import { describe, expect, it } from 'vitest';
 import { copyGrads, sameGradBits } from './support/arbitraries.js';
 
 /** A user's transform: scales gradients by 1 / (1 + decay · t), where t counts the applied steps. */
@@ -92,7 +86,9 @@ describe('a custom transform among the built-ins', () => {
 
   it('without its factory, fromJSON says which factory is missing', () => {
     const json = JSON.parse(JSON.stringify(new GradientPipeline(make())));
-    expect(() => GradientPipeline.fromJSON(json)).toThrow('GradientPipeline.fromJSON: transforms[1] has unknown kind "decayingScale" (known: clipByValue, clipByNorm, clipByGlobalNorm, nanGuard, adaptiveClip, agc): pass its factory in options.transforms');
+    expect(() => GradientPipeline.fromJSON(json)).toThrow(
+      'GradientPipeline.fromJSON: transforms[1] has unknown kind "decayingScale" (known: clipByValue, clipByNorm, clipByGlobalNorm, nanGuard, adaptiveClip, agc): pass its factory in options.transforms',
+    );
   });
 
   it('a commit that throws refuses the step and leaves every transform’s state as it was', () => {

@@ -1,4 +1,13 @@
-import { GradientPipeline, GradpipeError, adaptiveClip, clipByGlobalNorm, nanGuard, typedArrayOps, type StepEvent, type TensorOps } from '@gradpipe/core';
+import {
+  adaptiveClip,
+  clipByGlobalNorm,
+  GradientPipeline,
+  GradpipeError,
+  nanGuard,
+  type StepEvent,
+  type TensorOps,
+  typedArrayOps,
+} from '@gradpipe/core';
 import { contractCases, referenceOutcomes } from '@gradpipe/core/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -10,10 +19,18 @@ function laggingOps(): { ops: TensorOps<Float32Array, number>; release: () => vo
     readAsync: (values) => new Promise((resolve) => waiting.push(() => resolve([...values]))),
   };
   // Later reads first: the pipeline must still settle the steps in order.
-  return { ops, release: () => waiting.splice(0).reverse().forEach((answer) => answer()) };
+  return {
+    ops,
+    release: () =>
+      waiting
+        .splice(0)
+        .reverse()
+        .forEach((answer) => answer()),
+  };
 }
 
-const f32 = (r: Readonly<Record<string, readonly number[]>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v)]));
+const f32 = (r: Readonly<Record<string, readonly number[]>>) =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v)]));
 
 describe('stepWithDeferred', () => {
   it('gives the stats, events and states of stepWith, in step order, although the reads answer out of order', async () => {
@@ -24,7 +41,10 @@ describe('stepWithDeferred', () => {
       pipe.events$.subscribe((e) => events.push(e));
       const { ops, release } = laggingOps();
       const results = c.steps.map((s) =>
-        pipe.stepWithDeferred(ops, f32(s.grads), { ...(s.params ? { params: f32(s.params) } : {}), ...(s.shapes ? { shapes: s.shapes as Record<string, number[]> } : {}) }),
+        pipe.stepWithDeferred(ops, f32(s.grads), {
+          ...(s.params ? { params: f32(s.params) } : {}),
+          ...(s.shapes ? { shapes: s.shapes as Record<string, number[]> } : {}),
+        }),
       );
       expect(events, c.name).toEqual([]); // nothing read back yet
       expect(pipe.pendingSteps).toBe(c.steps.length);
@@ -32,9 +52,19 @@ describe('stepWithDeferred', () => {
       const stats = await Promise.all(results.map((r) => r.stats));
       await pipe.settled();
       expect(stats, c.name).toEqual(expected.map((o) => o.stats));
-      expect(events.map((e) => e.step), c.name).toEqual(c.steps.map((_, i) => i));
-      expect(results.map((r) => r.skip === undefined ? 0 : r.skip), c.name).toEqual(expected.map((o) => (o.skipped ? 1 : 0)));
-      results.forEach((r, i) => expect(Object.fromEntries(Object.entries(r.grads).map(([k, v]) => [k, Array.from(v)])), `${c.name} step ${i}`).toEqual(expected[i]!.grads));
+      expect(
+        events.map((e) => e.step),
+        c.name,
+      ).toEqual(c.steps.map((_, i) => i));
+      expect(
+        results.map((r) => (r.skip === undefined ? 0 : r.skip)),
+        c.name,
+      ).toEqual(expected.map((o) => (o.skipped ? 1 : 0)));
+      results.forEach((r, i) =>
+        expect(Object.fromEntries(Object.entries(r.grads).map(([k, v]) => [k, Array.from(v)])), `${c.name} step ${i}`).toEqual(
+          expected[i]!.grads,
+        ),
+      );
       expect(pipe.pendingSteps).toBe(0);
     }
   });
@@ -49,7 +79,9 @@ describe('stepWithDeferred', () => {
       'GradientPipeline.stepWithDeferred: transforms[0] (adaptiveClip) needs the figures of the step before, still being read back: await pipe.settled() between steps',
     );
     expect(() => pipe.toJSON()).toThrow('GradientPipeline.toJSON: 1 deferred step(s) still wait for their figures');
-    expect(() => pipe.step({ w: new Float32Array([1]) })).toThrow('1 deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step');
+    expect(() => pipe.step({ w: new Float32Array([1]) })).toThrow(
+      '1 deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step',
+    );
     release();
     await pipe.settled();
     pipe.stepWithDeferred(ops, { w: new Float32Array([6, 8]) });

@@ -3,10 +3,11 @@
  * (one per step for the global norm and the adaptive clips, one per tensor for clipByNorm), up to float32 rounding
  * of each product.
  */
+
+import { adaptiveClip, clipByGlobalNorm, clipByNorm, GradientPipeline } from '@gradpipe/core';
+import { float32Factor } from '@gradpipe/core/internal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, adaptiveClip, clipByGlobalNorm, clipByNorm } from '@gradpipe/core';
-import { float32Factor } from '@gradpipe/core/internal';
 import { copyGrads, finiteGrads, maxNorm, otherP, prove } from './support/arbitraries.js';
 
 /**
@@ -16,15 +17,15 @@ import { copyGrads, finiteGrads, maxNorm, otherP, prove } from './support/arbitr
  */
 function isCommonMultiple(input: readonly Float32Array[], output: readonly Float32Array[]): boolean {
   let best = { t: 0, i: 0, abs: 0 };
-  input.forEach((t, ti) => t.forEach((v, i) => {
-    if (Math.abs(v) > best.abs) best = { t: ti, i, abs: Math.abs(v) };
-  }));
+  input.forEach((t, ti) =>
+    t.forEach((v, i) => {
+      if (Math.abs(v) > best.abs) best = { t: ti, i, abs: Math.abs(v) };
+    }),
+  );
   if (best.abs === 0) return output.every((t, ti) => t.every((v, i) => Object.is(v, input[ti]![i]))); // all zeros stay as they are
   const c = output[best.t]![best.i]! / input[best.t]![best.i]!;
   if (!(c > 0 && c <= 1)) return false;
-  return input.every((t, ti) =>
-    t.every((x, i) => Math.abs(output[ti]![i]! - c * x) <= 2 ** -22 * Math.abs(c * x) + 2 ** -149),
-  );
+  return input.every((t, ti) => t.every((x, i) => Math.abs(output[ti]![i]! - c * x) <= 2 ** -22 * Math.abs(c * x) + 2 ** -149));
 }
 
 describe('clipByGlobalNorm scales every tensor by one common factor c in (0, 1]', () => {
@@ -32,7 +33,9 @@ describe('clipByGlobalNorm scales every tensor by one common factor c in (0, 1]'
     prove(
       fc.property(finiteGrads, maxNorm, (grads, bound) => {
         const input = Object.values(copyGrads(grads));
-        const output = Object.values(new GradientPipeline([clipByGlobalNorm({ maxNorm: bound, normType: p })]).step(copyGrads(grads)).grads);
+        const output = Object.values(
+          new GradientPipeline([clipByGlobalNorm({ maxNorm: bound, normType: p })]).step(copyGrads(grads)).grads,
+        );
         return isCommonMultiple(input, output);
       }),
     );

@@ -3,7 +3,7 @@
  * out of the source, written to a temporary module and imported (so `import … from '@gradpipe/core'` resolves like
  * in the other tests); it must run without throwing — except where the example itself says "throws".
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,13 @@ function examples(): { where: string; code: string }[] {
         else if (line.startsWith('@') && !block) inExample = false;
         if (inExample && line.trim().startsWith('```')) {
           if (block) {
-            found.push({ where: `${relative(src, file)}: ${block.find((l) => l.trim() && !l.startsWith('import'))?.trim().slice(0, 60)}`, code: block.join('\n') });
+            found.push({
+              where: `${relative(src, file)}: ${block
+                .find((l) => l.trim() && !l.startsWith('import'))
+                ?.trim()
+                .slice(0, 60)}`,
+              code: block.join('\n'),
+            });
             block = undefined;
           } else if (/^```(ts|typescript)\b/.test(line.trim())) block = [];
         } else if (block) block.push(line);
@@ -62,7 +68,10 @@ describe('every @example in the core sources runs', () => {
       })
       .join('\n');
     const file = join(dir, `example-${i}.ts`);
-    writeFileSync(file, `const __expectThrow = (f: () => unknown) => { let threw = false; try { f(); } catch { threw = true; } if (!threw) throw new Error('expected a throw'); };\n${body}\nexport {};\n`);
+    writeFileSync(
+      file,
+      `const __expectThrow = (f: () => unknown) => { let threw = false; try { f(); } catch { threw = true; } if (!threw) throw new Error('expected a throw'); };\n${body}\nexport {};\n`,
+    );
     const quiet = ['log', 'warn', 'error'].map((m) => vi.spyOn(console, m as 'log').mockImplementation(() => {}));
     try {
       await import(/* @vite-ignore */ file);

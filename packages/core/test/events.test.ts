@@ -3,20 +3,21 @@
  * listens; a subscriber (or an operator piped onto events$) that throws cannot break training; the helper
  * operators select the steps they say.
  */
-import { map, toArray } from 'rxjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+
 import {
-  GradientPipeline,
-  type StepEvent,
-  type TensorOps,
   clipByGlobalNorm,
   everyNthStep,
+  GradientPipeline,
   nanGuard,
   normAbove,
   onlyClipped,
   onlySkipped,
+  type StepEvent,
+  type TensorOps,
   typedArrayOps,
 } from '@gradpipe/core';
+import { map, toArray } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const pipeline = (options = {}) => new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })], options);
 /** Gradients of norm `n` (3-4-5 scaled), or a NaN step. */

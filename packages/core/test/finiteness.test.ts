@@ -2,10 +2,11 @@
  * Promise: finite input never yields NaN or ±Infinity, in any transform — not in the gradients, not in the
  * figures — even when tiny (1e-38) and huge (3.4e38) values meet in one step.
  */
+
+import { adaptiveClip, agc, clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline, nanGuard } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, adaptiveClip, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard } from '@gradpipe/core';
-import { MAX_FLOAT32, allFinite, copyGrads, extremeFloat32, finiteGrads, norm64, prove } from './support/arbitraries.js';
+import { allFinite, copyGrads, extremeFloat32, finiteGrads, MAX_FLOAT32, norm64, prove } from './support/arbitraries.js';
 import { anyTransform, paramsLike } from './support/transforms.js';
 
 /** Finite values spanning 1e-38 … 3.4e38, always with a tiny and a huge one in the same step. */
@@ -13,7 +14,12 @@ const mixedMagnitudes = fc
   .tuple(finiteGrads, extremeFloat32, extremeFloat32)
   .map(([grads, a, b]) => ({ ...grads, tiny: Float32Array.from([1e-38, -1e-30, a]), huge: Float32Array.from([MAX_FLOAT32, -1e20, b]) }));
 
-function figuresAreFinite(stats: { normBefore: number; normAfter: number; threshold?: number; transforms: readonly { figures: Readonly<Record<string, number>> }[] }): boolean {
+function figuresAreFinite(stats: {
+  normBefore: number;
+  normAfter: number;
+  threshold?: number;
+  transforms: readonly { figures: Readonly<Record<string, number>> }[];
+}): boolean {
   return (
     Number.isFinite(stats.normBefore) &&
     Number.isFinite(stats.normAfter) &&

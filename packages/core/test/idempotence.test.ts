@@ -1,7 +1,8 @@
 /** Promise: clipping twice is clipping once, bit for bit — a clipped output is within its bound. */
+
+import { agc, clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline, type GradientTransform } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { GradientPipeline, type GradientTransform, agc, clipByGlobalNorm, clipByNorm, clipByValue } from '@gradpipe/core';
 import { copyGrads, finiteGrads, maxNorm, prove, sameGradBits } from './support/arbitraries.js';
 
 /** Runs `make()` on the gradients, then a fresh `make()` on the result; both results must have the same bits. */
@@ -35,10 +36,14 @@ describe('clipping twice equals clipping once, bit for bit', () => {
     });
     prove(
       fc.property(layer, ({ grad, param, axis }) =>
-        twiceIsOnce(() => agc({ clipping: 0.05, unitAxis: axis }), { w: Float32Array.from(grad) }, {
-          params: { w: Float32Array.from(param) },
-          shapes: { w: axis === 'first' ? [2, 3] : [3, 2] },
-        }),
+        twiceIsOnce(
+          () => agc({ clipping: 0.05, unitAxis: axis }),
+          { w: Float32Array.from(grad) },
+          {
+            params: { w: Float32Array.from(param) },
+            shapes: { w: axis === 'first' ? [2, 3] : [3, 2] },
+          },
+        ),
       ),
     );
   });

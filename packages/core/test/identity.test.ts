@@ -2,9 +2,10 @@
  * Promise: gradients already within the bound come out bit-identical (same bits, same arrays), and nothing is
  * reported as clipped.
  */
+
+import { agc, clipByGlobalNorm, clipByNorm, clipByValue, GradientPipeline, nanGuard } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard } from '@gradpipe/core';
 import { copyGrads, finiteGrads, norm64, prove, sameGradBits } from './support/arbitraries.js';
 
 /**
@@ -43,21 +44,28 @@ describe('gradients within the bound are returned bit-identical', () => {
     prove(
       fc.property(finiteGrads, fc.double({ min: 1e-30, max: 1e30, noNaN: true }), (grads, bound) => {
         const { grads: out } = new GradientPipeline([clipByNorm({ maxNorm: bound })]).step(copyGrads(grads));
-        return Object.keys(grads).every((k) => norm64([grads[k]!], 2) >= bound * (1 - 1e-12) || sameGradBits({ k: out[k]! }, { k: grads[k]! }));
+        return Object.keys(grads).every(
+          (k) => norm64([grads[k]!], 2) >= bound * (1 - 1e-12) || sameGradBits({ k: out[k]! }, { k: grads[k]! }),
+        );
       }),
     );
   });
 
   it('clipByValue, when every element is already in [min, max]', () => {
     prove(
-      fc.property(finiteGrads, fc.double({ min: 0, max: 1e38, noNaN: true }), fc.double({ min: 0, max: 1e38, noNaN: true }), (grads, below, above) => {
-        const values = Object.values(grads).flatMap((t) => Array.from(t));
-        const min = Math.min(0, ...values) - below;
-        const max = Math.max(0, ...values) + above;
-        const { grads: out, stats } = new GradientPipeline([clipByValue({ min, max })]).step(copyGrads(grads));
-        expect(stats.clipped).toBe(false);
-        return sameGradBits(out, grads);
-      }),
+      fc.property(
+        finiteGrads,
+        fc.double({ min: 0, max: 1e38, noNaN: true }),
+        fc.double({ min: 0, max: 1e38, noNaN: true }),
+        (grads, below, above) => {
+          const values = Object.values(grads).flatMap((t) => Array.from(t));
+          const min = Math.min(0, ...values) - below;
+          const max = Math.max(0, ...values) + above;
+          const { grads: out, stats } = new GradientPipeline([clipByValue({ min, max })]).step(copyGrads(grads));
+          expect(stats.clipped).toBe(false);
+          return sameGradBits(out, grads);
+        },
+      ),
     );
   });
 
@@ -69,7 +77,9 @@ describe('gradients within the bound are returned bit-identical', () => {
         (g, w) => {
           const grad = Float32Array.from(g);
           const param = Float32Array.from(w);
-          const rows = [0, 1, 2].map((u) => norm64([grad.subarray(u * 2, u * 2 + 2)], 2) / Math.max(norm64([param.subarray(u * 2, u * 2 + 2)], 2), 1e-3));
+          const rows = [0, 1, 2].map(
+            (u) => norm64([grad.subarray(u * 2, u * 2 + 2)], 2) / Math.max(norm64([param.subarray(u * 2, u * 2 + 2)], 2), 1e-3),
+          );
           const clipping = Math.max(...rows) * 1.001 + 1e-6; // a λ above every unit's ratio
           const { grads: out, stats } = new GradientPipeline([agc({ clipping, unitAxis: 'first' })]).step(
             { w: Float32Array.from(grad) },

@@ -3,9 +3,10 @@
  * the stats name those tensors; under 'zero' the output is finite and the finite entries are untouched; under
  * 'throw' the error names the tensors; the counters follow optax `apply_if_finite`.
  */
+
+import { clipByGlobalNorm, GradientPipeline, GradpipeError, nanGuard } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, GradpipeError, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
 import { allFinite, copyGrads, finiteFloat32, prove, sameGradBits } from './support/arbitraries.js';
 
 /** A value that may be non-finite: mostly finite, sometimes NaN or ±Infinity. */
@@ -22,7 +23,9 @@ describe("nanGuard({ policy: 'skip' })", () => {
     prove(
       fc.property(maybeBadGrads, (grads) => {
         const bad = nonFiniteNames(grads);
-        const { skipped, stats } = new GradientPipeline([nanGuard({ policy: 'skip' }), clipByGlobalNorm({ maxNorm: 1 })]).step(copyGrads(grads));
+        const { skipped, stats } = new GradientPipeline([nanGuard({ policy: 'skip' }), clipByGlobalNorm({ maxNorm: 1 })]).step(
+          copyGrads(grads),
+        );
         expect(stats.nonFinite).toEqual(bad);
         expect(stats.skipped).toBe(skipped);
         return skipped === bad.length > 0;
@@ -86,7 +89,9 @@ describe("nanGuard({ policy: 'zero' })", () => {
   it('followed by clipByGlobalNorm, the output is finite and within the bound', () => {
     prove(
       fc.property(maybeBadGrads, (grads) => {
-        const { grads: out } = new GradientPipeline([nanGuard({ policy: 'zero' }), clipByGlobalNorm({ maxNorm: 1 })]).step(copyGrads(grads));
+        const { grads: out } = new GradientPipeline([nanGuard({ policy: 'zero' }), clipByGlobalNorm({ maxNorm: 1 })]).step(
+          copyGrads(grads),
+        );
         const sumSq = Object.values(out).reduce((s, t) => s + t.reduce((a, v) => a + v * v, 0), 0);
         return allFinite(out) && Math.sqrt(sumSq) <= 1;
       }),

@@ -7,9 +7,9 @@
  * the test asserts the failure recorded in the fixture and gradpipe's correct result side by side.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { GradientPipeline, clipByGlobalNorm, clipByValue } from '@gradpipe/core';
+import { clipByGlobalNorm, clipByValue, GradientPipeline } from '@gradpipe/core';
 import { float32Factor } from '@gradpipe/core/internal';
+import { describe, expect, it } from 'vitest';
 import { norm64 } from './support/arbitraries.js';
 
 type Num = number | 'Infinity' | '-Infinity' | 'NaN';
@@ -36,7 +36,8 @@ const fixture = JSON.parse(readFileSync(new URL('../../../tests/fixtures/core/re
 
 /** A fixture number: JSON has no Infinity or NaN, so the generator wrote them as strings. */
 const num = (v: Num): number => (typeof v === 'number' ? v : Number(v));
-const f32 = (r: Record<string, readonly Num[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v.map(num))]));
+const f32 = (r: Record<string, readonly Num[]>) =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v.map(num))]));
 const pOf = (c: NormCase) => (c.normType === 'inf' ? Infinity : c.normType);
 const byName = (name: string): NormCase => {
   const c = fixture.clipGradNorm.find((x) => x.name === name);
@@ -126,7 +127,8 @@ describe('clip_grad_norm_ where PyTorch fails: the failure as recorded, and grad
     expect(gp.outNorm).toBeGreaterThanOrEqual(c.maxNorm * (1 - 1e-6));
     expect(gp.factor).toBeGreaterThan(0);
     // every value scaled once by the float32 factor ≤ the reported one (the scale kernels' factor)
-    for (const k of Object.keys(gp.input)) expect(gp.grads[k]).toEqual(gp.input[k]!.map((x) => Math.fround(x * (float32Factor(gp.factor) ?? gp.factor))));
+    for (const k of Object.keys(gp.input))
+      expect(gp.grads[k]).toEqual(gp.input[k]!.map((x) => Math.fround(x * (float32Factor(gp.factor) ?? gp.factor))));
   }
 
   it.each(['1e20 gradients, L2', '1e20 gradients, L3', '3e38 and 1e-3 gradients, L2'])(
@@ -134,7 +136,11 @@ describe('clip_grad_norm_ where PyTorch fails: the failure as recorded, and grad
     (name) => {
       const c = byName(name);
       expect(c.torch.totalNorm).toBe('Infinity');
-      expect(Object.values(c.torch.grads).flat().every((v) => v === 0)).toBe(true);
+      expect(
+        Object.values(c.torch.grads)
+          .flat()
+          .every((v) => v === 0),
+      ).toBe(true);
       expect(num(c.torch.outputFloat64Norm)).toBe(0);
 
       const gp = gradpipe(c);
@@ -161,7 +167,11 @@ describe('clip_grad_norm_ where PyTorch fails: the failure as recorded, and grad
   it('1e-30 gradients with maxNorm 1e-32: PyTorch zeroes them (factor 1e-32 / 1e-6); gradpipe clips them to norm 1e-32', () => {
     const c = byName('1e-30 gradients, maxNorm 1e-32');
     expect(num(c.torch.totalNorm)).toBe(0);
-    expect(Object.values(c.torch.grads).flat().every((v) => v === 0)).toBe(true);
+    expect(
+      Object.values(c.torch.grads)
+        .flat()
+        .every((v) => v === 0),
+    ).toBe(true);
     const gp = gradpipe(c);
     expect(Math.abs(gp.norm - num(c.float64Norm))).toBeLessThanOrEqual(num(c.float64Norm) * 1e-12);
     expectClippedToTheBound(gp, c);
@@ -209,7 +219,12 @@ describe('clip_grad_norm_ where PyTorch fails: the failure as recorded, and grad
       'random L2 clipped norm above maxNorm',
       'norm exactly at maxNorm',
     ];
-    expect(fixture.clipGradNorm.filter((c) => c.pytorchFailure).map((c) => c.name).sort()).toEqual(covered.sort());
+    expect(
+      fixture.clipGradNorm
+        .filter((c) => c.pytorchFailure)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(covered.sort());
   });
 });
 

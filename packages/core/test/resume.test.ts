@@ -3,18 +3,23 @@
  * fromJSON gives a run that is bit-identical to one that was never interrupted — for every transform, the
  * adaptive ones (whose state is a history of norms) included.
  */
+
+import { adaptiveClip, GradientPipeline, nanGuard, type StepResult } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, type StepResult, adaptiveClip, nanGuard } from '@gradpipe/core';
 import { copyGrads, finiteFloat32, prove, sameGradBits } from './support/arbitraries.js';
 import { anyTransform, paramsLike } from './support/transforms.js';
 
 /** Steps of gradients with the same three tensors, mostly finite, now and then a NaN or an Infinity. */
 const value = fc.oneof({ weight: 12, arbitrary: finiteFloat32 }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity) });
 const run = fc.array(
-  fc.tuple(fc.array(value, { minLength: 3, maxLength: 3 }), fc.array(value, { minLength: 2, maxLength: 2 }), fc.array(value, { minLength: 1, maxLength: 1 })).map(
-    ([a, b, c]) => ({ a: Float32Array.from(a), b: Float32Array.from(b), c: Float32Array.from(c) }) as Record<string, Float32Array>,
-  ),
+  fc
+    .tuple(
+      fc.array(value, { minLength: 3, maxLength: 3 }),
+      fc.array(value, { minLength: 2, maxLength: 2 }),
+      fc.array(value, { minLength: 1, maxLength: 1 }),
+    )
+    .map(([a, b, c]) => ({ a: Float32Array.from(a), b: Float32Array.from(b), c: Float32Array.from(c) }) as Record<string, Float32Array>),
   { minLength: 2, maxLength: 12 },
 );
 
@@ -32,7 +37,8 @@ describe('a run resumed from JSON is bit-identical to an uninterrupted one', () 
       fc.property(fc.array(anyTransform(['skip', 'zero']), { minLength: 1, maxLength: 3 }), run, fc.nat(), (makers, steps, at) => {
         const make = () => makers.map((m) => m.make());
         const split = 1 + (at % (steps.length - 1)); // stop after 1 … n-1 steps
-        const step = (pipe: GradientPipeline, grads: Record<string, Float32Array>) => pipe.step(copyGrads(grads), { params: paramsLike(grads) });
+        const step = (pipe: GradientPipeline, grads: Record<string, Float32Array>) =>
+          pipe.step(copyGrads(grads), { params: paramsLike(grads) });
 
         const uninterrupted = new GradientPipeline(make());
         const expected = steps.map((g) => step(uninterrupted, g));
@@ -51,7 +57,9 @@ describe('a run resumed from JSON is bit-identical to an uninterrupted one', () 
   });
 
   it('for the adaptive transforms over long runs (full histories, windows, warm-up crossing the save)', () => {
-    const everyday = fc.array(fc.float({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 4 }).map((a) => ({ w: Float32Array.from(a) }));
+    const everyday = fc
+      .array(fc.float({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 4 })
+      .map((a) => ({ w: Float32Array.from(a) }));
     prove(
       fc.property(fc.array(everyday, { minLength: 2, maxLength: 40 }), fc.nat(), (steps, at) => {
         const make = () => [

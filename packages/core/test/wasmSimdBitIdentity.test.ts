@@ -3,9 +3,8 @@
  * stored floats — so that the faster paths change nothing but the time: wasmSimdOps (gradients in WebAssembly
  * memory) and the staged kernels typedArrayOps uses for large arrays in JS memory.
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { GradientPipeline, GradpipeError, type WasmMemoryLike, clipByGlobalNorm, typedArrayOps, wasmSimdOps } from '@gradpipe/core';
+
+import { clipByGlobalNorm, GradientPipeline, GradpipeError, typedArrayOps, type WasmMemoryLike, wasmSimdOps } from '@gradpipe/core';
 import {
   blockSumOfSquares,
   clampInPlace,
@@ -20,6 +19,8 @@ import {
   sumOfSquares,
   trustedBlockSum,
 } from '@gradpipe/core/internal';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 
 /** A WebAssembly memory of at least `bytes` (core's TypeScript libs do not declare WebAssembly). */
 function wasmMemory(bytes: number): WasmMemoryLike {
@@ -27,10 +28,10 @@ function wasmMemory(bytes: number): WasmMemoryLike {
   return new api.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
 }
 
-const values = fc.array(
-  fc.oneof(fc.float({ min: -1e3, max: 1e3, noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true })),
-  { minLength: 0, maxLength: 41 },
-);
+const values = fc.array(fc.oneof(fc.float({ min: -1e3, max: 1e3, noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true })), {
+  minLength: 0,
+  maxLength: 41,
+});
 
 function bitsOf(x: Float32Array): number[] {
   return Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
@@ -193,7 +194,21 @@ describe('the staged WASM SIMD kernels of typedArrayOps', () => {
 
 describe('the WASM SIMD clamp', () => {
   // Values around the bounds, NaN with a payload, ±0, ±Infinity and subnormals, at random positions.
-  const special = fc.constantFrom(NaN, 0, -0, Infinity, -Infinity, 1e-45, -1e-45, 0.1, -0.1, Math.fround(0.1), Math.fround(-0.1), 0.5, -0.5);
+  const special = fc.constantFrom(
+    NaN,
+    0,
+    -0,
+    Infinity,
+    -Infinity,
+    1e-45,
+    -1e-45,
+    0.1,
+    -0.1,
+    Math.fround(0.1),
+    Math.fround(-0.1),
+    0.5,
+    -0.5,
+  );
   const value = fc.oneof(fc.float({ noNaN: false }), special, fc.float({ min: -1, max: 1, noNaN: true }));
   /** Bounds: float32 or not (0.1), zero of either sign, equal, huge. */
   const bound = fc.oneof(fc.double({ min: -2, max: 2, noNaN: true }), fc.constantFrom(0, -0, 0.1, -0.1, 1e39, -1e39, 1e-46));

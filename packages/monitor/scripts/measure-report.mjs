@@ -19,9 +19,17 @@ function writeLog(path, run, clip) {
     const spike = step % 9973 === 17 ? 50 + 100 * random() : 1;
     const norm = step === Math.floor(steps * 0.654321) ? Number.NaN : (0.5 + random()) * spike * (1 + step / steps);
     const clipped = clip && norm > 1.2;
-    const event = { step, normBefore: norm, normAfter: clipped ? 1.2 : norm, clipped, skipped: Number.isNaN(norm),
-      threshold: clip ? 1.2 : undefined, loss: 2 * Math.exp(-step / (steps / 5)) + 0.05 * random(),
-      nonFinite: Number.isNaN(norm) ? ['w'] : [], transforms: [] };
+    const event = {
+      step,
+      normBefore: norm,
+      normAfter: clipped ? 1.2 : norm,
+      clipped,
+      skipped: Number.isNaN(norm),
+      threshold: clip ? 1.2 : undefined,
+      loss: 2 * Math.exp(-step / (steps / 5)) + 0.05 * random(),
+      nonFinite: Number.isNaN(norm) ? ['w'] : [],
+      transforms: [],
+    };
     for (const o of observers) o.next(event);
   }
   return recorder.close();
@@ -31,11 +39,15 @@ const logs = [join(dir, 'none.jsonl'), join(dir, 'clip.jsonl')];
 let t = performance.now();
 await writeLog(logs[0], 'none', false);
 await writeLog(logs[1], 'clip', true);
-console.log(`recorded 2 x ${steps} steps in ${((performance.now() - t) / 1000).toFixed(2)} s ` +
-  `(${logs.map((p) => (statSync(p).size / 1e6).toFixed(0)).join(' + ')} MB of JSONL)`);
+console.log(
+  `recorded 2 x ${steps} steps in ${((performance.now() - t) / 1000).toFixed(2)} s ` +
+    `(${logs.map((p) => (statSync(p).size / 1e6).toFixed(0)).join(' + ')} MB of JSONL)`,
+);
 for (const paths of [[logs[1]], logs]) {
   t = performance.now();
   const result = await writeReport(paths, join(dir, `report-${paths.length}.html`));
-  console.log(`report of ${paths.length} run(s): ${((performance.now() - t) / 1000).toFixed(2)} s, ` +
-    `${(result.bytes / 1024).toFixed(0)} kB, buckets of ${result.bucketSize} steps -> ${result.path}`);
+  console.log(
+    `report of ${paths.length} run(s): ${((performance.now() - t) / 1000).toFixed(2)} s, ` +
+      `${(result.bytes / 1024).toFixed(0)} kB, buckets of ${result.bucketSize} steps -> ${result.path}`,
+  );
 }

@@ -70,7 +70,8 @@ export class Buckets {
     if (this.values % this.size === 0) {
       if (this.count === this.limit) {
         this.mergePairs();
-        return this.add(step, values, flags);
+        this.add(step, values, flags);
+        return;
       }
       k = this.count++;
       this.first[k] = step;

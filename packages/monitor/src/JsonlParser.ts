@@ -1,4 +1,4 @@
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { decodeNumber, isNonFiniteText } from './nonFinite.js';
 import type { StepRecord } from './StepRecord.js';
 
@@ -133,26 +133,32 @@ export class JsonlParser {
     if (record['note'] !== true) {
       for (const key of ['normBefore', 'normAfter'] as const) {
         if (!isLoggedNumber(record[key])) {
-          throw this.error(`a step line needs "${key}" as a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(record[key])} (a note line has "note": true)`);
+          throw this.error(
+            `a step line needs "${key}" as a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(record[key])} (a note line has "note": true)`,
+          );
         }
       }
       for (const key of ['clipped', 'skipped'] as const) {
-        if (typeof record[key] !== 'boolean') throw this.error(`a step line needs "${key}" as a boolean, got ${describeValue(record[key])}`);
+        if (typeof record[key] !== 'boolean')
+          throw this.error(`a step line needs "${key}" as a boolean, got ${describeValue(record[key])}`);
       }
     }
     for (const key of NUMBER_FIELDS) {
       const v = record[key];
       if (v === undefined) continue;
-      if (!isLoggedNumber(v)) throw this.error(`"${key}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
+      if (!isLoggedNumber(v))
+        throw this.error(`"${key}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
       if (typeof v === 'string') record[key] = decodeNumber(v);
     }
     const norms = record['tensorNorms'];
     if (norms !== undefined) {
-      if (typeof norms !== 'object' || norms === null || Array.isArray(norms)) throw this.error(`"tensorNorms" must be an object, got ${describeValue(norms)}`);
+      if (typeof norms !== 'object' || norms === null || Array.isArray(norms))
+        throw this.error(`"tensorNorms" must be an object, got ${describeValue(norms)}`);
       const byName = norms as Record<string, unknown>;
       for (const name in byName) {
         const v = byName[name];
-        if (!isLoggedNumber(v)) throw this.error(`"tensorNorms.${name}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
+        if (!isLoggedNumber(v))
+          throw this.error(`"tensorNorms.${name}" must be a number, "NaN", "Infinity", "-Infinity" or null, got ${describeValue(v)}`);
         if (typeof v === 'string') byName[name] = decodeNumber(v);
       }
     }

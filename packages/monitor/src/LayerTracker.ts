@@ -170,7 +170,13 @@ export class LayerTracker {
     copy.stepsWithNorms = this.stepsWithNorms;
     for (const l of this.layers) {
       copy.index.set(l.name, copy.layers.length);
-      copy.layers.push({ ...l, early: l.early.slice(), recent: l.recent.slice(), nonFinite: { ...l.nonFinite }, buckets: l.buckets.clone() });
+      copy.layers.push({
+        ...l,
+        early: l.early.slice(),
+        recent: l.recent.slice(),
+        nonFinite: { ...l.nonFinite },
+        buckets: l.buckets.clone(),
+      });
     }
     return copy;
   }

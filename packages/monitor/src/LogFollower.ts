@@ -1,10 +1,10 @@
-import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { AccumulatedRun } from './buildChartData.js';
 import { JsonlParser } from './JsonlParser.js';
 import { MonitorError } from './MonitorError.js';
-import { RunAccumulator, type AccumulatorOptions } from './RunAccumulator.js';
+import { type AccumulatorOptions, RunAccumulator } from './RunAccumulator.js';
 import { runLabels } from './runLabels.js';
 import { MERGE_WINDOW, StepMerger } from './StepMerger.js';
 

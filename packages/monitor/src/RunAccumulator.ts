@@ -1,6 +1,6 @@
 import { Buckets } from './Buckets.js';
 import type { LossSeries, NormSeries } from './buildChartData.js';
-import { LayerTracker, type LayerSeries } from './LayerTracker.js';
+import { type LayerSeries, LayerTracker } from './LayerTracker.js';
 import { countNonFinite, emptyCounts } from './NonFiniteCounts.js';
 import { SpikeDetector } from './SpikeDetector.js';
 import type { StepRecord } from './StepRecord.js';
@@ -95,7 +95,13 @@ export class RunAccumulator {
     const loss = r.loss;
     if (loss !== undefined) this.finalLoss = loss;
     if (this.firstNonFinite === undefined) {
-      const field = isNonFinite(r.normBefore) ? 'normBefore' : isNonFinite(r.normAfter) ? 'normAfter' : isNonFinite(loss) ? 'loss' : undefined;
+      const field = isNonFinite(r.normBefore)
+        ? 'normBefore'
+        : isNonFinite(r.normAfter)
+          ? 'normAfter'
+          : isNonFinite(loss)
+            ? 'loss'
+            : undefined;
       if (field !== undefined) this.firstNonFinite = { step, field, value: r[field] as number | null };
     }
     if (r.normBefore !== undefined) {

@@ -1,8 +1,8 @@
 import type { LayerSeries } from './LayerTracker.js';
-import { MonitorError, describeValue } from './MonitorError.js';
-import { DEFAULT_ACCUMULATOR, RunAccumulator, type AccumulatorOptions } from './RunAccumulator.js';
+import { describeValue, MonitorError } from './MonitorError.js';
+import { type AccumulatorOptions, DEFAULT_ACCUMULATOR, RunAccumulator } from './RunAccumulator.js';
 import type { StepRecord } from './StepRecord.js';
-import { inStepOrder, refuseUnknownKeys, spikeOptions, type RunSummary } from './summarizeRun.js';
+import { inStepOrder, type RunSummary, refuseUnknownKeys, spikeOptions } from './summarizeRun.js';
 
 /** The gradient-norm series of one run, as drawn: aligned arrays, one entry per displayed point. */
 export interface NormSeries {
@@ -112,12 +112,18 @@ const KNOWN = ['title', 'maxBuckets', 'spikeWindow', 'spikeZ'];
 export function chartOptions(fn: string, options: ChartDataOptions, known = KNOWN): { title: string; accumulator: AccumulatorOptions } {
   refuseUnknownKeys(fn, options, known);
   const maxBuckets = options.maxBuckets ?? DEFAULT_ACCUMULATOR.maxBuckets;
-  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) throw new MonitorError(fn, `maxBuckets must be an integer >= 1, got ${describeValue(maxBuckets)}`);
+  if (!Number.isInteger(maxBuckets) || maxBuckets < 1)
+    throw new MonitorError(fn, `maxBuckets must be an integer >= 1, got ${describeValue(maxBuckets)}`);
   const title = options.title ?? 'gradpipe report';
   if (typeof title !== 'string') throw new MonitorError(fn, `title must be a string, got ${describeValue(title)}`);
   return {
     title,
-    accumulator: { ...DEFAULT_ACCUMULATOR, maxBuckets, layerBuckets: Math.min(maxBuckets, DEFAULT_ACCUMULATOR.layerBuckets), ...spikeOptions(fn, options) },
+    accumulator: {
+      ...DEFAULT_ACCUMULATOR,
+      maxBuckets,
+      layerBuckets: Math.min(maxBuckets, DEFAULT_ACCUMULATOR.layerBuckets),
+      ...spikeOptions(fn, options),
+    },
   };
 }
 

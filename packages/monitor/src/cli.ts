@@ -1,11 +1,11 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatNumber } from './format/formatNumber.js';
 import { MonitorError } from './MonitorError.js';
 import { describeCounts, totalNonFinite } from './NonFiniteCounts.js';
 import { nonFiniteKind } from './nonFinite.js';
-import { serve, type LiveServer } from './serve.js';
+import { type LiveServer, serve } from './serve.js';
 import type { RunSummary } from './summarizeRun.js';
 import { writeReport } from './writeReport.js';
 
@@ -108,7 +108,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         onTruncated: (file, line) => io.err(`warning: ${file} line ${line} is incomplete (the writer stopped mid-line); left out\n`),
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      io.out(`wrote ${result.path} (${kB(result.bytes)}) in ${seconds} s${result.bucketSize > 1 ? `, charts downsampled to buckets of ${result.bucketSize} steps` : ''}\n`);
+      io.out(
+        `wrote ${result.path} (${kB(result.bytes)}) in ${seconds} s${result.bucketSize > 1 ? `, charts downsampled to buckets of ${result.bucketSize} steps` : ''}\n`,
+      );
       for (const r of result.runs) io.out(describeRun(r));
     });
 
@@ -129,7 +131,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           throw new MonitorError('serve', 'no such file or directory', { file: target });
         }
       }
-      const server = await serve(targets, { port: opts.port, host: opts.host, title: opts.title, spikeWindow: opts.spikeWindow, spikeZ: opts.spikeZ });
+      const server = await serve(targets, {
+        port: opts.port,
+        host: opts.host,
+        title: opts.title,
+        spikeWindow: opts.spikeWindow,
+        spikeZ: opts.spikeZ,
+      });
       io.out(`serving ${targets.join(', ')} at ${server.url} (Ctrl-C to stop)\n`);
       io.onServe?.(server);
     });
@@ -166,7 +174,8 @@ function describeRun(r: RunSummary): string {
   }
   let text = `  ${r.run}: ${parts.join(', ')}\n`;
   const flagged = r.layers.filter((l) => l.flag !== 'ok');
-  if (r.layers.length > 0) text += `    layers: ${r.layers.length}, ${flagged.length === 0 ? 'none flagged' : `${flagged.length} flagged`}\n`;
+  if (r.layers.length > 0)
+    text += `    layers: ${r.layers.length}, ${flagged.length === 0 ? 'none flagged' : `${flagged.length} flagged`}\n`;
   for (const l of flagged) text += `    ${l.flag} ${l.name}: ${l.reason}\n`;
   return text;
 }

@@ -9,13 +9,17 @@ import { MonitorError } from './MonitorError.js';
  */
 export function checkOutput(fn: string, out: string, inputs: readonly string[]): void {
   const target = resolve(out);
-  let stats;
+  let stats: ReturnType<typeof statSync> | undefined;
   try {
     stats = statSync(target);
   } catch {
     stats = undefined;
   }
-  if (stats?.isDirectory()) throw new MonitorError(fn, `out ${JSON.stringify(out)} is a directory; give a file name, e.g. ${JSON.stringify(join(out, 'report.html'))}`);
+  if (stats?.isDirectory())
+    throw new MonitorError(
+      fn,
+      `out ${JSON.stringify(out)} is a directory; give a file name, e.g. ${JSON.stringify(join(out, 'report.html'))}`,
+    );
   for (const input of inputs) {
     let same = resolve(input) === target;
     if (!same && stats !== undefined) {
@@ -26,12 +30,17 @@ export function checkOutput(fn: string, out: string, inputs: readonly string[]):
         // a missing input is reported when it is read
       }
     }
-    if (same) throw new MonitorError(fn, `out ${JSON.stringify(out)} is one of the input logs (${JSON.stringify(input)}); writing the report there would destroy it`);
+    if (same)
+      throw new MonitorError(
+        fn,
+        `out ${JSON.stringify(out)} is one of the input logs (${JSON.stringify(input)}); writing the report there would destroy it`,
+      );
   }
   // The nearest existing ancestor must be a directory, or the report cannot be created under it.
   for (let dir = dirname(target); ; dir = dirname(dir)) {
     if (existsSync(dir)) {
-      if (!statSync(dir).isDirectory()) throw new MonitorError(fn, `out ${JSON.stringify(out)} lies under ${JSON.stringify(dir)}, which is a file, not a directory`);
+      if (!statSync(dir).isDirectory())
+        throw new MonitorError(fn, `out ${JSON.stringify(out)} lies under ${JSON.stringify(dir)}, which is a file, not a directory`);
       break;
     }
     if (dirname(dir) === dir) break;

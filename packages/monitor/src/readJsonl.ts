@@ -1,5 +1,5 @@
 import type { TruncatedLine } from './JsonlParser.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { RecordCollector } from './RecordCollector.js';
 import type { StepRecord } from './StepRecord.js';
 import { forEachLine } from './streamLog.js';
@@ -40,6 +40,11 @@ export async function readJsonl(path: string, options: ReadJsonlOptions = {}): P
     throw new MonitorError(fn, `onTruncated must be a function, got ${describeValue(options.onTruncated)}`);
   }
   const collector = new RecordCollector();
-  await forEachLine(path, fn, (record) => collector.add(record), (t) => options.onTruncated?.(path, t));
+  await forEachLine(
+    path,
+    fn,
+    (record) => collector.add(record),
+    (t) => options.onTruncated?.(path, t),
+  );
   return collector.records;
 }

@@ -2,9 +2,9 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, wri
 import { basename, dirname, extname } from 'node:path';
 import type { StepEvent } from '@gradpipe/core';
 import { flushOnExit, forgetOnExit } from './flushOnExit.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { encodeNumber } from './nonFinite.js';
-import { RESERVED_FIELDS, toStepLine, type JsonValue, type NoteLine } from './StepRecord.js';
+import { type JsonValue, type NoteLine, RESERVED_FIELDS, toStepLine } from './StepRecord.js';
 
 /**
  * Anything with an rxjs-style `subscribe`, such as `pipe.events$` (an rxjs Observable). The monitor needs no
@@ -15,11 +15,7 @@ export interface StepEventSource {
    * Starts delivering events to `observer`: `next` for every step, then `complete` (the pipeline was closed)
    * or `error`, after which the recorder closes its file.
    */
-  subscribe(observer: {
-    next: (event: StepEvent) => void;
-    error: (error: unknown) => void;
-    complete: () => void;
-  }): {
+  subscribe(observer: { next: (event: StepEvent) => void; error: (error: unknown) => void; complete: () => void }): {
     /** Stops the deliveries; the recorder calls it when it is closed first. */
     unsubscribe(): void;
   };
@@ -101,9 +97,11 @@ export function recordJsonl(events$: StepEventSource, path: string, options: Rec
     throw new MonitorError(fn, `events$ must be an Observable of step events (pipe.events$), got ${describeValue(events$)}`);
   }
   if (typeof path !== 'string' || path === '') throw new MonitorError(fn, `path must be a non-empty string, got ${describeValue(path)}`);
-  if (typeof options !== 'object' || options === null) throw new MonitorError(fn, `options must be an object, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new MonitorError(fn, `options must be an object, got ${describeValue(options)}`);
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.includes(key)) throw new MonitorError(fn, `unknown option ${JSON.stringify(key)} (known: ${KNOWN_OPTIONS.join(', ')})`);
+    if (!KNOWN_OPTIONS.includes(key))
+      throw new MonitorError(fn, `unknown option ${JSON.stringify(key)} (known: ${KNOWN_OPTIONS.join(', ')})`);
   }
   const run = options.run ?? basename(path, extname(path));
   if (typeof run !== 'string' || run === '') throw new MonitorError(fn, `run must be a non-empty string, got ${describeValue(run)}`);
@@ -253,7 +251,9 @@ function endTornLine(fd: number, path: string): void {
   let lineStart = -1;
   while (start > 0 && lineStart === -1) {
     if (size - start >= MAX_TORN_BYTES) {
-      throw new MonitorError('recordJsonl', `cannot append: the last ${MAX_TORN_BYTES} bytes hold no newline, so this is not a JSONL log`, { file: path });
+      throw new MonitorError('recordJsonl', `cannot append: the last ${MAX_TORN_BYTES} bytes hold no newline, so this is not a JSONL log`, {
+        file: path,
+      });
     }
     const from = Math.max(0, start - chunk.length);
     const n = readSync(fd, chunk, 0, start - from, from);

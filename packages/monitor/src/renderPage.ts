@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ChartData } from './buildChartData.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { stringifyKeepingNonFinite } from './nonFinite.js';
 import { escapeHtml, pageBody } from './pageBody.js';
 import { refuseUnknownKeys } from './summarizeRun.js';

@@ -1,9 +1,9 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chartDataFrom, chartOptions } from './buildChartData.js';
 import { LogFollower } from './LogFollower.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { stringifyKeepingNonFinite } from './nonFinite.js';
 import { renderPageJson } from './renderPage.js';
 import { refuseUnknownKeys } from './summarizeRun.js';
@@ -58,14 +58,17 @@ const KNOWN = ['port', 'host', 'title', 'maxBuckets', 'spikeWindow', 'spikeZ', '
  */
 export async function serve(targets: readonly string[], options: ServeOptions = {}): Promise<LiveServer> {
   const fn = 'serve';
-  if (!Array.isArray(targets) || targets.length === 0) throw new MonitorError(fn, `targets must be a non-empty array of directories or .jsonl files, got ${describeValue(targets)}`);
+  if (!Array.isArray(targets) || targets.length === 0)
+    throw new MonitorError(fn, `targets must be a non-empty array of directories or .jsonl files, got ${describeValue(targets)}`);
   refuseUnknownKeys(fn, options, KNOWN);
   const { title, accumulator } = chartOptions(fn, { ...options, title: options.title ?? 'gradpipe live' }, KNOWN);
   const port = options.port ?? 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MonitorError(fn, `port must be an integer in [0, 65535], got ${describeValue(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new MonitorError(fn, `port must be an integer in [0, 65535], got ${describeValue(port)}`);
   const host = options.host ?? '127.0.0.1';
   const pollMs = options.pollMs ?? 500;
-  if (typeof pollMs !== 'number' || !(pollMs >= 10)) throw new MonitorError(fn, `pollMs must be a number >= 10, got ${describeValue(pollMs)}`);
+  if (typeof pollMs !== 'number' || !(pollMs >= 10))
+    throw new MonitorError(fn, `pollMs must be a number >= 10, got ${describeValue(pollMs)}`);
 
   const follower = new LogFollower(targets, accumulator);
   const clients = new Set<ServerResponse>();

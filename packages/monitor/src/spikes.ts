@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { SpikeDetector } from './SpikeDetector.js';
 import { refuseUnknownKeys } from './summarizeRun.js';
 
@@ -61,7 +61,8 @@ export function spikes(options: SpikesOptions = {}): OperatorFunction<SpikeInput
   const window = options.window ?? 100;
   if (!Number.isInteger(window) || window < 3) throw new MonitorError(fn, `window must be an integer >= 3, got ${describeValue(window)}`);
   const z = options.z ?? 6;
-  if (typeof z !== 'number' || !Number.isFinite(z) || z <= 0) throw new MonitorError(fn, `z must be a finite number > 0, got ${describeValue(z)}`);
+  if (typeof z !== 'number' || !Number.isFinite(z) || z <= 0)
+    throw new MonitorError(fn, `z must be a finite number > 0, got ${describeValue(z)}`);
   return (source) =>
     new Observable<Spike>((subscriber) => {
       const norm = new SpikeDetector(window, z);
@@ -69,7 +70,8 @@ export function spikes(options: SpikesOptions = {}): OperatorFunction<SpikeInput
       return source.subscribe({
         next: (event) => {
           const n = norm.push(event.normBefore);
-          if (n?.spike) subscriber.next({ step: event.step, series: 'norm', value: event.normBefore, median: n.median, scale: n.scale, z: n.z });
+          if (n?.spike)
+            subscriber.next({ step: event.step, series: 'norm', value: event.normBefore, median: n.median, scale: n.scale, z: n.z });
           if (event.loss === undefined) return;
           const l = loss.push(event.loss);
           if (l?.spike) subscriber.next({ step: event.step, series: 'loss', value: event.loss, median: l.median, scale: l.scale, z: l.z });

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { JsonlParser, type TruncatedLine } from './JsonlParser.js';
 import { MonitorError } from './MonitorError.js';
-import { RunAccumulator, type AccumulatorOptions } from './RunAccumulator.js';
-import { MERGE_WINDOW, StepMerger, mergeLine } from './StepMerger.js';
+import { type AccumulatorOptions, RunAccumulator } from './RunAccumulator.js';
+import { MERGE_WINDOW, mergeLine, StepMerger } from './StepMerger.js';
 import type { StepRecord } from './StepRecord.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { LayerHealth } from './LayerTracker.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import type { NonFiniteCounts } from './NonFiniteCounts.js';
-import { RunAccumulator, DEFAULT_ACCUMULATOR } from './RunAccumulator.js';
+import { DEFAULT_ACCUMULATOR, RunAccumulator } from './RunAccumulator.js';
 import type { StepRecord } from './StepRecord.js';
 
 /** The first non-finite figure of a run: where, which field, and which value. */
@@ -107,7 +107,8 @@ export function inStepOrder(records: readonly StepRecord[]): readonly StepRecord
 export function summarizeRun(run: string, records: readonly StepRecord[], options: SummarizeRunOptions = {}): RunSummary {
   const fn = 'summarizeRun';
   if (typeof run !== 'string') throw new MonitorError(fn, `run must be a string, got ${describeValue(run)}`);
-  if (!Array.isArray(records)) throw new MonitorError(fn, `records must be an array of step records (from readJsonl), got ${describeValue(records)}`);
+  if (!Array.isArray(records))
+    throw new MonitorError(fn, `records must be an array of step records (from readJsonl), got ${describeValue(records)}`);
   refuseUnknownKeys(fn, options, KNOWN);
   const acc = new RunAccumulator(run, { ...DEFAULT_ACCUMULATOR, ...spikeOptions(fn, options) });
   for (const r of inStepOrder(records)) acc.add(r);

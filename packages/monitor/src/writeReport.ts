@@ -1,5 +1,5 @@
 import { chartDataFrom, chartOptions } from './buildChartData.js';
-import { MonitorError, describeValue } from './MonitorError.js';
+import { describeValue, MonitorError } from './MonitorError.js';
 import { canonical, checkOutput, writeFileAtomically } from './outputPath.js';
 import { renderPage } from './renderPage.js';
 import { runLabels } from './runLabels.js';
@@ -57,7 +57,8 @@ const KNOWN = ['title', 'maxBuckets', 'spikeWindow', 'spikeZ', 'onTruncated'];
  */
 export async function writeReport(paths: readonly string[], out: string, options: WriteReportOptions = {}): Promise<ReportResult> {
   const fn = 'writeReport';
-  if (!Array.isArray(paths) || paths.length === 0) throw new MonitorError(fn, `paths must be a non-empty array of .jsonl files, got ${describeValue(paths)}`);
+  if (!Array.isArray(paths) || paths.length === 0)
+    throw new MonitorError(fn, `paths must be a non-empty array of .jsonl files, got ${describeValue(paths)}`);
   paths.forEach((p, i) => {
     if (typeof p !== 'string' || p === '') throw new MonitorError(fn, `paths[${i}] must be a non-empty string, got ${describeValue(p)}`);
   });

@@ -3,7 +3,17 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
 const run = (values: readonly (number | null)[], extra: (i: number) => Partial<StepRecord> = () => ({})): StepRecord[] =>
-  values.map((v, step) => ({ run: 'r', step, normBefore: v, normAfter: v === null ? null : Math.min(v, 1), clipped: v !== null && v > 1, skipped: v === null, threshold: 1, loss: v, ...extra(step) }));
+  values.map((v, step) => ({
+    run: 'r',
+    step,
+    normBefore: v,
+    normAfter: v === null ? null : Math.min(v, 1),
+    clipped: v !== null && v > 1,
+    skipped: v === null,
+    threshold: 1,
+    loss: v,
+    ...extra(step),
+  }));
 const six = (v: number) => Number(v.toPrecision(6));
 
 describe('buildChartData', () => {
@@ -38,7 +48,14 @@ describe('buildChartData', () => {
     expect(n.step[n.spike.indexOf(1)]).toBe(n.step[n.clipped.indexOf(1)]);
     expect(n.step[n.nonFinite.indexOf(1)]).toBe(Math.floor(77_777 / 128) * 128); // the first step of its bucket
     expect(n.skipped.indexOf(1)).toBeGreaterThan(-1);
-    expect(data.runs[0]!.summary).toMatchObject({ steps: 100_000, clipped: 1, skipped: 1, maxNorm: 1e4, firstNonFiniteStep: 77_777, normSpikes: 1 });
+    expect(data.runs[0]!.summary).toMatchObject({
+      steps: 100_000,
+      clipped: 1,
+      skipped: 1,
+      maxNorm: 1e4,
+      firstNonFiniteStep: 77_777,
+      normSpikes: 1,
+    });
   });
 
   test('for any series, the drawn min and max are the true ones (property)', () => {
@@ -67,6 +84,11 @@ describe('buildChartData', () => {
   test('the loss series only has the steps that have a loss', () => {
     const records = run([1, 2, 3, 4], (i) => (i % 2 === 0 ? { loss: i / 10 } : { loss: undefined }));
     for (const r of records) if (r.loss === undefined) delete r.loss;
-    expect(buildChartData([{ run: 'r', files: [], records }]).runs[0]!.loss).toEqual({ step: [0, 2], value: [0, 0.2], nonFinite: [0, 0], spike: [0, 0] });
+    expect(buildChartData([{ run: 'r', files: [], records }]).runs[0]!.loss).toEqual({
+      step: [0, 2],
+      value: [0, 0.2],
+      nonFinite: [0, 0],
+      spike: [0, 0],
+    });
   });
 });

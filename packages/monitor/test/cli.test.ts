@@ -27,7 +27,10 @@ describe('gradpipe CLI', () => {
     expect(report.code).toBe(0);
     expect(report.out).toContain('-o, --out <file>');
     const version = await cli('--version');
-    expect(version).toMatchObject({ code: 0, out: `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n` });
+    expect(version).toMatchObject({
+      code: 0,
+      out: `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`,
+    });
   });
 
   test('report writes the HTML and prints each run', async () => {

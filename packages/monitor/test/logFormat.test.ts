@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GradientPipeline } from '@gradpipe/core';
-import { readJsonl, recordJsonl, writeReport, type StepEventSource } from '@gradpipe/monitor';
+import { readJsonl, recordJsonl, type StepEventSource, writeReport } from '@gradpipe/monitor';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { simulate } from './simulate.js';
@@ -15,7 +15,19 @@ function source() {
   const observers: Parameters<StepEventSource['subscribe']>[0][] = [];
   const events$: StepEventSource = { subscribe: (o) => (observers.push(o), { unsubscribe() {} }) };
   const emit = (step: number, normBefore: number, normAfter: number, loss: number, tensorNorms: Record<string, number>) => {
-    for (const o of observers) o.next({ step, normBefore, normAfter, clipped: false, skipped: false, loss, threshold: normAfter, nonFinite: [], transforms: [], tensorNorms });
+    for (const o of observers)
+      o.next({
+        step,
+        normBefore,
+        normAfter,
+        clipped: false,
+        skipped: false,
+        loss,
+        threshold: normAfter,
+        nonFinite: [],
+        transforms: [],
+        tensorNorms,
+      });
   };
   return { events$, emit };
 }
@@ -27,20 +39,23 @@ describe('NaN, +Infinity and -Infinity in the log', () => {
     const dir = tmp();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(anyNumber, anyNumber, anyNumber, anyNumber, anyNumber), { minLength: 1, maxLength: 30 }), async (rows) => {
-        const path = join(dir, `r${n++}.jsonl`);
-        const { events$, emit } = source();
-        const recorder = recordJsonl(events$, path, { run: 'p' });
-        rows.forEach(([before, after, loss, a, b], step) => emit(step, before, after, loss, { a, b }));
-        rows.forEach(([, , , , b], step) => recorder.log({ step, loss: b })); // notes carry losses too
-        await recorder.close();
-        const records = await readJsonl(path);
-        // -0 is written as 0 by JSON itself; everything else comes back exactly, NaN and ±Infinity included.
-        const same = (v: number) => (Object.is(v, -0) ? 0 : v);
-        expect(records.map((r) => [r.normBefore, r.normAfter, r.threshold, r.loss, r.tensorNorms])).toEqual(
-          rows.map(([before, after, , a, b]) => [same(before), same(after), same(after), same(b), { a: same(a), b: same(b) }]),
-        );
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(anyNumber, anyNumber, anyNumber, anyNumber, anyNumber), { minLength: 1, maxLength: 30 }),
+        async (rows) => {
+          const path = join(dir, `r${n++}.jsonl`);
+          const { events$, emit } = source();
+          const recorder = recordJsonl(events$, path, { run: 'p' });
+          rows.forEach(([before, after, loss, a, b], step) => emit(step, before, after, loss, { a, b }));
+          rows.forEach(([, , , , b], step) => recorder.log({ step, loss: b })); // notes carry losses too
+          await recorder.close();
+          const records = await readJsonl(path);
+          // -0 is written as 0 by JSON itself; everything else comes back exactly, NaN and ±Infinity included.
+          const same = (v: number) => (Object.is(v, -0) ? 0 : v);
+          expect(records.map((r) => [r.normBefore, r.normAfter, r.threshold, r.loss, r.tensorNorms])).toEqual(
+            rows.map(([before, after, , a, b]) => [same(before), same(after), same(after), same(b), { a: same(a), b: same(b) }]),
+          );
+        },
+      ),
       { seed: 42, numRuns: 100 },
     );
   });
@@ -51,8 +66,21 @@ describe('NaN, +Infinity and -Infinity in the log', () => {
     const recorder = recordJsonl(events$, path);
     emit(0, Infinity, Number.NaN, -Infinity, { w: Number.NaN });
     await recorder.close();
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ normBefore: 'Infinity', normAfter: 'NaN', loss: '-Infinity', tensorNorms: { w: 'NaN' } });
-    const jq = execFileSync('jq', ['-c', '[.normBefore, .normAfter, .loss] | map(tonumber) | [(.[0] | isinfinite), (.[1] | isnan), (.[2] < 0 and (.[2] | isinfinite))]', path], { encoding: 'utf8' });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({
+      normBefore: 'Infinity',
+      normAfter: 'NaN',
+      loss: '-Infinity',
+      tensorNorms: { w: 'NaN' },
+    });
+    const jq = execFileSync(
+      'jq',
+      [
+        '-c',
+        '[.normBefore, .normAfter, .loss] | map(tonumber) | [(.[0] | isinfinite), (.[1] | isnan), (.[2] < 0 and (.[2] | isinfinite))]',
+        path,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(jq.trim()).toBe('[true,true,true]');
   });
 
@@ -66,15 +94,23 @@ describe('NaN, +Infinity and -Infinity in the log', () => {
     const records = await readJsonl(path);
     expect(records[1]).toMatchObject({ normBefore: null, loss: null, tensorNorms: { w: null } });
     const { runs } = await writeReport([path], join(tmp(), 'old.html'));
-    expect(runs[0]).toMatchObject({ firstNonFinite: { step: 1, field: 'normBefore', value: null }, nonFiniteNorms: { unknown: 1, nan: 0 }, finalLoss: null });
+    expect(runs[0]).toMatchObject({
+      firstNonFinite: { step: 1, field: 'normBefore', value: null },
+      nonFiniteNorms: { unknown: 1, nan: 0 },
+      finalLoss: null,
+    });
   });
 
   test('a string other than the three is refused, naming the file and the line', async () => {
     const path = join(tmp(), 'bad.jsonl');
     writeFileSync(path, '{"run":"r","step":0,"normBefore":"inf","normAfter":1,"clipped":false,"skipped":false}\n');
-    await expect(readJsonl(path)).rejects.toThrow(`readJsonl: ${path} line 1: a step line needs "normBefore" as a number, "NaN", "Infinity", "-Infinity" or null, got "inf"`);
+    await expect(readJsonl(path)).rejects.toThrow(
+      `readJsonl: ${path} line 1: a step line needs "normBefore" as a number, "NaN", "Infinity", "-Infinity" or null, got "inf"`,
+    );
     writeFileSync(path, '{"run":"r","step":0,"normBefore":1,"normAfter":1,"clipped":false,"skipped":false,"tensorNorms":{"w":"big"}}\n');
-    await expect(readJsonl(path)).rejects.toThrow(`readJsonl: ${path} line 1: "tensorNorms.w" must be a number, "NaN", "Infinity", "-Infinity" or null, got "big"`);
+    await expect(readJsonl(path)).rejects.toThrow(
+      `readJsonl: ${path} line 1: "tensorNorms.w" must be a number, "NaN", "Infinity", "-Infinity" or null, got "big"`,
+    );
   });
 });
 
@@ -106,7 +142,9 @@ describe('appending after a crash that tore the last line', () => {
     const recorder = recordJsonl(pipe.events$, path, { append: true });
     pipe.step({ w: new Float32Array([3, 4]) });
     await recorder.close();
-    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([0, 1, 2, 3, 0]);
   });
 

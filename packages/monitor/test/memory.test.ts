@@ -33,7 +33,17 @@ async function record(path: string, steps: number) {
     const clip = norm > 1.2;
     if (clip) clipped++;
     if (norm > maxNorm) maxNorm = norm;
-    const event = { step, normBefore: norm, normAfter: clip ? 1.2 : norm, clipped: clip, skipped: Number.isNaN(norm), threshold: 1.2, loss: 2 * Math.exp(-step / (steps / 5)) + 0.05 * random(), nonFinite: Number.isNaN(norm) ? ['w'] : [], transforms: [] };
+    const event = {
+      step,
+      normBefore: norm,
+      normAfter: clip ? 1.2 : norm,
+      clipped: clip,
+      skipped: Number.isNaN(norm),
+      threshold: 1.2,
+      loss: 2 * Math.exp(-step / (steps / 5)) + 0.05 * random(),
+      nonFinite: Number.isNaN(norm) ? ['w'] : [],
+      transforms: [],
+    };
     for (const o of observers) o.next(event);
   }
   await recorder.close();
@@ -53,7 +63,10 @@ function report(log: string, out: string) {
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
   expect(child.stderr).toBe('');
   const lines = child.stdout.trim().split('\n');
-  return { ...(JSON.parse(lines.pop()!) as { code: number; seconds: number; cpuSeconds: number; maxRssMB: number }), printed: lines.join('\n') };
+  return {
+    ...(JSON.parse(lines.pop()!) as { code: number; seconds: number; cpuSeconds: number; maxRssMB: number }),
+    printed: lines.join('\n'),
+  };
 }
 
 describe('gradpipe report in bounded memory', () => {

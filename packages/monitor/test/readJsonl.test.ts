@@ -51,7 +51,10 @@ describe('readJsonl', () => {
     ['[1,2]', 'expected a JSON object, got Array(2)'],
     ['{"run":"r","normBefore":1}', '"step" must be an integer >= 0, got undefined'],
     ['{"run":"r","step":1.5,"normBefore":1}', '"step" must be an integer >= 0, got 1.5'],
-    ['{"run":"r","step":1,"normBefore":"big","normAfter":1,"clipped":true,"skipped":false}', 'a step line needs "normBefore" as a number, "NaN", "Infinity", "-Infinity" or null, got "big"'],
+    [
+      '{"run":"r","step":1,"normBefore":"big","normAfter":1,"clipped":true,"skipped":false}',
+      'a step line needs "normBefore" as a number, "NaN", "Infinity", "-Infinity" or null, got "big"',
+    ],
     ['{"run":"r","step":1,"normBefore":1,"normAfter":1,"clipped":1,"skipped":false}', 'a step line needs "clipped" as a boolean, got 1'],
     ['{"run":7,"step":1,"note":true}', '"run" must be a string, got 7'],
     ['{"run":"r","step":1,"note":true,"loss":"high"}', '"loss" must be a number, "NaN", "Infinity", "-Infinity" or null, got "high"'],

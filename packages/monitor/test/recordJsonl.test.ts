@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
+import { clipByGlobalNorm, GradientPipeline, nanGuard } from '@gradpipe/core';
 import { MonitorError, readJsonl, recordJsonl } from '@gradpipe/monitor';
 import { describe, expect, test } from 'vitest';
 import { simulate } from './simulate.js';
@@ -56,7 +56,13 @@ describe('recordJsonl', () => {
     pipe.step({ a: new Float32Array([3, 4]), b: new Float32Array([0, Number.POSITIVE_INFINITY]) });
     await recorder.close();
     const [line] = lines(path);
-    expect(line).toMatchObject({ run: 'baseline', step: 0, normBefore: 'Infinity', tensorNorms: { a: 5, b: 'Infinity' }, nonFinite: ['b'] });
+    expect(line).toMatchObject({
+      run: 'baseline',
+      step: 0,
+      normBefore: 'Infinity',
+      tensorNorms: { a: 5, b: 'Infinity' },
+      nonFinite: ['b'],
+    });
     expect((await readJsonl(path))[0]).toMatchObject({ normBefore: Infinity, tensorNorms: { a: 5, b: Infinity } });
   });
 
@@ -136,10 +142,19 @@ describe('recordJsonl', () => {
     const dir = tmp();
     const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]);
     const bad: [() => unknown, string][] = [
-      [() => recordJsonl({} as never, join(dir, 'a.jsonl')), 'recordJsonl: events$ must be an Observable of step events (pipe.events$), got object'],
+      [
+        () => recordJsonl({} as never, join(dir, 'a.jsonl')),
+        'recordJsonl: events$ must be an Observable of step events (pipe.events$), got object',
+      ],
       [() => recordJsonl(pipe.events$, ''), 'recordJsonl: path must be a non-empty string, got ""'],
-      [() => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { bufferBytes: 0 }), 'recordJsonl: bufferBytes must be an integer >= 1, got 0'],
-      [() => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { extra: { step: 3 } }), 'recordJsonl: extra.step clashes with a field of every step line'],
+      [
+        () => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { bufferBytes: 0 }),
+        'recordJsonl: bufferBytes must be an integer >= 1, got 0',
+      ],
+      [
+        () => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { extra: { step: 3 } }),
+        'recordJsonl: extra.step clashes with a field of every step line',
+      ],
       [() => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { runName: 'x' } as never), 'recordJsonl: unknown option "runName"'],
       [() => recordJsonl(pipe.events$, join(dir, 'a.jsonl'), { run: '' }), 'recordJsonl: run must be a non-empty string, got ""'],
     ];
@@ -150,7 +165,9 @@ describe('recordJsonl', () => {
     expect(() => readFileSync(join(dir, 'a.jsonl'))).toThrow(/ENOENT/);
     // A path under a regular file cannot be created: a MonitorError naming the file, not a bare fs error.
     writeFileSync(join(dir, 'file'), '');
-    expect(() => recordJsonl(pipe.events$, join(dir, 'file', 'a.jsonl'))).toThrow(`recordJsonl: ${join(dir, 'file', 'a.jsonl')}: cannot open the log for writing: EEXIST`);
+    expect(() => recordJsonl(pipe.events$, join(dir, 'file', 'a.jsonl'))).toThrow(
+      `recordJsonl: ${join(dir, 'file', 'a.jsonl')}: cannot open the log for writing: EEXIST`,
+    );
   });
 
   test('log() checks its note', async () => {

@@ -2,8 +2,8 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildChartData, serve, writeReport, type LiveServer, type ReportResult } from '@gradpipe/monitor';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildChartData, type LiveServer, type ReportResult, serve, writeReport } from '@gradpipe/monitor';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stringifyKeepingNonFinite } from '../src/nonFinite.js';
 import { renderPageJson } from '../src/renderPage.js';
@@ -19,7 +19,15 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -53,7 +61,8 @@ function colouredPixels(page: Page, colours: [number, number, number][]) {
         if (data[i + 3]! === 0) continue;
         drawn++;
         colours.forEach(([r, g, b], k) => {
-          if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40 && data[i + 3]! > 200) counts[k]!++;
+          if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40 && data[i + 3]! > 200)
+            counts[k]!++;
         });
       }
       return { drawn, counts };
@@ -69,7 +78,8 @@ function colouredPixels(page: Page, colours: [number, number, number][]) {
       const all = copy.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
       const region = (x: number, y: number, w: number, h: number) => {
         const out = new Uint8ClampedArray(w * h * 4);
-        for (let row = 0; row < h; row++) out.set(all.subarray(((y + row) * canvas.width + x) * 4, ((y + row) * canvas.width + x + w) * 4), row * w * 4);
+        for (let row = 0; row < h; row++)
+          out.set(all.subarray(((y + row) * canvas.width + x) * 4, ((y + row) * canvas.width + x + w) * 4), row * w * 4);
         return out;
       };
       const plot = count(region(left, top, width, height));
@@ -82,7 +92,9 @@ function colouredPixels(page: Page, colours: [number, number, number][]) {
 /** The y-axis tick labels uPlot drew on each chart (its own record of them). */
 function yLabels(page: Page) {
   return page.evaluate(() =>
-    (window as unknown as { gradpipeCharts: { axes: { _values?: string[] }[] }[] }).gradpipeCharts.map((u) => (u.axes[1]!._values ?? []).filter((v) => v !== '')),
+    (window as unknown as { gradpipeCharts: { axes: { _values?: string[] }[] }[] }).gradpipeCharts.map((u) =>
+      (u.axes[1]!._values ?? []).filter((v) => v !== ''),
+    ),
   );
 }
 
@@ -116,7 +128,9 @@ describe('the report page in Chromium', () => {
     await simulate(join(dir, 'none.jsonl'), { steps: 300, nanSteps: [120] });
     const clipStats = await simulate(join(dir, 'clip.jsonl'), { steps: 300, maxNorm: 1, nanSteps: [120], seed: 2 });
     const out = join(artifacts, 'report.html');
-    const result: ReportResult = await writeReport([join(dir, 'none.jsonl'), join(dir, 'clip.jsonl')], out, { title: 'no clipping vs clipping' });
+    const result: ReportResult = await writeReport([join(dir, 'none.jsonl'), join(dir, 'clip.jsonl')], out, {
+      title: 'no clipping vs clipping',
+    });
     const { page, errors } = await openPage(pathToFileURL(out).href);
     await page.waitForSelector('#loss-chart canvas');
     await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
@@ -171,8 +185,29 @@ describe('the report page in Chromium', () => {
     for (let step = 0; step < 300; step++) {
       // The norm grows tenfold every 5 steps to 3e37, then is NaN (null in the log) for good.
       const norm = step <= 187 ? 3 * 10 ** (step / 5) : null;
-      exploding.push(JSON.stringify({ run: 'exploding', step, normBefore: norm, normAfter: norm, clipped: false, skipped: false, loss: norm === null ? null : Math.sqrt(norm) }));
-      clipped.push(JSON.stringify({ run: 'clipped', step, normBefore: 5 + Math.sin(step / 7), normAfter: 1, clipped: true, skipped: false, threshold: 1, loss: 4 / (1 + step / 30) }));
+      exploding.push(
+        JSON.stringify({
+          run: 'exploding',
+          step,
+          normBefore: norm,
+          normAfter: norm,
+          clipped: false,
+          skipped: false,
+          loss: norm === null ? null : Math.sqrt(norm),
+        }),
+      );
+      clipped.push(
+        JSON.stringify({
+          run: 'clipped',
+          step,
+          normBefore: 5 + Math.sin(step / 7),
+          normAfter: 1,
+          clipped: true,
+          skipped: false,
+          threshold: 1,
+          loss: 4 / (1 + step / 30),
+        }),
+      );
     }
     writeFileSync(join(dir, 'exploding.jsonl'), `${exploding.join('\n')}\n`);
     writeFileSync(join(dir, 'clipped.jsonl'), `${clipped.join('\n')}\n`);
@@ -186,8 +221,13 @@ describe('the report page in Chromium', () => {
     const rows = await table(page);
     expect(rows['exploding']).toMatchObject({ steps: '300', maxNorm: '7.53566e37', finalLoss: 'non-finite', firstNonFiniteStep: '188' });
     // This log is in the older format (null for every non-finite number): the page says the kind is not known.
-    expect(rows['exploding']!['nonFinite']).toBe('first: norm non-finite · norms: 112 NaN or ±Infinity (older log) · losses: 112 NaN or ±Infinity (older log)');
-    expect(rows['clipped']).toMatchObject({ clipped: '100.0% (300)', maxNorm: six(Math.max(...Array.from({ length: 300 }, (_, step) => 5 + Math.sin(step / 7)))) });
+    expect(rows['exploding']!['nonFinite']).toBe(
+      'first: norm non-finite · norms: 112 NaN or ±Infinity (older log) · losses: 112 NaN or ±Infinity (older log)',
+    );
+    expect(rows['clipped']).toMatchObject({
+      clipped: '100.0% (300)',
+      maxNorm: six(Math.max(...Array.from({ length: 300 }, (_, step) => 5 + Math.sin(step / 7)))),
+    });
 
     // The norm axis is labelled in whole decades, up to the 1e30s, in order.
     const [normLabels] = await yLabels(page);
@@ -199,7 +239,9 @@ describe('the report page in Chromium', () => {
     expect(normLabels).toContain('1');
     // …and the labels are really drawn: dark text pixels in the column left of the plot.
     const ink = await page.evaluate(() => {
-      const u = (window as unknown as { gradpipeCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; height: number } }[] }).gradpipeCharts[0]!;
+      const u = (
+        window as unknown as { gradpipeCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; height: number } }[] }
+      ).gradpipeCharts[0]!;
       const px = window.devicePixelRatio;
       const copy = document.createElement('canvas'); // a copy, as in colouredPixels
       copy.width = u.ctx.canvas.width;
@@ -227,9 +269,15 @@ describe('the report page in Chromium', () => {
 
     // One legend entry per run; clicking one hides all its series on both charts and the y axis rescales.
     expect(await page.$$eval('#legend button.run', (bs) => bs.map((b) => b.textContent))).toEqual(['exploding', 'clipped']);
-    const shown = () => page.evaluate(() =>
-      (window as unknown as { gradpipeCharts: { series: { label?: string; show: boolean }[] }[] }).gradpipeCharts.map((u) =>
-        u.series.slice(1).filter((s) => s.show).map((s) => s.label)));
+    const shown = () =>
+      page.evaluate(() =>
+        (window as unknown as { gradpipeCharts: { series: { label?: string; show: boolean }[] }[] }).gradpipeCharts.map((u) =>
+          u.series
+            .slice(1)
+            .filter((s) => s.show)
+            .map((s) => s.label),
+        ),
+      );
     await page.click('#legend button[data-run="exploding"]');
     expect(await shown()).toEqual([['clipped · before', 'clipped · after', 'clipped · threshold'], ['clipped · loss']]);
     expect(await page.getAttribute('#legend button[data-run="exploding"]', 'aria-pressed')).toBe('false');
@@ -251,7 +299,18 @@ describe('the report page in Chromium', () => {
     const lines: string[] = [];
     for (let step = 0; step < 200_000; step++) {
       const norm = step === 150_000 ? Number.NaN : step % 10_007 === 0 ? 500 : 1 + Math.sin(step / 5000);
-      lines.push(JSON.stringify({ run: 'long', step, normBefore: norm, normAfter: Math.min(norm, 1.5), clipped: norm > 1.5, skipped: false, threshold: 1.5, loss: 1 / (1 + step / 1000) }));
+      lines.push(
+        JSON.stringify({
+          run: 'long',
+          step,
+          normBefore: norm,
+          normAfter: Math.min(norm, 1.5),
+          clipped: norm > 1.5,
+          skipped: false,
+          threshold: 1.5,
+          loss: 1 / (1 + step / 1000),
+        }),
+      );
     }
     writeFileSync(path, `${lines.join('\n')}\n`);
     const out = join(artifacts, 'report-long.html');
@@ -283,7 +342,19 @@ describe('the report page in Chromium', () => {
         'dense/kernel': 0.3 * wobble,
       };
       const loss = (2 - t) * wobble * (step === 400 ? 5 : 1);
-      lines.push(JSON.stringify({ run: 'deep', step, normBefore: 1 + t, normAfter: 1, clipped: true, skipped: false, threshold: 1, loss, tensorNorms }));
+      lines.push(
+        JSON.stringify({
+          run: 'deep',
+          step,
+          normBefore: 1 + t,
+          normAfter: 1,
+          clipped: true,
+          skipped: false,
+          threshold: 1,
+          loss,
+          tensorNorms,
+        }),
+      );
     }
     writeFileSync(join(dir, 'deep.jsonl'), `${lines.join('\n')}\n`);
     await simulate(join(dir, 'plain.jsonl'), { steps: 600 }); // a run without per-tensor norms
@@ -298,7 +369,14 @@ describe('the report page in Chromium', () => {
 
     // The health table: one row per layer with its figures and flag, flagged rows ticked to be drawn.
     const rows = await page.$$eval('table.layers tbody tr', (trs) =>
-      trs.map((tr) => Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.getAttribute('data-field'), td.querySelector('input') ? String((td.querySelector('input') as HTMLInputElement).checked) : td.textContent]))),
+      trs.map((tr) =>
+        Object.fromEntries(
+          [...tr.querySelectorAll('td')].map((td) => [
+            td.getAttribute('data-field'),
+            td.querySelector('input') ? String((td.querySelector('input') as HTMLInputElement).checked) : td.textContent,
+          ]),
+        ),
+      ),
     );
     expect(rows.map((r) => [r['name'], r['flag'], r['line']])).toEqual([
       ['embedding/weight', 'ok', 'false'],
@@ -306,13 +384,20 @@ describe('the report page in Chromium', () => {
       ['lstm/recurrent_kernel', 'exploding', 'true'],
       ['dense/kernel', 'ok', 'false'],
     ]);
-    expect(rows[2]).toMatchObject({ last: pageFigure(10 ** 7 * (1 + 0.2 * Math.sin(599 / 3))), reason: 'non-finite norm at 1 step, first at step 590' });
+    expect(rows[2]).toMatchObject({
+      last: pageFigure(10 ** 7 * (1 + 0.2 * Math.sin(599 / 3))),
+      reason: 'non-finite norm at 1 step, first at step 590',
+    });
     expect(rows[1]!['reason']).toMatch(/^recent median .* < 1e-8$/);
 
     // The heatmap draws its cells in viridis colours (dark purple for the faint layer, yellow for the strong one)
     // and the non-finite cell in its own colour; the lines chart draws exactly the two ticked layers.
     const heat = await page.evaluate(() => {
-      const [u] = (window as unknown as { gradpipeLayerCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } }[] }).gradpipeLayerCharts;
+      const [u] = (
+        window as unknown as {
+          gradpipeLayerCharts: { ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } }[];
+        }
+      ).gradpipeLayerCharts;
       const { left, top, width, height } = u!.bbox;
       const copy = document.createElement('canvas');
       copy.width = u!.ctx.canvas.width;
@@ -337,8 +422,14 @@ describe('the report page in Chromium', () => {
     expect(heat.purple).toBeGreaterThan(500);
     expect(heat.yellow).toBeGreaterThan(500);
     expect(heat.pink).toBeGreaterThan(5);
-    const shownLines = () => page.evaluate(() =>
-      (window as unknown as { gradpipeLayerCharts: { series: { label?: string; show: boolean }[] }[] }).gradpipeLayerCharts[1]!.series.slice(1).filter((s) => s.show).map((s) => s.label));
+    const shownLines = () =>
+      page.evaluate(() =>
+        (
+          window as unknown as { gradpipeLayerCharts: { series: { label?: string; show: boolean }[] }[] }
+        ).gradpipeLayerCharts[1]!.series.slice(1)
+          .filter((s) => s.show)
+          .map((s) => s.label),
+      );
     expect(await shownLines()).toEqual(['lstm/kernel', 'lstm/recurrent_kernel']);
     // Ticking a row in the table draws its line too; clicking the heatmap row of a drawn layer removes it.
     await page.check('table.layers tr[data-layer="dense/kernel"] input');
@@ -379,10 +470,11 @@ describe('the report page in Chromium', () => {
       await page.mouse.down();
       await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
       await page.mouse.up();
-      const xRange = (chart = 0) => page.evaluate((chart) => {
-        const u = (window as unknown as { gradpipeCharts: { scales: { x: { min: number; max: number } } }[] }).gradpipeCharts[chart]!;
-        return [u.scales.x.min, u.scales.x.max];
-      }, chart);
+      const xRange = (chart = 0) =>
+        page.evaluate((chart) => {
+          const u = (window as unknown as { gradpipeCharts: { scales: { x: { min: number; max: number } } }[] }).gradpipeCharts[chart]!;
+          return [u.scales.x.min, u.scales.x.max];
+        }, chart);
       const zoomed = await xRange();
       expect(zoomed[0]).toBeGreaterThan(1);
       expect(zoomed[1]).toBeLessThan(7);

@@ -1,9 +1,9 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, writeReport, type ChartData, type LiveServer } from '@gradpipe/monitor';
+import { type ChartData, type LiveServer, serve, writeReport } from '@gradpipe/monitor';
+import { afterEach, describe, expect, test } from 'vitest';
 import { chartDataFrom, chartOptions } from '../src/buildChartData.js';
 import { LogFollower } from '../src/LogFollower.js';
-import { afterEach, describe, expect, test } from 'vitest';
 import { useTmpDir } from './tmpdir.js';
 
 const tmp = useTmpDir();

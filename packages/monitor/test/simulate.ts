@@ -1,5 +1,5 @@
-import { GradientPipeline, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
-import { recordJsonl, type RecordJsonlOptions } from '@gradpipe/monitor';
+import { clipByGlobalNorm, GradientPipeline, nanGuard } from '@gradpipe/core';
+import { type RecordJsonlOptions, recordJsonl } from '@gradpipe/monitor';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 

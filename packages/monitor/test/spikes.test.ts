@@ -1,5 +1,5 @@
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
-import { MonitorError, spikes, summarizeRun, type Spike, type StepRecord } from '@gradpipe/monitor';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
+import { MonitorError, type Spike, type StepRecord, spikes, summarizeRun } from '@gradpipe/monitor';
 import fc from 'fast-check';
 import { Subject } from 'rxjs';
 import { describe, expect, test } from 'vitest';
@@ -31,7 +31,13 @@ describe('the spike rule', () => {
   test('the sorted-window detector agrees with sorting every window (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof({ weight: 20, arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, 5, 5, 5) }), { maxLength: 300 }),
+        fc.array(
+          fc.oneof(
+            { weight: 20, arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }) },
+            { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, 5, 5, 5) },
+          ),
+          { maxLength: 300 },
+        ),
         fc.integer({ min: 3, max: 40 }),
         fc.double({ min: 0.5, max: 10, noNaN: true }),
         (values, window, z) => {
@@ -81,7 +87,13 @@ describe('spikes()', () => {
     const b: number[] = [];
     let completed = false;
     spiky.subscribe({ next: (s) => a.push(s.step), complete: () => (completed = true) });
-    for (const [step, v] of [[0, 1], [1, 1], [2, 1], [3, 10]] as const) events.next({ step, normBefore: v });
+    for (const [step, v] of [
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [3, 10],
+    ] as const)
+      events.next({ step, normBefore: v });
     spiky.subscribe((s) => b.push(s.step));
     events.next({ step: 4, normBefore: 100 }); // a spike for the first window; the second has seen nothing yet
     events.complete();

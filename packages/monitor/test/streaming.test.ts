@@ -23,7 +23,10 @@ const runLines = (run: string) =>
   fc
     .record({
       steps: fc.integer({ min: 0, max: 160 }),
-      seed: fc.array(fc.tuple(value, value, fc.boolean(), fc.boolean(), fc.option(value, { nil: undefined })), { minLength: 160, maxLength: 160 }),
+      seed: fc.array(fc.tuple(value, value, fc.boolean(), fc.boolean(), fc.option(value, { nil: undefined })), {
+        minLength: 160,
+        maxLength: 160,
+      }),
       layers: fc.boolean(),
       notes: fc.array(fc.tuple(fc.nat(159), fc.integer({ min: -3, max: 3 }), value), { maxLength: 30 }),
       again: fc.array(fc.tuple(fc.nat(159), value), { maxLength: 20 }),
@@ -39,7 +42,8 @@ const runLines = (run: string) =>
         lines.push(line);
       }
       // Notes for steps around where they are written (a loss known a little later, or before), or for no step line at all.
-      for (const [at, offset, loss] of notes) lines.splice(Math.min(at, lines.length), 0, { run, step: Math.max(0, at + offset), note: true, loss });
+      for (const [at, offset, loss] of notes)
+        lines.splice(Math.min(at, lines.length), 0, { run, step: Math.max(0, at + offset), note: true, loss });
       // A resumed run logging some steps again, with new figures.
       for (const [step, before] of again) lines.push({ run, step, normBefore: before, normAfter: 1, clipped: true, skipped: false });
       for (const [from, to] of moves) {
@@ -65,14 +69,23 @@ describe('streaming the log gives what merging it in memory gives', () => {
         async (a, b, window, rangeSteps, maxBuckets) => {
           // Interleave the two runs' lines the way two recorders flushing into one file would.
           const lines: object[] = [];
-          for (let i = 0; i < Math.max(a.length, b.length); i++) lines.push(...(i < a.length ? [a[i]!] : []), ...(i < b.length ? [b[i]!] : []));
+          for (let i = 0; i < Math.max(a.length, b.length); i++)
+            lines.push(...(i < a.length ? [a[i]!] : []), ...(i < b.length ? [b[i]!] : []));
           const path = join(dir, `log-${n++}.jsonl`);
           writeFileSync(path, jsonl(lines));
           const { title, accumulator } = chartOptions('test', { maxBuckets, spikeWindow: 5, spikeZ: 3 });
           const streamed = await streamLog(path, 'test', accumulator, undefined, window, rangeSteps, stats);
-          const fromStream = chartDataFrom(streamed.map((r) => ({ run: r.run, files: [path], acc: r.acc })), title, accumulator);
+          const fromStream = chartDataFrom(
+            streamed.map((r) => ({ run: r.run, files: [path], acc: r.acc })),
+            title,
+            accumulator,
+          );
           const records = await readJsonl(path);
-          const runs = [...new Set(records.map((r) => r.run))].map((run) => ({ run, files: [path], records: records.filter((r) => r.run === run) }));
+          const runs = [...new Set(records.map((r) => r.run))].map((run) => ({
+            run,
+            files: [path],
+            records: records.filter((r) => r.run === run),
+          }));
           const inMemory = buildChartData(runs, { title, maxBuckets, spikeWindow: 5, spikeZ: 3 });
           expect(fromStream).toEqual(inMemory);
         },
@@ -84,7 +97,15 @@ describe('streaming the log gives what merging it in memory gives', () => {
 
   test('a run resumed from long before its crash is placed exactly, however far back', async () => {
     const path = join(tmp(), 'resumed.jsonl');
-    const line = (step: number, normBefore: number) => ({ run: 'r', step, normBefore, normAfter: Math.min(1, normBefore), clipped: normBefore > 1, skipped: false, loss: 1 / (step + 1) });
+    const line = (step: number, normBefore: number) => ({
+      run: 'r',
+      step,
+      normBefore,
+      normAfter: Math.min(1, normBefore),
+      clipped: normBefore > 1,
+      skipped: false,
+      loss: 1 / (step + 1),
+    });
     const lines: object[] = [];
     for (let step = 0; step < 20_000; step++) lines.push(line(step, step === 12_345 ? 1e6 : 0.5)); // the first attempt, with a spike
     for (let step = 10_000; step < 30_000; step++) lines.push(line(step, 0.5)); // resumed from step 10000: the spike is gone
@@ -93,7 +114,11 @@ describe('streaming the log gives what merging it in memory gives', () => {
     const stats = { reads: 0 };
     const streamed = await streamLog(path, 'test', accumulator, undefined, undefined, undefined, stats); // the real window: 10000 steps back is late
     expect(stats.reads).toBe(3); // the first read, then the steps before 10000 and the late range together, then the steps after it
-    const summary = chartDataFrom(streamed.map((r) => ({ run: r.run, files: [path], acc: r.acc })), title, accumulator).runs[0]!.summary;
+    const summary = chartDataFrom(
+      streamed.map((r) => ({ run: r.run, files: [path], acc: r.acc })),
+      title,
+      accumulator,
+    ).runs[0]!.summary;
     expect(summary).toMatchObject({ steps: 30_000, clipped: 0, maxNorm: 0.5, normSpikes: 0, lastStep: 29_999 });
   });
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readJsonl, summarizeRun, type StepRecord } from '@gradpipe/monitor';
+import { readJsonl, type StepRecord, summarizeRun } from '@gradpipe/monitor';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { simulate } from './simulate.js';
@@ -37,13 +37,27 @@ describe('summarizeRun', () => {
   });
 
   test('an empty run, a run without losses, and a non-finite last loss', () => {
-    expect(summarizeRun('e', [])).toMatchObject({ steps: 0, clippedFraction: 0, maxNorm: null, finalLoss: undefined, firstNonFiniteStep: undefined });
+    expect(summarizeRun('e', [])).toMatchObject({
+      steps: 0,
+      clippedFraction: 0,
+      maxNorm: null,
+      finalLoss: undefined,
+      firstNonFiniteStep: undefined,
+    });
     const noLoss: StepRecord[] = [{ run: 'n', step: 0, normBefore: 1, normAfter: 1, clipped: false, skipped: false }];
     expect(summarizeRun('n', noLoss)).toMatchObject({ steps: 1, finalLoss: undefined, firstNonFiniteStep: undefined });
     const nanLoss: StepRecord[] = [...noLoss, { run: 'n', step: 1, loss: Number.NaN }];
-    expect(summarizeRun('n', nanLoss)).toMatchObject({ steps: 1, finalLoss: Number.NaN, firstNonFiniteStep: 1, firstNonFinite: { step: 1, field: 'loss', value: Number.NaN } });
+    expect(summarizeRun('n', nanLoss)).toMatchObject({
+      steps: 1,
+      finalLoss: Number.NaN,
+      firstNonFiniteStep: 1,
+      firstNonFinite: { step: 1, field: 'loss', value: Number.NaN },
+    });
     // An older log's null: non-finite, kind unknown.
-    const oldLog: StepRecord[] = [...noLoss, { run: 'n', step: 1, normBefore: null, normAfter: null, clipped: false, skipped: true, loss: null }];
+    const oldLog: StepRecord[] = [
+      ...noLoss,
+      { run: 'n', step: 1, normBefore: null, normAfter: null, clipped: false, skipped: true, loss: null },
+    ];
     expect(summarizeRun('n', oldLog)).toMatchObject({
       finalLoss: null,
       firstNonFinite: { step: 1, field: 'normBefore', value: null },

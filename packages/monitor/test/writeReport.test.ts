@@ -15,7 +15,8 @@ async function cli(...argv: string[]) {
 }
 
 /** The JSON embedded in a report page. */
-const pageData = (html: string) => JSON.parse(html.match(/<script type="application\/json" id="gradpipe-data">(.*?)<\/script>/s)![1]!.replace(/\\u003c/g, '<'));
+const pageData = (html: string) =>
+  JSON.parse(html.match(/<script type="application\/json" id="gradpipe-data">(.*?)<\/script>/s)![1]!.replace(/\\u003c/g, '<'));
 
 describe('writeReport refuses outputs that would destroy data or cannot be written', () => {
   test('an output equal to an input, by name, by another spelling, or through a link: refused, the log untouched', async () => {
@@ -28,7 +29,9 @@ describe('writeReport refuses outputs that would destroy data or cannot be writt
     for (const out of [log, join(dir, '.', 'a.jsonl'), join(dir, 'link.jsonl'), join(dir, 'hard.jsonl')]) {
       const error = await writeReport([log], out).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MonitorError);
-      expect((error as Error).message).toBe(`writeReport: out ${JSON.stringify(out)} is one of the input logs (${JSON.stringify(log)}); writing the report there would destroy it`);
+      expect((error as Error).message).toBe(
+        `writeReport: out ${JSON.stringify(out)} is one of the input logs (${JSON.stringify(log)}); writing the report there would destroy it`,
+      );
       const result = await cli('report', log, '-o', out);
       expect(result).toEqual({ code: 1, out: '', err: `gradpipe: ${(error as Error).message}\n` });
     }
@@ -40,10 +43,18 @@ describe('writeReport refuses outputs that would destroy data or cannot be writt
     const log = join(dir, 'a.jsonl');
     await simulate(log, { steps: 5 });
     const asDir = await cli('report', log, '-o', dir);
-    expect(asDir).toEqual({ code: 1, out: '', err: `gradpipe: writeReport: out ${JSON.stringify(dir)} is a directory; give a file name, e.g. ${JSON.stringify(join(dir, 'report.html'))}\n` });
+    expect(asDir).toEqual({
+      code: 1,
+      out: '',
+      err: `gradpipe: writeReport: out ${JSON.stringify(dir)} is a directory; give a file name, e.g. ${JSON.stringify(join(dir, 'report.html'))}\n`,
+    });
     const under = join(log, 'sub', 'report.html');
     const asChild = await cli('report', log, '-o', under);
-    expect(asChild).toEqual({ code: 1, out: '', err: `gradpipe: writeReport: out ${JSON.stringify(under)} lies under ${JSON.stringify(log)}, which is a file, not a directory\n` });
+    expect(asChild).toEqual({
+      code: 1,
+      out: '',
+      err: `gradpipe: writeReport: out ${JSON.stringify(under)} lies under ${JSON.stringify(log)}, which is a file, not a directory\n`,
+    });
     expect(statSync(log).isFile()).toBe(true);
   });
 
@@ -70,9 +81,15 @@ describe('writeReport refuses outputs that would destroy data or cannot be writt
     await expect(writeReport([log], join(tmp(), 'r.html'), { maxBucket: 10 } as never)).rejects.toThrow(
       'writeReport: unknown option "maxBucket" (known: title, maxBuckets, spikeWindow, spikeZ, onTruncated)',
     );
-    await expect(writeReport([log], join(tmp(), 'r.html'), { spikeZ: -1 })).rejects.toThrow('writeReport: spikeZ must be a finite number > 0, got -1');
-    await expect(writeReport([log], join(tmp(), 'r.html'), { spikeWindow: 2 })).rejects.toThrow('writeReport: spikeWindow must be an integer >= 3, got 2');
-    await expect(writeReport([log, 3 as never], join(tmp(), 'r.html'))).rejects.toThrow('writeReport: paths[1] must be a non-empty string, got 3');
+    await expect(writeReport([log], join(tmp(), 'r.html'), { spikeZ: -1 })).rejects.toThrow(
+      'writeReport: spikeZ must be a finite number > 0, got -1',
+    );
+    await expect(writeReport([log], join(tmp(), 'r.html'), { spikeWindow: 2 })).rejects.toThrow(
+      'writeReport: spikeWindow must be an integer >= 3, got 2',
+    );
+    await expect(writeReport([log, 3 as never], join(tmp(), 'r.html'))).rejects.toThrow(
+      'writeReport: paths[1] must be a non-empty string, got 3',
+    );
   });
 });
 
@@ -89,7 +106,10 @@ describe('runs from several files', () => {
       ['train (exp1/train.jsonl)', 10],
       ['train (exp2/train.jsonl)', 20],
     ]);
-    expect(pageData(readFileSync(out, 'utf8')).runs.map((r: { run: string }) => r.run)).toEqual(['train (exp1/train.jsonl)', 'train (exp2/train.jsonl)']);
+    expect(pageData(readFileSync(out, 'utf8')).runs.map((r: { run: string }) => r.run)).toEqual([
+      'train (exp1/train.jsonl)',
+      'train (exp2/train.jsonl)',
+    ]);
   });
 
   test('a file given twice is read once', async () => {
@@ -106,8 +126,14 @@ describe('per-layer health', () => {
     const lines: string[] = [];
     for (let step = 0; step < steps; step++) {
       const t = step / (steps - 1);
-      const norms = { 'dense/kernel': 0.5 + 0.1 * Math.sin(step), 'lstm/kernel': 10 ** (-1 - 9 * t), 'lstm/recurrent': step === steps - 1 ? 'Infinity' : 10 ** (7 * t) };
-      lines.push(JSON.stringify({ run: 'deep', step, normBefore: 1, normAfter: 1, clipped: false, skipped: false, loss: 1, tensorNorms: norms }));
+      const norms = {
+        'dense/kernel': 0.5 + 0.1 * Math.sin(step),
+        'lstm/kernel': 10 ** (-1 - 9 * t),
+        'lstm/recurrent': step === steps - 1 ? 'Infinity' : 10 ** (7 * t),
+      };
+      lines.push(
+        JSON.stringify({ run: 'deep', step, normBefore: 1, normAfter: 1, clipped: false, skipped: false, loss: 1, tensorNorms: norms }),
+      );
     }
     writeFileSync(path, `${lines.join('\n')}\n`);
   }

@@ -1,5 +1,13 @@
 import type { OnnxNs } from '../onnx/onnxProto.js';
-import { attribute, floatAttribute, floatsAttribute, intAttribute, intsAttribute, stringAttribute, stringsAttribute } from '../onnx/onnxProto.js';
+import {
+  attribute,
+  floatAttribute,
+  floatsAttribute,
+  intAttribute,
+  intsAttribute,
+  stringAttribute,
+  stringsAttribute,
+} from '../onnx/onnxProto.js';
 
 /** Typed reads of a node's attributes, with ONNX's defaults given at the call. */
 export class NodeAttributes {

@@ -1,7 +1,7 @@
+import { describeValue, GradpipeError } from '@gradpipe/core';
+import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { GradpipeError, describeValue } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import { makeAttribute } from '../onnx/GraphBuilder.js';
 import { floatTensor, onnx } from '../onnx/onnxProto.js';
 import { orDefault, requireFinite } from '../support/options.js';
@@ -45,13 +45,15 @@ export function mlpModel(options: MlpModelOptions): Uint8Array {
     initializers.push(floatTensor(`${name}.weight`, [fanOut, fanIn], w), floatTensor(`${name}.bias`, [fanOut], b));
     const last = l + 2 === sizes.length;
     const z = last ? 'output' : `${name}.out`;
-    nodes.push(onnx.NodeProto.create({
-      opType: 'Gemm',
-      name: `${name}.gemm`,
-      input: [h, `${name}.weight`, `${name}.bias`],
-      output: [z],
-      attribute: [makeAttribute('transB', 1)],
-    }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Gemm',
+        name: `${name}.gemm`,
+        input: [h, `${name}.weight`, `${name}.bias`],
+        output: [z],
+        attribute: [makeAttribute('transB', 1)],
+      }),
+    );
     h = z;
     if (!last) {
       nodes.push(onnx.NodeProto.create({ opType: 'Relu', name: `${name}.relu`, input: [z], output: [`${name}.act`] }));
@@ -80,7 +82,10 @@ function checkOptions(options: MlpModelOptions): Required<MlpModelOptions> {
   rejectUnknownKeys(fn, options, ['sizes', 'seed', 'bias']);
   const { sizes } = options;
   if (!Array.isArray(sizes) || sizes.length < 2) {
-    throw new GradpipeError(fn, `sizes must be the layer widths, input first, at least two (such as [20, 25, 1]), got ${describeValue(sizes)}`);
+    throw new GradpipeError(
+      fn,
+      `sizes must be the layer widths, input first, at least two (such as [20, 25, 1]), got ${describeValue(sizes)}`,
+    );
   }
   sizes.forEach((width, i) => requireInteger(fn, `sizes[${i}]`, width, 1));
   return {

@@ -1,5 +1,5 @@
-import { onnx, floatTensor, int64Tensor, DataType } from './onnxProto.js';
 import type { OnnxNs } from './onnxProto.js';
+import { DataType, floatTensor, int64Tensor, onnx } from './onnxProto.js';
 
 /**
  * An attribute value: a number is an int, an array of numbers `ints`; the objects name the other kinds.
@@ -77,7 +77,13 @@ export class GraphBuilder {
   }
 
   /** Adds a node with `outputs` outputs and returns their names. */
-  ops(opType: string, inputs: readonly string[], outputs: number, attributes: Record<string, AttributeValue> = {}, hint = opType.toLowerCase()): string[] {
+  ops(
+    opType: string,
+    inputs: readonly string[],
+    outputs: number,
+    attributes: Record<string, AttributeValue> = {},
+    hint = opType.toLowerCase(),
+  ): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(hint));
     this.node(opType, inputs, names, attributes);
     return names;
@@ -281,7 +287,8 @@ export function makeAttribute(name: string, value: AttributeValue): OnnxNs.Attri
   if ('float' in value) return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value.float });
   if ('floats' in value) return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: value.floats });
   if ('string' in value) return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value.string) });
-  if ('strings' in value) return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: value.strings.map((s) => new TextEncoder().encode(s)) });
+  if ('strings' in value)
+    return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: value.strings.map((s) => new TextEncoder().encode(s)) });
   if ('tensor' in value) return onnx.AttributeProto.create({ name, type: T.TENSOR, t: value.tensor });
   return onnx.AttributeProto.create({ name, type: T.GRAPH, g: value.graph });
 }

@@ -1,7 +1,8 @@
 // onnx-proto is CommonJS: Node's ESM loader only sees its default export, so we take the namespace from there.
-import onnxProto from 'onnx-proto';
+
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import onnxProto from 'onnx-proto';
 
 /** The ONNX protobuf schema (protobufjs classes generated from onnx.proto). */
 export const onnx: typeof OnnxTypes = onnxProto.onnx;
@@ -89,7 +90,10 @@ export function readFloatTensor(fn: string, t: OnnxTypes.ITensorProto): Float32A
     throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} is not float32 (data type ${t.dataType})`);
   }
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} uses external data, which is not supported; save the model with its weights inside`);
+    throw new GradpipeError(
+      fn,
+      `tensor ${JSON.stringify(t.name)} uses external data, which is not supported; save the model with its weights inside`,
+    );
   }
   const count = elementCount(t);
   const raw = t.rawData;
@@ -97,11 +101,13 @@ export function readFloatTensor(fn: string, t: OnnxTypes.ITensorProto): Float32A
     // Copy first: the raw bytes may sit at an offset that is not a multiple of 4 inside the decoded buffer.
     const bytes = new Uint8Array(raw); // a copy at offset 0 (Buffer#slice would be a view)
     const out = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    if (out.length !== count) throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} has ${out.length} values for ${count} elements`);
+    if (out.length !== count)
+      throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} has ${out.length} values for ${count} elements`);
     return new Float32Array(out);
   }
   const data = Float32Array.from(t.floatData ?? []);
-  if (data.length !== count) throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} has ${data.length} values for ${count} elements`);
+  if (data.length !== count)
+    throw new GradpipeError(fn, `tensor ${JSON.stringify(t.name)} has ${data.length} values for ${count} elements`);
   return data;
 }
 

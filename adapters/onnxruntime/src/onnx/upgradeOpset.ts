@@ -47,7 +47,14 @@ function consumedNames(graph: OnnxNs.IGraphProto, into = new Set<string>()): Set
   return into;
 }
 
-function upgradeGraph(fn: string, graph: OnnxNs.IGraphProto, from: number, b: GraphBuilder, root: GraphBuilder, consumed: ReadonlySet<string>): void {
+function upgradeGraph(
+  fn: string,
+  graph: OnnxNs.IGraphProto,
+  from: number,
+  b: GraphBuilder,
+  root: GraphBuilder,
+  consumed: ReadonlySet<string>,
+): void {
   const before = b.nodes.length;
   for (const node of graph.node ?? []) {
     for (const g of subgraphsOf(node)) upgradeGraph(fn, g, from, new GraphBuilder(TARGET_OPSET, root), root, consumed);
@@ -141,7 +148,9 @@ function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphB
     const used = node.output.filter(Boolean).length;
     if (used > 1) {
       if (consumed.has(node.output[3] ?? '') || consumed.has(node.output[4] ?? '')) {
-        refuse('a model that reads the saved_mean or saved_var outputs of BatchNormalization is not supported (they are gone from opset 14)');
+        refuse(
+          'a model that reads the saved_mean or saved_var outputs of BatchNormalization is not supported (they are gone from opset 14)',
+        );
       }
       setAttribute(node, 'training_mode', 1);
       node.output = node.output.slice(0, 3);
@@ -155,4 +164,3 @@ function upgradeNode(fn: string, node: OnnxNs.NodeProto, from: number, b: GraphB
   }
   b.nodes.push(node);
 }
-

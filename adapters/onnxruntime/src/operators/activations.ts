@@ -62,7 +62,9 @@ export const activationRules = {
   Elu: activation((c, x, y) => select(c, positive(c, x), c.b.scalar(1), c.b.op('Add', [y, c.b.scalar(c.attr.float('alpha', 1))]))),
   // x > 0: γ; else γ·α·eˣ = y + γ·α
   Selu: activation((c, x, y) => {
+    // biome-ignore lint/correctness/noPrecisionLoss: ONNX's defaults, the float32 values written out exactly
     const alpha = c.attr.float('alpha', 1.67326319217681884765625);
+    // biome-ignore lint/correctness/noPrecisionLoss: as above
     const gamma = c.attr.float('gamma', 1.05070102214813232421875);
     return select(c, positive(c, x), c.b.scalar(gamma), c.b.op('Add', [y, c.b.scalar(Math.fround(gamma * alpha))]));
   }),

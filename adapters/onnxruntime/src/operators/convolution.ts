@@ -3,7 +3,6 @@ import type { GraphBuilder } from '../onnx/GraphBuilder.js';
 import type { Dim } from '../shapes/Dim.js';
 import { mulDim } from '../shapes/Dim.js';
 import { isStatic } from '../shapes/TensorInfo.js';
-import { dimsOf } from './support/dims.js';
 import type { Window } from './support/spatial.js';
 import { readWindow, resolvePads, windowOutputs } from './support/spatial.js';
 
@@ -18,7 +17,9 @@ function windowOf(c: GradientContext): Window {
 /** The explicit pads of the node for input `x`; auto_pad needs static spatial sizes. */
 function padsOf(c: GradientContext, w: Window, x: string): number[] {
   const sizes = c.shape(x)?.slice(2) ?? [];
-  return resolvePads(w, sizes) ?? c.fail(`auto_pad ${w.autoPad} needs static spatial sizes of ${JSON.stringify(x)} (export with explicit pads)`);
+  return (
+    resolvePads(w, sizes) ?? c.fail(`auto_pad ${w.autoPad} needs static spatial sizes of ${JSON.stringify(x)} (export with explicit pads)`)
+  );
 }
 
 /**
@@ -38,12 +39,28 @@ export function transposeOnto(
 ): string {
   const spatial = beginPads.length;
   const axes = Array.from({ length: spatial }, (_, i) => i + 2);
-  const spread = b.op('ConvTranspose', [t, weight], { ...attrs, pads: [...beginPads, ...new Array<number>(spatial).fill(0)] }, 'transposed');
+  const spread = b.op(
+    'ConvTranspose',
+    [t, weight],
+    { ...attrs, pads: [...beginPads, ...new Array<number>(spatial).fill(0)] },
+    'transposed',
+  );
   if (isStatic(xSpatial) && isStatic(tSpatial)) {
-    const lengths = tSpatial.map((o, i) => attrs.strides[i]! * (o - 1) + (attrs.kernel_shape[i]! - 1) * attrs.dilations[i]! + 1 - beginPads[i]!);
+    const lengths = tSpatial.map(
+      (o, i) => attrs.strides[i]! * (o - 1) + (attrs.kernel_shape[i]! - 1) * attrs.dilations[i]! + 1 - beginPads[i]!,
+    );
     const missing = lengths.map((l, i) => Math.max(0, xSpatial[i]! - l));
-    const padded = missing.every((m) => m === 0) ? spread : b.op('Pad', [spread, b.int64s([...new Array<number>(spatial + 4).fill(0), ...missing])]);
-    return lengths.every((l, i) => l <= xSpatial[i]!) ? padded : b.slice(padded, axes.map(() => 0), xSpatial, axes);
+    const padded = missing.every((m) => m === 0)
+      ? spread
+      : b.op('Pad', [spread, b.int64s([...new Array<number>(spatial + 4).fill(0), ...missing])]);
+    return lengths.every((l, i) => l <= xSpatial[i]!)
+      ? padded
+      : b.slice(
+          padded,
+          axes.map(() => 0),
+          xSpatial,
+          axes,
+        );
   }
   const missing = b.op('Max', [b.op('Sub', [b.shapeOf(x, 2), b.shapeOf(spread, 2)]), b.int64s([0])]);
   const padded = b.op('Pad', [spread, b.concatInts([new Array<number>(spatial + 4).fill(0), missing])]);
@@ -56,7 +73,15 @@ export function transposeOnto(
  * channels are regrouped so that each group of x meets only its own group of dy. The result may be larger
  * than the kernel (when the strides leave input rows unused); it is cut to the kernel.
  */
-export function convWeightGradient(b: GraphBuilder, x: string, dy: string, xShape: readonly Dim[] | undefined, w: Window, pads: readonly number[], group: number): string {
+export function convWeightGradient(
+  b: GraphBuilder,
+  x: string,
+  dy: string,
+  xShape: readonly Dim[] | undefined,
+  w: Window,
+  pads: readonly number[],
+  group: number,
+): string {
   const spatial = w.kernel.length;
   const rest = Array.from({ length: spatial }, (_, i) => i + 2);
   let input: string;
@@ -67,14 +92,21 @@ export function convWeightGradient(b: GraphBuilder, x: string, dy: string, xShap
     if (typeof channels !== 'number') throw new Error('grouped convolution needs a static channel count');
     const perGroup = channels / group;
     const spatialDims = xShape?.slice(2);
-    const split = isStatic(spatialDims) ? b.int64s([0, group, perGroup, ...spatialDims]) : b.concatInts([[0, group, perGroup], b.shapeOf(x, 2)]);
+    const split = isStatic(spatialDims)
+      ? b.int64s([0, group, perGroup, ...spatialDims])
+      : b.concatInts([[0, group, perGroup], b.shapeOf(x, 2)]);
     const grouped = b.op('Transpose', [b.reshape(x, split)], { perm: [2, 1, 0, ...rest.map((r) => r + 1)] }); // [Cg, G, N, D…]
     const merged = isStatic(spatialDims) ? b.int64s([perGroup, -1, ...spatialDims]) : b.concatInts([[perGroup, -1], b.shapeOf(x, 2)]);
     input = b.reshape(grouped, merged); // [Cg, G·N, D…]
   }
   const filters = b.transpose(dy, [1, 0, ...rest]); // [M, N, O…]
   const full = b.op('Conv', [input, filters], { strides: w.dilations, dilations: w.strides, pads: [...pads], group }, 'conv_weight_grad');
-  const cut = b.slice(full, w.kernel.map(() => 0), w.kernel, rest);
+  const cut = b.slice(
+    full,
+    w.kernel.map(() => 0),
+    w.kernel,
+    rest,
+  );
   return b.transpose(cut, [1, 0, ...rest]); // [M, Cg, k…]
 }
 
@@ -109,7 +141,14 @@ function convTransposeGrad(c: GradientContext): (string | undefined)[] {
   }
   const group = c.attr.int('group', 1);
   // The adjoint of a transposed convolution is the convolution with the same weight.
-  const dx = c.needs(0) ? b.op('Conv', [dy, weight!], { strides: w.strides, dilations: w.dilations, pads: w.pads, group, kernel_shape: w.kernel }, 'convtranspose_input_grad') : undefined;
+  const dx = c.needs(0)
+    ? b.op(
+        'Conv',
+        [dy, weight!],
+        { strides: w.strides, dilations: w.dilations, pads: w.pads, group, kernel_shape: w.kernel },
+        'convtranspose_input_grad',
+      )
+    : undefined;
   // Its weight [C, M/G, k…] is that of the convolution taking dy to x: the same weight gradient, roles swapped.
   const dw = c.needs(1) ? convWeightGradient(b, dy, x!, c.shape(c.y[0]!), w, w.pads, group) : undefined;
   const db = bias && c.needs(2) ? b.reduceSum(dy, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)], false) : undefined;
@@ -148,4 +187,3 @@ export const convolutionRules = {
   Conv: { differentiable: [0, 1, 2], shape: convShape, grad: convGrad },
   ConvTranspose: { differentiable: [0, 1, 2], shape: convTransposeShape, grad: convTransposeGrad },
 } satisfies Record<string, OperatorRule>;
-

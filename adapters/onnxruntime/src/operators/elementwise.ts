@@ -78,11 +78,15 @@ export const elementwiseRules = {
         const k = constantScalar(c, 1);
         // d(aᵏ)/da = k·aᵏ⁻¹, written without Pow for the exponents people use (x², x³, √x).
         const slope =
-          k === 0 ? c.b.scalar(0)
-          : k === 1 ? undefined
-          : k === 2 ? c.b.op('Mul', [a, c.b.scalar(2)])
-          : k === 3 ? c.b.op('Mul', [c.b.op('Mul', [a, a]), c.b.scalar(3)])
-          : c.b.op('Mul', [e, c.b.op('Pow', [a, c.b.op('Sub', [e, c.b.scalar(1)])])]);
+          k === 0
+            ? c.b.scalar(0)
+            : k === 1
+              ? undefined
+              : k === 2
+                ? c.b.op('Mul', [a, c.b.scalar(2)])
+                : k === 3
+                  ? c.b.op('Mul', [c.b.op('Mul', [a, a]), c.b.scalar(3)])
+                  : c.b.op('Mul', [e, c.b.op('Pow', [a, c.b.op('Sub', [e, c.b.scalar(1)])])]);
         da = unbroadcast(c, slope ? c.b.op('Mul', [dy, slope]) : dy, 0);
       }
       let de: string | undefined;
@@ -99,14 +103,14 @@ export const elementwiseRules = {
   Sum: {
     differentiable: [0, 1, 2, 3, 4, 5, 6, 7],
     shape: broadcasting(),
-    grad: (c) => c.x.map((x, i) => (c.needs(i) ? unbroadcast(c, c.dy[0]!, i) : undefined)),
+    grad: (c) => c.x.map((_x, i) => (c.needs(i) ? unbroadcast(c, c.dy[0]!, i) : undefined)),
   },
   Mean: {
     differentiable: [0, 1, 2, 3, 4, 5, 6, 7],
     shape: broadcasting(),
     grad(c) {
       const share = c.b.op('Div', [c.dy[0]!, c.b.scalar(c.x.filter(Boolean).length)]);
-      return c.x.map((x, i) => (c.needs(i) ? unbroadcast(c, share, i) : undefined));
+      return c.x.map((_x, i) => (c.needs(i) ? unbroadcast(c, share, i) : undefined));
     },
   },
   Max: selectByValue,
@@ -116,7 +120,11 @@ export const elementwiseRules = {
   Abs: unary((c, x) => c.b.op('Sign', [x])),
   Reciprocal: unary((c, _x, y) => c.b.op('Neg', [c.b.op('Mul', [y, y])])),
   // PyTorch: grad / (2·√x)
-  Sqrt: { differentiable: [0], shape: likeInput(0), grad: (c) => [c.b.op('Div', [c.dy[0]!, c.b.op('Mul', [c.y[0]!, c.b.scalar(2)])], {}, 'sqrt_grad')] },
+  Sqrt: {
+    differentiable: [0],
+    shape: likeInput(0),
+    grad: (c) => [c.b.op('Div', [c.dy[0]!, c.b.op('Mul', [c.y[0]!, c.b.scalar(2)])], {}, 'sqrt_grad')],
+  },
   Exp: unary((_c, _x, y) => y),
   Log: { differentiable: [0], shape: likeInput(0), grad: (c) => [c.b.op('Div', [c.dy[0]!, c.x[0]!], {}, 'log_grad')] },
   // d erf(x)/dx = 2/√π · exp(−x²)

@@ -1,7 +1,7 @@
 import type { GradientContext, OperatorRule, ShapeContext } from '../autodiff/OperatorRule.js';
+import { floatTensor } from '../onnx/onnxProto.js';
 import type { Dim } from '../shapes/Dim.js';
 import { addDim } from '../shapes/Dim.js';
-import { floatTensor } from '../onnx/onnxProto.js';
 import type { TensorInfo } from '../shapes/TensorInfo.js';
 import { broadcastShapes, normalizeAxis } from '../shapes/TensorInfo.js';
 import { dimsOf, zerosLike } from './support/dims.js';
@@ -45,7 +45,11 @@ const keepsAll = (s: { start: number; end: number; step: number }) => s.start ==
 function sliceShape(c: ShapeContext): TensorInfo[] {
   const x = c.input(0);
   if (!x.shape) return [{ type: x.type }];
-  const bounds = sliceBounds((i) => c.input(i), (i) => c.has(i), x.shape.length);
+  const bounds = sliceBounds(
+    (i) => c.input(i),
+    (i) => c.has(i),
+    x.shape.length,
+  );
   if (!bounds) return [{ type: x.type, shape: x.shape.map(() => undefined) }];
   const shape: Dim[] = [...x.shape];
   for (const s of bounds) {
@@ -65,9 +69,15 @@ function sliceShape(c: ShapeContext): TensorInfo[] {
 function sliceGrad(c: GradientContext): (string | undefined)[] {
   const [x, dy] = [c.x[0]!, c.dy[0]!];
   const shape = c.shape(x);
-  const bounds = shape && sliceBounds((i) => c.info(c.x[i] ?? ''), (i) => !!c.x[i], shape.length);
+  const bounds =
+    shape &&
+    sliceBounds(
+      (i) => c.info(c.x[i] ?? ''),
+      (i) => !!c.x[i],
+      shape.length,
+    );
   // Steps of 1 on axes of known size (or kept whole): the gradient is dy padded back with zeros.
-  if (shape && bounds && bounds.every((s) => s.step === 1 && (typeof shape[s.axis] === 'number' || keepsAll(s)))) {
+  if (shape && bounds?.every((s) => s.step === 1 && (typeof shape[s.axis] === 'number' || keepsAll(s)))) {
     const pads = new Array<number>(2 * shape.length).fill(0);
     for (const s of bounds) {
       const size = shape[s.axis];
@@ -98,9 +108,12 @@ function gatherGrad(c: GradientContext): (string | undefined)[] {
     ...Array.from({ length: axis }, (_, i) => i),
     ...Array.from({ length: outRank - axis - indexRank }, (_, i) => axis + indexRank + i),
   ];
-  const zeros = axis === 0 ? zerosLike(c, data) : b.op('ConstantOfShape', [b.op('Gather', [dimsOf(c, data), b.int64s(dataPerm)], { axis: 0 })], {
-    value: { tensor: floatTensor('', [1], [0]) },
-  });
+  const zeros =
+    axis === 0
+      ? zerosLike(c, data)
+      : b.op('ConstantOfShape', [b.op('Gather', [dimsOf(c, data), b.int64s(dataPerm)], { axis: 0 })], {
+          value: { tensor: floatTensor('', [1], [0]) },
+        });
   const scattered = b.op('ScatterND', [zeros, idx, b.transpose(c.dy[0]!, dyPerm)], { reduction: { string: 'add' } }, 'gather_grad');
   const inverse: number[] = [];
   dataPerm.forEach((p, i) => (inverse[p] = i));
@@ -118,7 +131,7 @@ export const indexingRules = {
       const shape = [...data.shape.slice(0, axis), ...indices.shape, ...data.shape.slice(axis + 1)];
       // Shape computations: Gather(Shape(x), i) picks dims.
       let value: Dim[] | undefined;
-      if (data.value && data.shape.length === 1 && indices.value && indices.value.every((i) => typeof i === 'number')) {
+      if (data.value && data.shape.length === 1 && indices.value?.every((i) => typeof i === 'number')) {
         value = (indices.value as number[]).map((i) => data.value![i < 0 ? i + data.value!.length : i]);
       }
       return [{ type: data.type, shape, ...(value ? { value } : {}) }];
@@ -132,7 +145,9 @@ export const indexingRules = {
       const [data, indices] = [c.x[0]!, c.x[1]!];
       const axis = normalizeAxis(c.attr.int('axis', 0), c.rank(data));
       const idx = nonNegativeIndices(c, indices, data, axis);
-      return [c.b.op('ScatterElements', [zerosLike(c, data), idx, c.dy[0]!], { axis, reduction: { string: 'add' } }, 'gatherelements_grad')];
+      return [
+        c.b.op('ScatterElements', [zerosLike(c, data), idx, c.dy[0]!], { axis, reduction: { string: 'add' } }, 'gatherelements_grad'),
+      ];
     },
   },
   Slice: { differentiable: [0], shape: sliceShape, grad: sliceGrad },
@@ -156,12 +171,16 @@ export const indexingRules = {
       if (mode === 'constant') {
         // Pad with the negated pads crops what was added (and restores, as zeros, what a negative pad cropped).
         const pads = c.info(c.x[1]!).value;
-        const negated = pads && pads.every((p) => typeof p === 'number') ? c.b.int64s(pads.map((p) => -(p as number))) : c.b.op('Neg', [c.x[1]!]);
+        const negated = pads?.every((p) => typeof p === 'number') ? c.b.int64s(pads.map((p) => -(p as number))) : c.b.op('Neg', [c.x[1]!]);
         const inputs = [dy, negated, ...(c.x[3] ? ['', c.x[3]] : [])];
         return [c.b.op('Pad', inputs, {}, 'pad_grad')];
       }
       // reflect, edge, wrap: several outputs copy one input element; add them back where they came from.
-      return [scatterBackThroughPositions(c, x, dy, (positions) => c.b.op('Pad', [positions, c.x[1]!, '', ...(c.x[3] ? [c.x[3]] : [])], { mode: { string: mode } }))];
+      return [
+        scatterBackThroughPositions(c, x, dy, (positions) =>
+          c.b.op('Pad', [positions, c.x[1]!, '', ...(c.x[3] ? [c.x[3]] : [])], { mode: { string: mode } }),
+        ),
+      ];
     },
   },
   Where: {

@@ -108,7 +108,13 @@ export function parseEinsum(equation: string, ranks: readonly (number | undefine
   } else {
     const counts = new Map<string, number>();
     for (const l of expanded.join('')) counts.set(l, (counts.get(l) ?? 0) + 1);
-    output = ellipsis + [...counts].filter(([l, n]) => n === 1 && !ellipsis.includes(l)).map(([l]) => l).sort().join('');
+    output =
+      ellipsis +
+      [...counts]
+        .filter(([l, n]) => n === 1 && !ellipsis.includes(l))
+        .map(([l]) => l)
+        .sort()
+        .join('');
   }
   return { inputs: expanded, output, ellipsis };
 }
@@ -116,7 +122,10 @@ export function parseEinsum(equation: string, ranks: readonly (number | undefine
 function einsumShape(c: ShapeContext): TensorInfo[] {
   const inputs = Array.from({ length: c.inputCount }, (_, i) => c.input(i));
   const type = inputs[0]?.type;
-  const terms = parseEinsum(c.attr.string('equation', ''), inputs.map((x) => x.shape?.length));
+  const terms = parseEinsum(
+    c.attr.string('equation', ''),
+    inputs.map((x) => x.shape?.length),
+  );
   if (!terms || inputs.some((x) => !x.shape)) return [{ type }];
   const size = new Map<string, Dim>();
   terms.inputs.forEach((t, i) =>
@@ -132,12 +141,16 @@ function einsumShape(c: ShapeContext): TensorInfo[] {
 function einsumGrad(c: GradientContext): (string | undefined)[] {
   const b = c.b;
   const equation = c.attr.string('equation', '');
-  const terms = parseEinsum(equation, c.x.map((x) => c.shape(x)?.length));
+  const terms = parseEinsum(
+    equation,
+    c.x.map((x) => c.shape(x)?.length),
+  );
   if (!terms) c.fail(`needs the ranks of its inputs to read the equation ${JSON.stringify(equation)}`);
   return c.x.map((x, k) => {
     if (!c.needs(k)) return undefined;
     const mine = terms.inputs[k]!;
-    if (new Set(mine).size !== mine.length) c.fail(`a repeated index in one operand (a diagonal, ${JSON.stringify(equation)}) is not supported`);
+    if (new Set(mine).size !== mine.length)
+      c.fail(`a repeated index in one operand (a diagonal, ${JSON.stringify(equation)}) is not supported`);
     // d/dX_k: contract dY with the other operands onto X_k's indices. An index of X_k found nowhere else was
     // summed over X_k alone, so its gradient is constant along it: computed without it, then expanded.
     const others = terms.inputs.filter((_, j) => j !== k);

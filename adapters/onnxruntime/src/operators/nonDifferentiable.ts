@@ -47,7 +47,8 @@ function constantOfShape(c: ShapeContext): TensorInfo[] {
 function rangeShape(c: ShapeContext): TensorInfo[] {
   const [start, limit, delta] = [0, 1, 2].map((i) => c.input(i).value?.[0]);
   const type = c.input(0).type;
-  if (typeof start !== 'number' || typeof limit !== 'number' || typeof delta !== 'number' || delta === 0) return [{ type, shape: [undefined] }];
+  if (typeof start !== 'number' || typeof limit !== 'number' || typeof delta !== 'number' || delta === 0)
+    return [{ type, shape: [undefined] }];
   const n = Math.max(Math.ceil((limit - start) / delta), 0);
   const value = n <= MAX_TRACKED_VALUES ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined;
   return [{ type, shape: [n], ...(value ? { value } : {}) }];
@@ -78,7 +79,10 @@ function topKShape(c: ShapeContext): TensorInfo[] {
   if (!x.shape) return [{ type: x.type }, { type: DataType.INT64 }];
   const axis = normalizeAxis(c.attr.int('axis', -1), x.shape.length);
   const shape = x.shape.map((d, i) => (i === axis ? k : d));
-  return [{ type: x.type, shape }, { type: DataType.INT64, shape }];
+  return [
+    { type: x.type, shape },
+    { type: DataType.INT64, shape },
+  ];
 }
 
 /** Operators whose outputs carry no gradient, so a gradient path stops there (as in PyTorch). */
@@ -92,9 +96,15 @@ export const nonDifferentiableRules = {
   }),
   ConstantOfShape: constantOutput(constantOfShape),
   Range: constantOutput(rangeShape),
-  EyeLike: constantOutput((c) => [{ type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape }]),
-  RandomNormalLike: constantOutput((c) => [{ type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape }]),
-  RandomUniformLike: constantOutput((c) => [{ type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape }]),
+  EyeLike: constantOutput((c) => [
+    { type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape },
+  ]),
+  RandomNormalLike: constantOutput((c) => [
+    { type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape },
+  ]),
+  RandomUniformLike: constantOutput((c) => [
+    { type: c.attr.has('dtype') ? c.attr.int('dtype', DataType.FLOAT) : c.input(0).type, shape: c.input(0).shape },
+  ]),
   Equal: constantOutput(booleanBroadcasting),
   Greater: constantOutput(booleanBroadcasting),
   GreaterOrEqual: constantOutput(booleanBroadcasting),

@@ -17,7 +17,12 @@ function normalizedInputGrad(b: GraphBuilder, g: string, xhat: string, invStd: s
 
 /** A per-channel [C] vector shaped to broadcast against [N, C, D…]. */
 function perChannel(b: GraphBuilder, v: string, rank: number): string {
-  return rank > 2 ? b.unsqueeze(v, Array.from({ length: rank - 2 }, (_, i) => i + 1)) : v;
+  return rank > 2
+    ? b.unsqueeze(
+        v,
+        Array.from({ length: rank - 2 }, (_, i) => i + 1),
+      )
+    : v;
 }
 
 /** The axes every channel's statistics run over: all but the channel axis 1. */

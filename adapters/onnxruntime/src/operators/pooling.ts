@@ -15,7 +15,10 @@ function poolShape(c: ShapeContext): TensorInfo[] {
   const sizes = x.shape.slice(2);
   const out = w ? windowOutputs(sizes, w, true, c.attr.int('ceil_mode', 0) === 1) : sizes.map(() => undefined);
   const shape = [x.shape[0], x.shape[1], ...out];
-  return [{ type: x.type, shape }, { type: DataType.INT64, shape }];
+  return [
+    { type: x.type, shape },
+    { type: DataType.INT64, shape },
+  ];
 }
 
 function globalShape(c: ShapeContext): TensorInfo[] {
@@ -38,13 +41,20 @@ function windowAndPads(c: GradientContext): { w: Window; pads: number[] } {
  * by PyTorch) but not by the ONNX shape inference ONNX Runtime runs first, so the graph's static shapes and
  * its values disagree there, and a gradient graph built on them breaks. Refused, rather than risked.
  */
-function refuseLastWindowInPadding(c: GradientContext, w: Window, pads: readonly number[], sizes: readonly (number | string | undefined)[]): void {
+function refuseLastWindowInPadding(
+  c: GradientContext,
+  w: Window,
+  pads: readonly number[],
+  sizes: readonly (number | string | undefined)[],
+): void {
   sizes.forEach((size, i) => {
     if (typeof size !== 'number') return;
     const numerator = size + pads[i]! + pads[w.kernel.length + i]! - w.dilations[i]! * (w.kernel[i]! - 1) - 1;
     const out = Math.ceil(numerator / w.strides[i]!) + 1;
     if ((out - 1) * w.strides[i]! >= size + pads[i]!) {
-      c.fail(`ceil_mode with a last window that starts in the padding (axis ${i + 2}): ONNX Runtime's shape inference and its kernel disagree on the output size there; lower the end pad or use ceil_mode 0`);
+      c.fail(
+        `ceil_mode with a last window that starts in the padding (axis ${i + 2}): ONNX Runtime's shape inference and its kernel disagree on the output size there; lower the end pad or use ceil_mode 0`,
+      );
     }
   });
 }
@@ -62,7 +72,12 @@ function maxPoolGrad(c: GradientContext): (string | undefined)[] {
   const indices = c.output(1);
   const size = b.op('Size', [x]);
   const zeros = b.op('ConstantOfShape', [b.unsqueeze(size, [0])], { value: { tensor: floatTensor('', [1], [0]) } });
-  const flat = b.op('ScatterElements', [zeros, b.reshape(indices, [-1]), b.reshape(c.dy[0]!, [-1])], { axis: 0, reduction: { string: 'add' } }, 'maxpool_grad');
+  const flat = b.op(
+    'ScatterElements',
+    [zeros, b.reshape(indices, [-1]), b.reshape(c.dy[0]!, [-1])],
+    { axis: 0, reduction: { string: 'add' } },
+    'maxpool_grad',
+  );
   return [b.reshape(flat, dimsOf(c, x))];
 }
 
@@ -88,13 +103,28 @@ function averagePoolGrad(c: GradientContext): (string | undefined)[] {
   if (includePad && !ceil) {
     scale = b.scalar(1 / (productDim(w.kernel) as number)); // every window counts the whole kernel
   } else {
-    const ones = b.op('ConstantOfShape', [b.concatInts([[1, 1], b.shapeOf(x, 2)])], { value: { tensor: floatTensor('', [1], [1]) } }, 'ones');
+    const ones = b.op(
+      'ConstantOfShape',
+      [b.concatInts([[1, 1], b.shapeOf(x, 2)])],
+      { value: { tensor: floatTensor('', [1], [1]) } },
+      'ones',
+    );
     // Real elements per window; ceil_mode's last windows reach past the end, where a stride − 1 more pad lets the convolution see them.
     const endPads = pads.map((p, i) => (i >= spatial && ceil ? p + w.strides[i - spatial]! - 1 : p));
     let real = b.op('Conv', [ones, kernelOnes], { ...attrs, pads: endPads }, 'window_counts');
     if (ceil) real = b.op('Slice', [real, b.int64s(axes.map(() => 0)), b.shapeOf(y, 2), b.int64s(axes)]);
     scale = includePad
-      ? b.op('Div', [b.op('AveragePool', [ones], { kernel_shape: w.kernel, strides: w.strides, ...(w.dilations.some((d) => d !== 1) ? { dilations: w.dilations } : {}), pads, ceil_mode: 1, count_include_pad: 1 }), real])
+      ? b.op('Div', [
+          b.op('AveragePool', [ones], {
+            kernel_shape: w.kernel,
+            strides: w.strides,
+            ...(w.dilations.some((d) => d !== 1) ? { dilations: w.dilations } : {}),
+            pads,
+            ceil_mode: 1,
+            count_include_pad: 1,
+          }),
+          real,
+        ])
       : b.op('Reciprocal', [real]);
   }
   const share = b.op('Mul', [c.dy[0]!, scale], {}, 'averagepool_share');
@@ -115,7 +145,10 @@ export const poolingRules = {
       const b = c.b;
       const x = c.x[0]!;
       const spatial = productDim(c.shape(x)?.slice(2) ?? [undefined]);
-      const inverse = typeof spatial === 'number' ? b.scalar(1 / spatial) : b.op('Div', [b.toFloat(b.op('Size', [c.y[0]!])), b.toFloat(b.op('Size', [x]))]);
+      const inverse =
+        typeof spatial === 'number'
+          ? b.scalar(1 / spatial)
+          : b.op('Div', [b.toFloat(b.op('Size', [c.y[0]!])), b.toFloat(b.op('Size', [x]))]);
       return [b.op('Mul', [b.op('Expand', [c.dy[0]!, dimsOf(c, x)]), inverse], {}, 'globalaveragepool_grad')];
     },
   },

@@ -5,9 +5,12 @@ import { normalizeAxis } from '../shapes/TensorInfo.js';
 import { dimsOf } from './support/dims.js';
 
 /** Reduce* axes: ReduceSum takes them as an input from opset 13, the others from 18 (an attribute before). */
-function axesOf(op: string, opset: number, attrAxes: number[] | undefined, input: { given: boolean; value: readonly Dim[] | undefined }):
-  | { known: true; axes: number[] | undefined }
-  | { known: false } {
+function axesOf(
+  op: string,
+  opset: number,
+  attrAxes: number[] | undefined,
+  input: { given: boolean; value: readonly Dim[] | undefined },
+): { known: true; axes: number[] | undefined } | { known: false } {
   const asInput = op === 'ReduceSum' ? opset >= 13 : opset >= 18;
   if (!asInput) return { known: true, axes: attrAxes };
   if (!input.given) return { known: true, axes: undefined };
@@ -16,7 +19,11 @@ function axesOf(op: string, opset: number, attrAxes: number[] | undefined, input
 }
 
 /** The normalized reduced axes (every axis when none are given, unless noop_with_empty_axes), or undefined. */
-function reducedAxes(c: ShapeContext | GradientContext, rank: number, inputInfo: { given: boolean; value: readonly Dim[] | undefined }): number[] | undefined {
+function reducedAxes(
+  c: ShapeContext | GradientContext,
+  rank: number,
+  inputInfo: { given: boolean; value: readonly Dim[] | undefined },
+): number[] | undefined {
   const op = c.node.opType;
   const opset = 'opset' in c ? c.opset : c.b.opset;
   const read = axesOf(op, opset, c.attr.ints('axes'), inputInfo);
@@ -83,7 +90,8 @@ export const reductionRules = {
     // 1/n for n reduced elements: static when the reduced dims are, otherwise |x| / |y| at run time.
     const x = c.x[0]!;
     const n = productDim(r.axes.map((a) => c.shape(x)?.[a]));
-    const inverse = typeof n === 'number' ? c.b.scalar(1 / n) : c.b.op('Div', [c.b.toFloat(c.b.op('Size', [c.y[0]!])), c.b.toFloat(c.b.op('Size', [x]))]);
+    const inverse =
+      typeof n === 'number' ? c.b.scalar(1 / n) : c.b.op('Div', [c.b.toFloat(c.b.op('Size', [c.y[0]!])), c.b.toFloat(c.b.op('Size', [x]))]);
     return c.b.op('Expand', [inverse, dimsOf(c, x)]);
   }),
   ReduceSumSquare: reduction((c) => c.b.op('Mul', [c.x[0]!, c.b.scalar(2)])),

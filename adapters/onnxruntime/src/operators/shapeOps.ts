@@ -148,7 +148,13 @@ export const shapeOpRules = {
           ? c.b.int64s(shape.flatMap((d, i) => [repeats[i] as number, d]))
           : c.b.reshape(c.b.op('Concat', [c.b.unsqueeze(c.x[1]!, [1]), c.b.unsqueeze(dimsOf(c, x), [1])], { axis: 1 }), [-1]);
       const viewed = c.b.reshape(c.dy[0]!, interleaved);
-      return [c.b.reduceSum(viewed, Array.from({ length: rank }, (_, i) => 2 * i), false)];
+      return [
+        c.b.reduceSum(
+          viewed,
+          Array.from({ length: rank }, (_, i) => 2 * i),
+          false,
+        ),
+      ];
     },
   },
   Concat: {
@@ -171,7 +177,11 @@ export const shapeOpRules = {
       const sizes = c.x.map((x) => c.shape(x)?.[axis]);
       const split = sizes.every((d) => typeof d === 'number')
         ? c.b.int64s(sizes as number[])
-        : c.b.op('Concat', c.x.map((x) => dimOf(c.b, x, c.shape(x), axis)), { axis: 0 });
+        : c.b.op(
+            'Concat',
+            c.x.map((x) => dimOf(c.b, x, c.shape(x), axis)),
+            { axis: 0 },
+          );
       const parts = c.b.ops('Split', [c.dy[0]!, split], c.x.length, { axis }, 'concat_grad');
       return parts.map((p, i) => (c.needs(i) ? p : undefined));
     },
@@ -186,7 +196,7 @@ export const shapeOpRules = {
     },
     grad(c) {
       const axis = normalizeAxis(c.attr.int('axis', 0), c.rank(c.x[0]!));
-      const parts = c.y.map((y, i) => c.dy[i] ?? zerosLike(c, c.output(i)));
+      const parts = c.y.map((_y, i) => c.dy[i] ?? zerosLike(c, c.output(i)));
       return [c.b.op('Concat', parts, { axis }, 'split_grad')];
     },
   },

@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
 import type { JsonObject } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { isPlainObject } from '@gradpipe/core/internal';
 import { decodeFloats } from '../support/base64.js';
 
@@ -73,8 +73,14 @@ export function encodeBuffers(buffers: Map<string, Float32Array>): JsonObject {
 
 /** Saved buffers by parameter name: strict base64 of finite float32 values (>= 0 with `nonNegative`: Adam's v). */
 export function decodeBuffers(fn: string, name: string, json: unknown, nonNegative = false): Map<string, Float32Array> {
-  if (!isPlainObject(json)) throw new GradpipeError(fn, `${name} must be an object of base64 buffers by parameter name, got ${describeValue(json)}`);
-  return new Map(Object.entries(json).map(([k, v]) => [k, decodeFloats(fn, `buffer ${JSON.stringify(k)}`, v, { bytes: 4, nonNegative }) as Float32Array]));
+  if (!isPlainObject(json))
+    throw new GradpipeError(fn, `${name} must be an object of base64 buffers by parameter name, got ${describeValue(json)}`);
+  return new Map(
+    Object.entries(json).map(([k, v]) => [
+      k,
+      decodeFloats(fn, `buffer ${JSON.stringify(k)}`, v, { bytes: 4, nonNegative }) as Float32Array,
+    ]),
+  );
 }
 
 /** A learning rate: a finite number >= 0 (0 allowed, as warm-ups start there). */
@@ -90,7 +96,8 @@ export function checkBuffers(fn: string, buffers: ReadonlyMap<string, Float32Arr
   for (const [name, buffer] of buffers) {
     const p = params[name];
     if (!p) throw new GradpipeError(fn, `the saved state has a buffer for ${JSON.stringify(name)}, which is not a parameter`);
-    if (buffer.length !== p.length) throw new GradpipeError(fn, `the saved buffer of ${JSON.stringify(name)} has ${buffer.length} values, the parameter ${p.length}`);
+    if (buffer.length !== p.length)
+      throw new GradpipeError(fn, `the saved buffer of ${JSON.stringify(name)} has ${buffer.length} values, the parameter ${p.length}`);
   }
 }
 
@@ -104,4 +111,3 @@ export function checkUpdate(fn: string, params: Record<string, Float32Array>, gr
     }
   }
 }
-

@@ -1,11 +1,18 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
-import { rejectUnknownKeys, requireInRange, requireInteger, requireNonNegativeFinite, requireOptionsObject, requirePositiveFinite } from '@gradpipe/core/internal';
+import { describeValue, GradpipeError } from '@gradpipe/core';
+import {
+  rejectUnknownKeys,
+  requireInRange,
+  requireInteger,
+  requireNonNegativeFinite,
+  requireOptionsObject,
+  requirePositiveFinite,
+} from '@gradpipe/core/internal';
+import { orDefault } from '../support/options.js';
+import { KernelMemory } from './kernels/KernelMemory.js';
 import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
-import { KernelMemory } from './kernels/KernelMemory.js';
-import { orDefault } from '../support/options.js';
 
 /** Options of {@link adam} and {@link adamw}, as in `torch.optim.Adam` / `AdamW`. */
 export interface AdamOptions {
@@ -70,9 +77,16 @@ export function adam(options: AdamOptions = {}): Optimizer {
 export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: boolean): Optimizer {
   requireOptionsObject(fn, options);
   rejectUnknownKeys(fn, options, ['lr', 'betas', 'eps', 'weightDecay', 'groups']);
-  const base = settings(fn, options as Record<string, unknown>, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0 });
+  const base = settings(fn, options as Record<string, unknown>, {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: decoupled ? 1e-2 : 0,
+  });
   const groups = new ParamGroups(fn, options.groups, ['lr', 'betas', 'eps', 'weightDecay'], (o, i) => {
-    if (o.lr !== undefined && base.lr === 0) throw new GradpipeError(fn, `groups[${i}].lr needs a base lr > 0 (a group keeps its ratio to it)`);
+    if (o.lr !== undefined && base.lr === 0)
+      throw new GradpipeError(fn, `groups[${i}].lr needs a base lr > 0 (a group keeps its ratio to it)`);
     return settings(`${fn} (groups[${i}])`, o, base);
   });
   const baseConfig = { lr: base.lr, betas: [base.beta1, base.beta2], eps: base.eps, weightDecay: base.weightDecay };
@@ -81,7 +95,12 @@ export function adamLike(fn: 'adam' | 'adamw', options: AdamOptions, decoupled: 
   // The moments live in WebAssembly memory, where the SIMD kernel updates them ("m/<name>", "v/<name>").
   const memory = new KernelMemory();
   const moments = (prefix: 'm/' | 'v/') =>
-    new Map(memory.names().filter((n) => n.startsWith(prefix)).map((n) => [n.slice(2), memory.buffer(n)!]));
+    new Map(
+      memory
+        .names()
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => [n.slice(2), memory.buffer(n)!]),
+    );
 
   const optimizer: Optimizer = {
     kind: fn,

@@ -14,4 +14,3 @@ import type { Optimizer } from './Optimizer.js';
 export function adamw(options: AdamOptions = {}): Optimizer {
   return adamLike('adamw', options, true);
 }
-

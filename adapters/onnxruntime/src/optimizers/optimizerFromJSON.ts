@@ -1,4 +1,4 @@
-import { describeValue as show, GradpipeError } from '@gradpipe/core';
+import { GradpipeError, describeValue as show } from '@gradpipe/core';
 import { isPlainObject, rejectUnknownKeys } from '@gradpipe/core/internal';
 import { adam } from './adam.js';
 import { adamw } from './adamw.js';
@@ -25,12 +25,14 @@ export function optimizerFromJSON(json: OptimizerJson): Optimizer {
   rejectUnknownKeys(fn, json, ['format', 'version', 'kind', 'config', 'state'], 'key');
   if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${show(json.version)}`);
   const kind = json.kind as keyof typeof CONFIG_KEYS;
-  if (typeof kind !== 'string' || !Object.hasOwn(CONFIG_KEYS, kind)) throw new GradpipeError(fn, `unknown optimizer kind ${show(json.kind)} (known: sgd, adam, adamw)`);
+  if (typeof kind !== 'string' || !Object.hasOwn(CONFIG_KEYS, kind))
+    throw new GradpipeError(fn, `unknown optimizer kind ${show(json.kind)} (known: sgd, adam, adamw)`);
   if (!isPlainObject(json.config)) throw new GradpipeError(fn, `config must be an object, got ${show(json.config)}`);
   if (!isPlainObject(json.state)) throw new GradpipeError(fn, `state must be an object, got ${show(json.state)}`);
   // A saved config has every option, defaults filled in: a missing one would silently become its default.
   const missing = CONFIG_KEYS[kind].find((key) => !Object.hasOwn(json.config, key));
-  if (missing !== undefined) throw new GradpipeError(fn, `config has no ${JSON.stringify(missing)} (a saved ${kind} has ${CONFIG_KEYS[kind].join(', ')})`);
+  if (missing !== undefined)
+    throw new GradpipeError(fn, `config has no ${JSON.stringify(missing)} (a saved ${kind} has ${CONFIG_KEYS[kind].join(', ')})`);
   const config = structuredClone(json.config) as Record<string, unknown>;
   // Saved param groups carry the names they matched; the factory takes them as `names`.
   config.groups = groupsFromJSON(fn, config.groups) as never;

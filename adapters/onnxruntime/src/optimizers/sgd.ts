@@ -1,11 +1,11 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { rejectUnknownKeys, requireInRange, requireNonNegativeFinite, requireOptionsObject } from '@gradpipe/core/internal';
+import { orDefault } from '../support/options.js';
+import { KernelMemory } from './kernels/KernelMemory.js';
 import type { Optimizer } from './Optimizer.js';
 import { checkBuffers, checkUpdate, decodeBuffers, encodeBuffers, optimizerJson, requireLearningRate } from './Optimizer.js';
 import type { ParamSelector } from './paramGroups.js';
 import { ParamGroups } from './paramGroups.js';
-import { orDefault } from '../support/options.js';
-import { KernelMemory } from './kernels/KernelMemory.js';
 
 /** Options of {@link sgd}, as in `torch.optim.SGD`. */
 export interface SgdOptions {
@@ -44,7 +44,8 @@ function settings(fn: string, o: Record<string, unknown>, base?: SgdSettings): S
   const weightDecay = requireNonNegativeFinite(fn, 'weightDecay', orDefault(o.weightDecay, base?.weightDecay ?? 0));
   const nesterov = orDefault(o.nesterov, base?.nesterov ?? false);
   if (typeof nesterov !== 'boolean') throw new GradpipeError(fn, `nesterov must be a boolean, got ${describeValue(nesterov)}`);
-  if (nesterov && (momentum <= 0 || dampening !== 0)) throw new GradpipeError(fn, 'nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
+  if (nesterov && (momentum <= 0 || dampening !== 0))
+    throw new GradpipeError(fn, 'nesterov needs momentum > 0 and dampening 0 (as in PyTorch)');
   return { lr, momentum, dampening, nesterov, weightDecay };
 }
 
@@ -70,7 +71,8 @@ export function sgd(options: SgdOptions): Optimizer {
   const base = settings(fn, options as unknown as Record<string, unknown>);
   const groups = new ParamGroups(fn, options.groups, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'], (o, i) => {
     const s = settings(`${fn} (groups[${i}])`, o, base);
-    if (o.lr !== undefined && base.lr === 0) throw new GradpipeError(fn, `groups[${i}].lr needs a base lr > 0 (a group keeps its ratio to it)`);
+    if (o.lr !== undefined && base.lr === 0)
+      throw new GradpipeError(fn, `groups[${i}].lr needs a base lr > 0 (a group keeps its ratio to it)`);
     return s;
   });
   let lr = base.lr;
@@ -104,7 +106,14 @@ export function sgd(options: SgdOptions): Optimizer {
         // PyTorch starts the momentum buffer as the first step's gradient.
         const first = s.momentum !== 0 && memory.buffer(name) === undefined;
         if (s.momentum !== 0) memory.ensure(name, p.length);
-        memory.sgd(p, g, s.momentum !== 0 ? name : undefined, { negLr: -stepLr, mu: s.momentum, dampening: s.dampening, wd: s.weightDecay, first, nesterov: s.nesterov });
+        memory.sgd(p, g, s.momentum !== 0 ? name : undefined, {
+          negLr: -stepLr,
+          mu: s.momentum,
+          dampening: s.dampening,
+          wd: s.weightDecay,
+          first,
+          nesterov: s.nesterov,
+        });
       }
     },
     toJSON: () => optimizerJson(fn, optimizer.config, { lr, momentumBuffers: encodeBuffers(buffers()) }),

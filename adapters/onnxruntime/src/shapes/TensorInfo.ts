@@ -46,5 +46,5 @@ export function normalizeAxis(axis: number, rank: number): number {
 
 /** Whether every dim is a number. */
 export function isStatic(shape: readonly Dim[] | undefined): shape is readonly number[] {
-  return shape !== undefined && shape.every((d) => typeof d === 'number');
+  return shape?.every((d) => typeof d === 'number') === true;
 }

@@ -1,5 +1,5 @@
-import type { OperatorRule, ShapeContext } from '../autodiff/OperatorRule.js';
 import { NodeAttributes } from '../autodiff/NodeAttributes.js';
+import type { OperatorRule, ShapeContext } from '../autodiff/OperatorRule.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
 import { elementCount, readNumbers, toNumber } from '../onnx/onnxProto.js';
 import type { Dim } from './Dim.js';
@@ -75,7 +75,9 @@ function merge(ours: TensorInfo, stated: TensorInfo): TensorInfo {
   const type = ours.type ?? stated.type;
   let shape = ours.shape ?? stated.shape;
   if (ours.shape && stated.shape && ours.shape.length === stated.shape.length) {
-    shape = ours.shape.map((d, i) => (typeof d === 'number' ? d : typeof stated.shape![i] === 'number' ? stated.shape![i] : (d ?? stated.shape![i])));
+    shape = ours.shape.map((d, i) =>
+      typeof d === 'number' ? d : typeof stated.shape![i] === 'number' ? stated.shape![i] : (d ?? stated.shape![i]),
+    );
   }
   return { type, shape, ...(ours.value ? { value: ours.value } : {}) };
 }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -19,9 +19,11 @@ export function decodeFloats(
     throw new GradpipeError(fn, `${what} must be base64 of ${kind} bytes, got ${describeValue(text)}`);
   }
   const bytes = new Uint8Array(Buffer.from(text, 'base64')); // a copy at offset 0, so the float view is aligned
-  if (bytes.byteLength % options.bytes !== 0) throw new GradpipeError(fn, `${what} has ${bytes.byteLength} bytes, not a whole number of ${kind} values (a truncated buffer?)`);
+  if (bytes.byteLength % options.bytes !== 0)
+    throw new GradpipeError(fn, `${what} has ${bytes.byteLength} bytes, not a whole number of ${kind} values (a truncated buffer?)`);
   const values = options.bytes === 4 ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
-  if (options.length !== undefined && values.length !== options.length) throw new GradpipeError(fn, `${what} has ${values.length} values, the model ${options.length}`);
+  if (options.length !== undefined && values.length !== options.length)
+    throw new GradpipeError(fn, `${what} has ${values.length} values, the model ${options.length}`);
   const bound = options.maxAbs ?? Infinity;
   const bad = values.findIndex((v) => !Number.isFinite(v) || Math.abs(v) > bound || (options.nonNegative === true && v < 0));
   if (bad >= 0) {

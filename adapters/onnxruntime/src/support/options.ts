@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 
 /**
  * An option's value, or the default when the option is absent. Only `undefined` means absent: `null` is a
@@ -10,7 +10,8 @@ export function orDefault<T>(value: T | undefined, fallback: T): T {
 
 /** Throws unless `value` is a finite number. */
 export function requireFinite(fn: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new GradpipeError(fn, `${name} must be a finite number, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new GradpipeError(fn, `${name} must be a finite number, got ${describeValue(value)}`);
   return value;
 }
 

@@ -1,5 +1,5 @@
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import * as ort from 'onnxruntime-node';
-import { GradpipeError, describeValue } from '@gradpipe/core';
 import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { evaluateDim } from '../shapes/Dim.js';
@@ -31,7 +31,11 @@ export class DropoutMasks {
   /** Restores a saved state (checked: four 32-bit integers, not all 0 — from there xoroshiro128+ draws only zeros). */
   restore(fn: string, state: unknown): void {
     const words = Array.isArray(state) ? Array.from(state as unknown[]) : undefined; // holes become undefined
-    if (!words || words.length !== 4 || words.some((v) => !Number.isInteger(v) || (v as number) < -(2 ** 31) || (v as number) >= 2 ** 31) || words.every((v) => v === 0)) {
+    if (
+      words?.length !== 4 ||
+      words.some((v) => !Number.isInteger(v) || (v as number) < -(2 ** 31) || (v as number) >= 2 ** 31) ||
+      words.every((v) => v === 0)
+    ) {
       throw new GradpipeError(fn, `state.rng must be the four 32-bit integers of a saved generator state, got ${describeValue(state)}`);
     }
     this.generator = xoroshiro128plusFromState(words as number[]);

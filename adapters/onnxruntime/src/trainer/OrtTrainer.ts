@@ -1,26 +1,26 @@
-import * as ort from 'onnxruntime-node';
-import { describeValue as show, GradientAccumulator, GradientPipeline, GradpipeError } from '@gradpipe/core';
-import { rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core/internal';
-import { orDefault } from '../support/options.js';
 import type { Schedule, StepStats, TransformFactory } from '@gradpipe/core';
-import { buildTraining } from '../training/buildTrainingModel.js';
-import type { TrainingSignature } from '../training/buildTrainingModel.js';
-import type { LossKind, LossOptions } from '../training/losses.js';
-import { toInferenceForm } from '../training/inferenceForm.js';
-import { cloneModel, decodeModel, elementCount, readFloatTensor } from '../onnx/onnxProto.js';
+import { GradientAccumulator, GradientPipeline, GradpipeError, describeValue as show } from '@gradpipe/core';
+import { rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core/internal';
+import * as ort from 'onnxruntime-node';
 import type { OnnxNs } from '../onnx/onnxProto.js';
+import { cloneModel, decodeModel, elementCount, readFloatTensor } from '../onnx/onnxProto.js';
 import type { Optimizer } from '../optimizers/Optimizer.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { orDefault } from '../support/options.js';
+import type { TrainingSignature } from '../training/buildTrainingModel.js';
+import { buildTraining } from '../training/buildTrainingModel.js';
+import { toInferenceForm } from '../training/inferenceForm.js';
+import type { LossKind, LossOptions } from '../training/losses.js';
 import { checkFeeds, inputTypes } from './checkFeeds.js';
-import { CREATE_KEYS, checkCreateOptions } from './createOptions.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkTarget } from './checkTarget.js';
+import { CREATE_KEYS, checkCreateOptions } from './createOptions.js';
 import { DropoutMasks } from './DropoutMasks.js';
 import { modelFingerprint } from './fingerprint.js';
 import { inputSizes } from './inputSizes.js';
 import { parametersAsInputs, withInitializers } from './parametersAsInputs.js';
-import { openSession, runtimeError } from './runtimeError.js';
 import { PendingStatistics, updateRunningStatistics } from './RunningStatistics.js';
 import { restoreAgainstModel, restoreParts } from './restoreState.js';
+import { openSession, runtimeError } from './runtimeError.js';
 import type { OrtTrainerState } from './TrainerState.js';
 import { parseState } from './TrainerState.js';
 
@@ -188,11 +188,14 @@ export class OrtTrainer {
       for (const name of [s.mean, s.variance]) this.stats[name] = readFloatTensor('OrtTrainer.create', initializers.get(name)!);
     }
     // ort.Tensor wraps the Float32Array without copying: the in-place updates are what the next run reads.
-    this.paramFeeds = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]));
+    this.paramFeeds = Object.fromEntries(
+      Object.entries(this.params).map(([n, w]) => [n, new ort.Tensor('float32', w, this.signature.shapes[n])]),
+    );
     this.statFeeds = Object.fromEntries(Object.entries(this.stats).map(([n, v]) => [n, new ort.Tensor('float32', v, [v.length])]));
     this.gradBuffers = Object.fromEntries(Object.entries(this.params).map(([n, w]) => [n, new Float32Array(w.length)]));
     this.fetches = { [this.signature.loss]: null };
-    for (const [name, output] of Object.entries(this.signature.gradients)) this.fetches[output] = new ort.Tensor('float32', this.gradBuffers[name]!, this.signature.shapes[name]);
+    for (const [name, output] of Object.entries(this.signature.gradients))
+      this.fetches[output] = new ort.Tensor('float32', this.gradBuffers[name]!, this.signature.shapes[name]);
     for (const s of this.signature.runningStatistics) Object.assign(this.fetches, { [s.batchMean]: null, [s.batchVariance]: null });
     if (this.signature.predictionShape) this.fetches[this.signature.predictionShape] = null;
   }
@@ -209,9 +212,13 @@ export class OrtTrainer {
     const fingerprint = modelFingerprint(source);
     const state = options.state === undefined ? undefined : parseState(fn, options.state);
     if (state?.fingerprint !== undefined && state.fingerprint !== fingerprint) {
-      throw new GradpipeError(fn, 'state was saved for another model (its fingerprint differs): resume it with the model it was trained on');
+      throw new GradpipeError(
+        fn,
+        'state was saved for another model (its fingerprint differs): resume it with the model it was trained on',
+      );
     }
-    if (state && (options.optimizer !== undefined || options.pipeline !== undefined)) throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
+    if (state && (options.optimizer !== undefined || options.pipeline !== undefined))
+      throw new GradpipeError(fn, 'give either state or optimizer/pipeline, not both: state carries them');
     const restored = state ? restoreParts(fn, state, options.transforms) : undefined;
     let optimizer: Optimizer;
     let pipeline: GradientPipeline;
@@ -231,7 +238,8 @@ export class OrtTrainer {
     const schedule = options.schedule ?? restored?.schedule;
     let accumulator = restored?.accumulator;
     if (accumulator) {
-      if (options.accumulate !== undefined && accumulator.every !== every) throw new GradpipeError(fn, `accumulate ${every} differs from the state's ${accumulator.every}`);
+      if (options.accumulate !== undefined && accumulator.every !== every)
+        throw new GradpipeError(fn, `accumulate ${every} differs from the state's ${accumulator.every}`);
     } else if (every > 1) {
       accumulator = new GradientAccumulator({ every });
     }
@@ -248,7 +256,14 @@ export class OrtTrainer {
     let masks: DropoutMasks;
     let pendingStats: PendingStatistics;
     if (state) {
-      ({ masks, pendingStats } = restoreAgainstModel(fn, state, { optimizer, accumulator }, training, statisticLengths(source, signature), seed));
+      ({ masks, pendingStats } = restoreAgainstModel(
+        fn,
+        state,
+        { optimizer, accumulator },
+        training,
+        statisticLengths(source, signature),
+        seed,
+      ));
     } else {
       optimizer.bind?.(training.initialParameters);
       masks = new DropoutMasks(signature.dropout, seed);
@@ -286,7 +301,11 @@ export class OrtTrainer {
   static async load(dir: string, options: OrtTrainerLoadOptions): Promise<OrtTrainer> {
     const fn = 'OrtTrainer.load';
     requireOptionsObject(fn, options);
-    rejectUnknownKeys(fn, options, CREATE_KEYS.filter((k) => !['optimizer', 'pipeline', 'state'].includes(k)));
+    rejectUnknownKeys(
+      fn,
+      options,
+      CREATE_KEYS.filter((k) => !['optimizer', 'pipeline', 'state'].includes(k)),
+    );
     const { model, state } = await readCheckpoint(fn, dir);
     return OrtTrainer.open(fn, model, { ...options, state });
   }
@@ -351,9 +370,14 @@ export class OrtTrainer {
       // update puts the previous lr back, so that it changes no optimizer state.
       const previousLr = this.optimizer.lr;
       if (this.schedule) this.optimizer.lr = this.schedule(this.updates);
-      let result;
+      let result: ReturnType<GradientPipeline['step']>;
       try {
-        result = this.pipeline.step(update, { params: this.params, shapes: this.signature.shapes, loss: updateLoss, lr: this.optimizer.lr });
+        result = this.pipeline.step(update, {
+          params: this.params,
+          shapes: this.signature.shapes,
+          loss: updateLoss,
+          lr: this.optimizer.lr,
+        });
       } catch (e) {
         this.optimizer.lr = previousLr;
         throw e;
@@ -410,7 +434,8 @@ export class OrtTrainer {
     } catch (e) {
       throw await this.explainFailedRun(fn, feeds, target, sizes, e);
     }
-    if (signature.predictionShape) checkTarget(fn, this.lossName, signature.targetSpec, target, sizes, dimsOf(out[signature.predictionShape]!));
+    if (signature.predictionShape)
+      checkTarget(fn, this.lossName, signature.targetSpec, target, sizes, dimsOf(out[signature.predictionShape]!));
     return Number(out[signature.loss]!.data[0]);
   }
 
@@ -425,7 +450,8 @@ export class OrtTrainer {
   /** The output the loss is computed on, from the forward-only session (opened on first use). */
   private async forwardRun(fn: string, feeds: OrtFeeds): Promise<ort.Tensor> {
     checkFeeds(fn, this.signature, this.inputTypes, feeds);
-    const model = () => parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]);
+    const model = () =>
+      parametersAsInputs(toInferenceForm(cloneModel(this.source)), [...Object.keys(this.params), ...Object.keys(this.stats)]);
     this.forward ??= openSession(fn, () => ort.InferenceSession.create(model(), this.options.sessionOptions ?? {}));
     const session = await this.forward;
     try {
@@ -460,7 +486,8 @@ export class OrtTrainer {
     requireOptionsObject(fn, options);
     rejectUnknownKeys(fn, options, ['mode']);
     const mode = orDefault(options.mode, 'inference');
-    if (mode !== 'inference' && mode !== 'training') throw new GradpipeError(fn, `mode must be 'inference' or 'training', got ${show(mode)}`);
+    if (mode !== 'inference' && mode !== 'training')
+      throw new GradpipeError(fn, `mode must be 'inference' or 'training', got ${show(mode)}`);
     const model = mode === 'inference' ? toInferenceForm(cloneModel(this.source)) : this.source;
     return withInitializers(model, { ...this.params, ...this.stats });
   }
@@ -496,7 +523,12 @@ export class OrtTrainer {
    * One run of the training graph, with the weights and this step's Dropout masks fed; the gradients land in
    * the trainer's own buffers (valid until the next run).
    */
-  private async run(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined, checkOutputs?: (outputs: ort.InferenceSession.OnnxValueMapType) => void) {
+  private async run(
+    fn: string,
+    feeds: OrtFeeds,
+    target: ort.Tensor | undefined,
+    checkOutputs?: (outputs: ort.InferenceSession.OnnxValueMapType) => void,
+  ) {
     checkFeeds(fn, this.signature, this.inputTypes, feeds);
     const sizes = inputSizes(fn, this.signature.inputDims, feeds);
     checkTarget(fn, this.lossName, this.signature.targetSpec, target, sizes);
@@ -526,7 +558,13 @@ export class OrtTrainer {
    * wrong target fails inside the loss (a broadcast, a gather out of bounds): the forward pass tells the
    * prediction's shape, and the target is checked against it for a clear message.
    */
-  private async explainFailedRun(fn: string, feeds: OrtFeeds, target: ort.Tensor | undefined, sizes: ReadonlyMap<string, number>, error: unknown): Promise<Error> {
+  private async explainFailedRun(
+    fn: string,
+    feeds: OrtFeeds,
+    target: ort.Tensor | undefined,
+    sizes: ReadonlyMap<string, number>,
+    error: unknown,
+  ): Promise<Error> {
     if (this.signature.predictionShape) {
       const prediction = await this.forwardRun(fn, feeds).catch(() => undefined);
       if (prediction) {
@@ -557,13 +595,14 @@ export class OrtTrainer {
   private get lossName(): string {
     return typeof this.options.loss === 'string' ? this.options.loss : `{ output: ${JSON.stringify(this.options.loss.output)} }`;
   }
-
 }
 
 /** How many values each running statistic (BatchNorm's mean and variance initializers) has. */
 function statisticLengths(source: OnnxNs.ModelProto, signature: TrainingSignature): Map<string, number> {
   const initializers = new Map((source.graph!.initializer ?? []).map((t) => [t.name!, t]));
-  return new Map(signature.runningStatistics.flatMap((s) => [s.mean, s.variance]).map((name) => [name, elementCount(initializers.get(name)!)]));
+  return new Map(
+    signature.runningStatistics.flatMap((s) => [s.mean, s.variance]).map((name) => [name, elementCount(initializers.get(name)!)]),
+  );
 }
 
 /** The dims in an int64 shape tensor. */

@@ -1,6 +1,6 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
-import { isPlainObject, rejectUnknownKeys, requireInteger } from '@gradpipe/core/internal';
 import type { AccumulatorJson, PipelineJson, ScheduleJson } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
+import { isPlainObject, rejectUnknownKeys, requireInteger } from '@gradpipe/core/internal';
 import type { OptimizerJson } from '../optimizers/Optimizer.js';
 
 /**
@@ -30,7 +30,18 @@ export interface OrtTrainerState {
   rng?: number[];
 }
 
-const KEYS = ['format', 'version', 'fingerprint', 'optimizer', 'pipeline', 'updates', 'schedule', 'accumulator', 'pendingStatistics', 'rng'];
+const KEYS = [
+  'format',
+  'version',
+  'fingerprint',
+  'optimizer',
+  'pipeline',
+  'updates',
+  'schedule',
+  'accumulator',
+  'pendingStatistics',
+  'rng',
+];
 
 /** A saved state whose fields have the right types (their contents are checked by their loaders and the model). */
 export type ParsedState = Omit<OrtTrainerState, 'fingerprint' | 'version'> & { version: 1 | 2; fingerprint: string | undefined };
@@ -45,17 +56,23 @@ export function parseState(fn: string, state: unknown): ParsedState {
     throw new GradpipeError(fn, `state must be the output of OrtTrainer.toJSON(), got ${describeValue(state)}`);
   }
   rejectUnknownKeys(fn, state, KEYS, 'state key');
-  if (state.version !== 1 && state.version !== 2) throw new GradpipeError(fn, `state.version must be 1 or 2 (the versions this gradpipe reads), got ${describeValue(state.version)}`);
+  if (state.version !== 1 && state.version !== 2)
+    throw new GradpipeError(fn, `state.version must be 1 or 2 (the versions this gradpipe reads), got ${describeValue(state.version)}`);
   const v2 = state.version === 2;
   if ((v2 || state.fingerprint !== undefined) && (typeof state.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(state.fingerprint))) {
-    throw new GradpipeError(fn, `state.fingerprint must be the 64 hex digits of the model's fingerprint, got ${describeValue(state.fingerprint)}`);
+    throw new GradpipeError(
+      fn,
+      `state.fingerprint must be the 64 hex digits of the model's fingerprint, got ${describeValue(state.fingerprint)}`,
+    );
   }
   const updates = v2 || state.updates !== undefined ? requireInteger(fn, 'state.updates', state.updates, 0) : 0;
   for (const part of ['optimizer', 'pipeline'] as const) {
-    if (!isPlainObject(state[part])) throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
+    if (!isPlainObject(state[part]))
+      throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
   }
   for (const part of ['schedule', 'accumulator'] as const) {
-    if (state[part] !== undefined && !isPlainObject(state[part])) throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
+    if (state[part] !== undefined && !isPlainObject(state[part]))
+      throw new GradpipeError(fn, `state.${part} must be a saved ${part} (its toJSON()), got ${describeValue(state[part])}`);
   }
   if (state.schedule !== undefined) rejectUnknownKeys(fn, state.schedule as object, ['kind', 'config'], 'state.schedule key');
   const pending = state.pendingStatistics;

@@ -1,5 +1,5 @@
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import * as ort from 'onnxruntime-node';
-import { GradpipeError, describeValue } from '@gradpipe/core';
 import { evaluateDim } from '../shapes/Dim.js';
 import type { TargetSpec } from '../training/losses.js';
 
@@ -26,7 +26,10 @@ export function checkTarget(
     return;
   }
   if (!(target instanceof ort.Tensor) || target.type !== spec.type) {
-    throw new GradpipeError(fn, `target must be a ${spec.type} ort.Tensor for loss '${lossName}', got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : describeValue(target)}`);
+    throw new GradpipeError(
+      fn,
+      `target must be a ${spec.type} ort.Tensor for loss '${lossName}', got ${target instanceof ort.Tensor ? `a ${target.type} tensor` : describeValue(target)}`,
+    );
   }
   const labels = spec.type === 'int64';
   // Labels are [batch, d…] for logits [batch, classes, d…]; other targets have the prediction's shape.
@@ -39,7 +42,10 @@ export function checkTarget(
   // Checked as a whole or not yet (then after the run), so that the shape is always checked first.
   if (!expected?.every((d) => d !== null) || (labels && classes === undefined)) return;
   if (target.dims.length !== expected.length || expected.some((d, i) => d !== target.dims[i])) {
-    throw new GradpipeError(fn, `target must have shape [${expected.join(', ')}] for loss '${lossName}' and these feeds, got [${target.dims.join(', ')}]`);
+    throw new GradpipeError(
+      fn,
+      `target must have shape [${expected.join(', ')}] for loss '${lossName}' and these feeds, got [${target.dims.join(', ')}]`,
+    );
   }
   if (labels) checkLabels(fn, target.data as BigInt64Array, classes!, spec.ignoreIndex ?? -100);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { isPlainObject, rejectUnknownKeys } from '@gradpipe/core/internal';
 import { decodeModel } from '../onnx/onnxProto.js';
 import type { OrtTrainerState } from './TrainerState.js';
@@ -69,7 +69,10 @@ export async function writeCheckpoint(
   interrupted: (step: SaveStep) => void = () => undefined,
 ): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new GradpipeError(fn, `dir must be a directory path, got ${describeValue(dir)}`);
-  const data: Record<DataFile, Uint8Array> = { [CHECKPOINT_FILES.model]: model, [CHECKPOINT_FILES.state]: new TextEncoder().encode(JSON.stringify(state)) } as Record<DataFile, Uint8Array>;
+  const data: Record<DataFile, Uint8Array> = {
+    [CHECKPOINT_FILES.model]: model,
+    [CHECKPOINT_FILES.state]: new TextEncoder().encode(JSON.stringify(state)),
+  } as Record<DataFile, Uint8Array>;
   try {
     await mkdir(dir, { recursive: true });
     await finishInterruptedSave(dir);
@@ -78,7 +81,9 @@ export async function writeCheckpoint(
     const manifest: Manifest = {
       format: 'gradpipe.ortCheckpoint',
       version: 1,
-      files: Object.fromEntries(DATA_FILES.map((file) => [file, { bytes: data[file].byteLength, sha256: sha256(data[file]) }])) as Manifest['files'],
+      files: Object.fromEntries(
+        DATA_FILES.map((file) => [file, { bytes: data[file].byteLength, sha256: sha256(data[file]) }]),
+      ) as Manifest['files'],
     };
     const manifestPath = join(dir, CHECKPOINT_FILES.manifest);
     await writeSynced(staged(manifestPath), new TextEncoder().encode(JSON.stringify(manifest)));
@@ -106,7 +111,8 @@ async function finishInterruptedSave(dir: string): Promise<void> {
   }
 }
 
-const matches = (bytes: Uint8Array, recorded: { bytes: number; sha256: string }) => bytes.byteLength === recorded.bytes && sha256(bytes) === recorded.sha256;
+const matches = (bytes: Uint8Array, recorded: { bytes: number; sha256: string }) =>
+  bytes.byteLength === recorded.bytes && sha256(bytes) === recorded.sha256;
 
 /** Reads and checks checkpoint.json. */
 async function readManifest(fn: string, dir: string): Promise<Manifest> {
@@ -116,7 +122,8 @@ async function readManifest(fn: string, dir: string): Promise<Manifest> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file: not a directory OrtTrainer.save wrote, or its first save was interrupted' : (e as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file: not a directory OrtTrainer.save wrote, or its first save was interrupted' : (e as Error).message;
     throw new GradpipeError(fn, `cannot read ${JSON.stringify(path)} (${why})`);
   }
   let json: unknown;
@@ -126,8 +133,18 @@ async function readManifest(fn: string, dir: string): Promise<Manifest> {
     throw new GradpipeError(fn, `${JSON.stringify(path)} is not valid JSON (a truncated file?): ${(e as Error).message}`);
   }
   const entryOk = (entry: unknown) =>
-    isPlainObject(entry) && Number.isSafeInteger(entry.bytes) && (entry.bytes as number) >= 0 && typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256);
-  if (!isPlainObject(json) || json.format !== 'gradpipe.ortCheckpoint' || json.version !== 1 || !isPlainObject(json.files) || !DATA_FILES.every((file) => entryOk((json.files as Record<string, unknown>)[file]))) {
+    isPlainObject(entry) &&
+    Number.isSafeInteger(entry.bytes) &&
+    (entry.bytes as number) >= 0 &&
+    typeof entry.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(entry.sha256);
+  if (
+    !isPlainObject(json) ||
+    json.format !== 'gradpipe.ortCheckpoint' ||
+    json.version !== 1 ||
+    !isPlainObject(json.files) ||
+    !DATA_FILES.every((file) => entryOk((json.files as Record<string, unknown>)[file]))
+  ) {
     throw new GradpipeError(fn, `${JSON.stringify(path)} is not a checkpoint manifest written by OrtTrainer.save`);
   }
   rejectUnknownKeys(fn, json, ['format', 'version', 'files'], `key in ${CHECKPOINT_FILES.manifest}`);
@@ -142,14 +159,20 @@ async function readVerified(fn: string, dir: string, file: DataFile, recorded: {
   let problem: string;
   try {
     bytes = new Uint8Array(await readFile(path));
-    problem = bytes.byteLength !== recorded.bytes ? `it has ${bytes.byteLength} bytes, ${CHECKPOINT_FILES.manifest} records ${recorded.bytes}` : `its SHA-256 is not the one ${CHECKPOINT_FILES.manifest} records`;
+    problem =
+      bytes.byteLength !== recorded.bytes
+        ? `it has ${bytes.byteLength} bytes, ${CHECKPOINT_FILES.manifest} records ${recorded.bytes}`
+        : `its SHA-256 is not the one ${CHECKPOINT_FILES.manifest} records`;
   } catch (e) {
     problem = `cannot read it: ${(e as Error).message}`;
   }
   if (bytes && matches(bytes, recorded)) return bytes;
   const next = await readFile(join(dir, staged(file))).catch(() => undefined);
   if (next && matches(next, recorded)) return new Uint8Array(next);
-  throw new GradpipeError(fn, `${JSON.stringify(path)} is not the file saved with this checkpoint (${problem}): truncated, changed or replaced after the save`);
+  throw new GradpipeError(
+    fn,
+    `${JSON.stringify(path)} is not the file saved with this checkpoint (${problem}): truncated, changed or replaced after the save`,
+  );
 }
 
 /** Reads a checkpoint, every file checked against checkpoint.json, then the model decoded and the state parsed. */

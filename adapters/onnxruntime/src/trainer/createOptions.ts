@@ -1,9 +1,22 @@
-import { GradpipeError, describeValue, requireSchedule } from '@gradpipe/core';
+import { describeValue, GradpipeError, requireSchedule } from '@gradpipe/core';
 import { rejectUnknownKeys, requireInteger, requireOptionsObject } from '@gradpipe/core/internal';
 import { orDefault } from '../support/options.js';
 
 /** The options `OrtTrainer.create` knows (`load` takes them but `optimizer`, `pipeline` and `state`). */
-export const CREATE_KEYS = ['loss', 'lossOptions', 'optimizer', 'pipeline', 'schedule', 'accumulate', 'trainable', 'output', 'seed', 'state', 'transforms', 'sessionOptions'];
+export const CREATE_KEYS = [
+  'loss',
+  'lossOptions',
+  'optimizer',
+  'pipeline',
+  'schedule',
+  'accumulate',
+  'trainable',
+  'output',
+  'seed',
+  'state',
+  'transforms',
+  'sessionOptions',
+];
 
 /**
  * The checks of `create`'s options that need no model: the object, its keys, the seed, the accumulation,
@@ -20,7 +33,8 @@ export function checkCreateOptions(fn: string, options: unknown): { seed: number
     // factories of custom transforms by kind, as GradientPipeline.fromJSON takes them
     requireOptionsObject(fn, options.transforms, 'transforms');
     for (const [kind, factory] of Object.entries(options.transforms)) {
-      if (typeof factory !== 'function') throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${describeValue(factory)}`);
+      if (typeof factory !== 'function')
+        throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${describeValue(factory)}`);
     }
   }
   return { seed, every };

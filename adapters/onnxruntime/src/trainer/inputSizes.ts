@@ -1,5 +1,5 @@
-import type * as ort from 'onnxruntime-node';
 import { GradpipeError } from '@gradpipe/core';
+import type * as ort from 'onnxruntime-node';
 
 /**
  * The sizes of the model's named dims (`dim_param`, e.g. `'batch'`) in a step's feeds; the same name must have
@@ -18,7 +18,11 @@ export function inputSizes(
       if (typeof d !== 'string') return;
       const size = tensor.dims[i];
       const known = sizes.get(d);
-      if (known !== undefined && known !== size) throw new GradpipeError(fn, `feeds disagree on the size of dim ${JSON.stringify(d)}: ${known} and ${size} (input ${JSON.stringify(input)})`);
+      if (known !== undefined && known !== size)
+        throw new GradpipeError(
+          fn,
+          `feeds disagree on the size of dim ${JSON.stringify(d)}: ${known} and ${size} (input ${JSON.stringify(input)})`,
+        );
       if (size !== undefined) sizes.set(d, size);
     });
   }

@@ -1,5 +1,5 @@
-import { cloneModel, decodeModel, onnx, toNumber } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
+import { cloneModel, decodeModel, onnx, toNumber } from '../onnx/onnxProto.js';
 
 /**
  * A copy of the model in which the named initializers are graph inputs instead, so one session can run the

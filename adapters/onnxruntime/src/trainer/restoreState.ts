@@ -1,9 +1,9 @@
-import { GradientAccumulator, GradientPipeline, GradpipeError, scheduleFromJSON } from '@gradpipe/core';
 import type { Schedule, TransformFactory } from '@gradpipe/core';
-import type { TrainingModel } from '../training/buildTrainingModel.js';
+import { GradientAccumulator, GradientPipeline, GradpipeError, scheduleFromJSON } from '@gradpipe/core';
 import type { Optimizer } from '../optimizers/Optimizer.js';
 import { optimizerFromJSON } from '../optimizers/optimizerFromJSON.js';
 import { decodeFloats } from '../support/base64.js';
+import type { TrainingModel } from '../training/buildTrainingModel.js';
 import { DropoutMasks } from './DropoutMasks.js';
 import { PendingStatistics } from './RunningStatistics.js';
 import type { ParsedState } from './TrainerState.js';
@@ -27,8 +27,12 @@ export function restoreParts(fn: string, state: ParsedState, transforms: Record<
   return {
     optimizer: restorePart(fn, 'state.optimizer', () => optimizerFromJSON(state.optimizer)),
     pipeline: restorePart(fn, 'state.pipeline', () => GradientPipeline.fromJSON(state.pipeline, transforms ? { transforms } : {})),
-    schedule: state.schedule === undefined ? undefined : restorePart<Schedule>(fn, 'state.schedule', () => scheduleFromJSON(state.schedule!)),
-    accumulator: state.accumulator === undefined ? undefined : restorePart(fn, 'state.accumulator', () => GradientAccumulator.fromJSON(state.accumulator!)),
+    schedule:
+      state.schedule === undefined ? undefined : restorePart<Schedule>(fn, 'state.schedule', () => scheduleFromJSON(state.schedule!)),
+    accumulator:
+      state.accumulator === undefined
+        ? undefined
+        : restorePart(fn, 'state.accumulator', () => GradientAccumulator.fromJSON(state.accumulator!)),
   };
 }
 
@@ -54,15 +58,25 @@ export function restoreAgainstModel(
 
   const pendingStats = new PendingStatistics(signature.runningStatistics);
   if (state.pendingStatistics !== undefined || (pending > 0 && signature.runningStatistics.length > 0)) {
-    if (signature.runningStatistics.length === 0) throw new GradpipeError(fn, 'state.pendingStatistics is for training-mode BatchNormalization, which this model does not have');
-    if (state.pendingStatistics === undefined) throw new GradpipeError(fn, `state.pendingStatistics is missing: ${pending} micro-batches are accumulated, and their batch statistics must be applied with them`);
+    if (signature.runningStatistics.length === 0)
+      throw new GradpipeError(fn, 'state.pendingStatistics is for training-mode BatchNormalization, which this model does not have');
+    if (state.pendingStatistics === undefined)
+      throw new GradpipeError(
+        fn,
+        `state.pendingStatistics is missing: ${pending} micro-batches are accumulated, and their batch statistics must be applied with them`,
+      );
     pendingStats.restore(fn, state.pendingStatistics, pending, statisticLengths);
   }
 
   const masks = new DropoutMasks(signature.dropout, seed);
-  if (signature.dropout.length === 0 && state.rng !== undefined) throw new GradpipeError(fn, 'state.rng is the generator of training-mode Dropout masks, which this model does not have');
+  if (signature.dropout.length === 0 && state.rng !== undefined)
+    throw new GradpipeError(fn, 'state.rng is the generator of training-mode Dropout masks, which this model does not have');
   if (signature.dropout.length > 0) {
-    if (state.rng === undefined) throw new GradpipeError(fn, 'state.rng is missing: the model has training-mode Dropout, and its masks would start over from the seed');
+    if (state.rng === undefined)
+      throw new GradpipeError(
+        fn,
+        'state.rng is missing: the model has training-mode Dropout, and its masks would start over from the seed',
+      );
     masks.restore(fn, state.rng);
   }
   return { masks, pendingStats };
@@ -88,7 +102,11 @@ function checkMomentCoverage(fn: string, state: ParsedState, names: readonly str
     buffers = saved.state.momentumBuffers as Record<string, unknown>;
   }
   const missing = needed.find((n) => !Object.hasOwn(buffers, n));
-  if (missing !== undefined) throw new GradpipeError(fn, `state.optimizer has no ${saved.kind === 'sgd' ? 'momentum buffer' : 'moments'} for ${JSON.stringify(missing)}, though it has made updates`);
+  if (missing !== undefined)
+    throw new GradpipeError(
+      fn,
+      `state.optimizer has no ${saved.kind === 'sgd' ? 'momentum buffer' : 'moments'} for ${JSON.stringify(missing)}, though it has made updates`,
+    );
 }
 
 interface SavedOptimizer {
@@ -104,7 +122,8 @@ interface SavedOptimizer {
 function checkSums(fn: string, sums: Record<string, string>, params: Record<string, Float32Array>, pending: number): void {
   const maxAbs = pending * 3.4028234663852886e38;
   for (const name of Object.keys(sums)) {
-    if (!params[name]) throw new GradpipeError(fn, `state.accumulator has a sum for ${JSON.stringify(name)}, which is not a trainable parameter`);
+    if (!params[name])
+      throw new GradpipeError(fn, `state.accumulator has a sum for ${JSON.stringify(name)}, which is not a trainable parameter`);
     decodeFloats(fn, `state.accumulator.sums[${JSON.stringify(name)}]`, sums[name], { bytes: 8, length: params[name].length, maxAbs });
   }
   const missing = Object.keys(params).find((n) => !Object.hasOwn(sums, n));

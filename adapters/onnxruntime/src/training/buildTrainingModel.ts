@@ -1,22 +1,21 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { rejectUnknownKeys, requireOptionsObject } from '@gradpipe/core/internal';
 import { differentiate } from '../autodiff/differentiate.js';
 import { gradientPath, missingRulesMessage } from '../autodiff/gradientPath.js';
 import { operatorRule } from '../autodiff/registry.js';
 import { GraphBuilder, valueInfo } from '../onnx/GraphBuilder.js';
 import { namesIn } from '../onnx/graphNames.js';
-import { DataType, TENSOR_TYPE_NAMES, cloneModel, decodeModel, onnx, readFloatTensor, toNumber } from '../onnx/onnxProto.js';
 import type { OnnxNs } from '../onnx/onnxProto.js';
+import { cloneModel, DataType, decodeModel, onnx, readFloatTensor, TENSOR_TYPE_NAMES, toNumber } from '../onnx/onnxProto.js';
 import { upgradeOpset } from '../onnx/upgradeOpset.js';
-import { inferShapes } from '../shapes/inferShapes.js';
+import { dimSymbols } from '../shapes/Dim.js';
+import { fromValueInfo, inferShapes } from '../shapes/inferShapes.js';
 import { UNKNOWN } from '../shapes/TensorInfo.js';
 import type { LossKind, LossOptions, TargetSpec } from './losses.js';
-import { TARGET_INPUT, appendLoss, resolveLoss } from './losses.js';
+import { appendLoss, resolveLoss, TARGET_INPUT } from './losses.js';
 import type { DropoutMask, RunningStatistics } from './lowerTrainingForms.js';
 import { lowerTrainingForms } from './lowerTrainingForms.js';
 import { sharedInitializers } from './sharedInitializers.js';
-import { dimSymbols } from '../shapes/Dim.js';
-import { fromValueInfo } from '../shapes/inferShapes.js';
 
 export type { LossKind } from './losses.js';
 export { TARGET_INPUT } from './losses.js';
@@ -165,7 +164,8 @@ export function buildTraining(
   if (!prediction) throw new GradpipeError(fn, 'the model has no output');
 
   const taken = namesIn(graph);
-  if (taken.has(TARGET_INPUT) || taken.has(LOSS_OUTPUT)) throw new GradpipeError(fn, `the model already uses the reserved names ${TARGET_INPUT} or ${LOSS_OUTPUT}`);
+  if (taken.has(TARGET_INPUT) || taken.has(LOSS_OUTPUT))
+    throw new GradpipeError(fn, `the model already uses the reserved names ${TARGET_INPUT} or ${LOSS_OUTPUT}`);
   taken.add(TARGET_INPUT);
   taken.add(LOSS_OUTPUT);
 
@@ -197,14 +197,25 @@ export function buildTraining(
   const appended = appendLoss(fn, b, loss, lossOn, lossInput.shape);
   // The loss is forward operators too: differentiated by the same rules, from d(loss)/d(loss) = 1.
   graph.node = [...graph.node, ...b.nodes.splice(0)];
-  if (appended.target) graph.input.push(valueInfo(TARGET_INPUT, appended.target.type === 'int64' ? DataType.INT64 : DataType.FLOAT, appended.target.dims?.map((d) => d ?? undefined)));
+  if (appended.target)
+    graph.input.push(
+      valueInfo(
+        TARGET_INPUT,
+        appended.target.type === 'int64' ? DataType.INT64 : DataType.FLOAT,
+        appended.target.dims?.map((d) => d ?? undefined),
+      ),
+    );
   const known = inferShapes(graph, opset, ruleOf, b.initializers);
   const infoOf = (name: string) => known.get(name) ?? UNKNOWN;
   const buffers = new Set(lowered.forms.runningStatistics.flatMap((r) => [r.mean, r.variance]));
   const trainable = trainableGiven ?? defaultTrainable(graph).filter((name) => !buffers.has(name));
   for (const name of trainable) {
     const init = initializers.get(name);
-    if (!init) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not an initializer of the model (initializers: ${[...initializers.keys()].join(', ')})`);
+    if (!init)
+      throw new GradpipeError(
+        fn,
+        `trainable ${JSON.stringify(name)} is not an initializer of the model (initializers: ${[...initializers.keys()].join(', ')})`,
+      );
     if (init.dataType !== DataType.FLOAT) throw new GradpipeError(fn, `trainable ${JSON.stringify(name)} is not float32`);
   }
   if (new Set(trainable).size !== trainable.length) throw new GradpipeError(fn, 'trainable lists a name twice');
@@ -223,7 +234,8 @@ export function buildTraining(
   b.node('Identity', [appended.value], [LOSS_OUTPUT]);
   // Where the target's shape or classes are not known before the run, the graph returns the shape the loss was
   // computed on: the trainer checks the target against it (a [1, k] target would broadcast against [n, k]).
-  const predictionShape = appended.target && !knownBeforeRun(appended.target, boundSymbols) ? b.op('Shape', [lossOn], {}, 'prediction_shape') : undefined;
+  const predictionShape =
+    appended.target && !knownBeforeRun(appended.target, boundSymbols) ? b.op('Shape', [lossOn], {}, 'prediction_shape') : undefined;
 
   // Trainables become graph inputs (weights are fed at every run) instead of baked-in initializers.
   const trainableSet = new Set([...trainable, ...fed]);
@@ -231,7 +243,14 @@ export function buildTraining(
   for (const name of fed) {
     const init = initializers.get(name);
     if (!init || init.dataType !== DataType.FLOAT) throw new GradpipeError(fn, `${JSON.stringify(name)} is not a float32 initializer`);
-    if (!inputNames.has(name)) graph.input.push(valueInfo(name, DataType.FLOAT, init.dims.map((d) => toNumber(d))));
+    if (!inputNames.has(name))
+      graph.input.push(
+        valueInfo(
+          name,
+          DataType.FLOAT,
+          init.dims.map((d) => toNumber(d)),
+        ),
+      );
   }
   const initialParameters: Record<string, Float32Array> = {};
   for (const name of trainable) {
@@ -275,8 +294,10 @@ export function buildTraining(
 
 /** True when the feeds alone tell the target's whole shape (and the number of classes, for labels). */
 function knownBeforeRun(spec: TargetSpec, boundSymbols: ReadonlySet<string>): boolean {
-  const dimsKnown = spec.dims !== undefined && spec.dims.every((d) => typeof d === 'number' || (typeof d === 'string' && dimSymbols(d).every((s) => boundSymbols.has(s))));
-  return dimsKnown && (spec.type !== 'int64' || spec.classes !== undefined);
+  const dimsKnown = spec.dims?.every(
+    (d) => typeof d === 'number' || (typeof d === 'string' && dimSymbols(d).every((s) => boundSymbols.has(s))),
+  );
+  return dimsKnown === true && (spec.type !== 'int64' || spec.classes !== undefined);
 }
 
 /**

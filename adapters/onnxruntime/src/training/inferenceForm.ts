@@ -1,6 +1,6 @@
-import { onnx, onnxOpset } from '../onnx/onnxProto.js';
-import type { OnnxNs } from '../onnx/onnxProto.js';
 import { subgraphsOf } from '../onnx/graphNames.js';
+import type { OnnxNs } from '../onnx/onnxProto.js';
+import { onnx, onnxOpset } from '../onnx/onnxProto.js';
 
 /**
  * The model in inference form, as `model.eval()` would export it: BatchNormalization normalizes with its
@@ -16,12 +16,18 @@ export function toInferenceForm(model: OnnxNs.ModelProto): OnnxNs.ModelProto {
       for (const g of subgraphsOf(node)) visit(g);
       if (node.domain && node.domain !== 'ai.onnx') continue;
       if (node.opType === 'BatchNormalization') {
-        const training = opset >= 14 ? node.attribute.some((a) => a.name === 'training_mode' && Number(a.i) === 1) : node.output.filter(Boolean).length > 1;
+        const training =
+          opset >= 14
+            ? node.attribute.some((a) => a.name === 'training_mode' && Number(a.i) === 1)
+            : node.output.filter(Boolean).length > 1;
         if (!training) continue;
         node.attribute = node.attribute.filter((a) => a.name !== 'training_mode');
         // outputs 1 and 2 (and, before opset 14, 3 and 4) are the running statistics: in inference they are the inputs
         node.output.slice(1).forEach((name, i) => {
-          if (name && i < 2) nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${name}:inference`, input: [node.input[3 + i]!], output: [name] }));
+          if (name && i < 2)
+            nodes.push(
+              onnx.NodeProto.create({ opType: 'Identity', name: `${name}:inference`, input: [node.input[3 + i]!], output: [name] }),
+            );
         });
         node.output = [node.output[0]!];
       } else if (node.opType === 'Dropout' && node.input.length > 2) {

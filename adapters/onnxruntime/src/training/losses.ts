@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '@gradpipe/core';
+import { describeValue, GradpipeError } from '@gradpipe/core';
 import { isPlainObject, rejectUnknownKeys, requireInRange, requireInteger, requirePositiveFinite } from '@gradpipe/core/internal';
 import type { GraphBuilder } from '../onnx/GraphBuilder.js';
 import type { Dim } from '../shapes/Dim.js';
@@ -88,19 +88,27 @@ export function resolveLoss(fn: string, loss: unknown, options: unknown = {}): R
     }
     kind = { output };
   } else {
-    throw new GradpipeError(fn, `loss must be one of ${NAMES.map((n) => `'${n}'`).join(', ')} or { output: '<scalar loss output>' }, got ${describeValue(loss)}`);
+    throw new GradpipeError(
+      fn,
+      `loss must be one of ${NAMES.map((n) => `'${n}'`).join(', ')} or { output: '<scalar loss output>' }, got ${describeValue(loss)}`,
+    );
   }
   if (!isPlainObject(options)) throw new GradpipeError(fn, `lossOptions must be a plain object, got ${describeValue(options)}`);
   rejectUnknownKeys(fn, options, ['reduction', ...Object.keys(APPLIES)]);
   const o = options as LossOptions;
   for (const [key, losses] of Object.entries(APPLIES)) {
     if ((o as Record<string, unknown>)[key] !== undefined && (typeof kind === 'object' || !losses.includes(kind))) {
-      throw new GradpipeError(fn, `lossOptions.${key} applies to ${losses.map((l) => `'${l}'`).join(' and ')}, not to ${typeof kind === 'object' ? 'a model-computed loss' : `'${kind}'`}`);
+      throw new GradpipeError(
+        fn,
+        `lossOptions.${key} applies to ${losses.map((l) => `'${l}'`).join(' and ')}, not to ${typeof kind === 'object' ? 'a model-computed loss' : `'${kind}'`}`,
+      );
     }
   }
-  if (o.reduction !== undefined && typeof kind === 'object') throw new GradpipeError(fn, 'lossOptions.reduction does not apply to a model-computed loss');
+  if (o.reduction !== undefined && typeof kind === 'object')
+    throw new GradpipeError(fn, 'lossOptions.reduction does not apply to a model-computed loss');
   const reduction = o.reduction === undefined ? 'mean' : o.reduction;
-  if (reduction !== 'mean' && reduction !== 'sum') throw new GradpipeError(fn, `lossOptions.reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
+  if (reduction !== 'mean' && reduction !== 'sum')
+    throw new GradpipeError(fn, `lossOptions.reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
   return {
     kind,
     reduction,
@@ -141,23 +149,44 @@ const isLabels = (kind: LossName) => kind === 'crossEntropy' || kind === 'nll';
  * `[N, C, d…]` with labels `[N, d…]` (`nn.CrossEntropyLoss`: weights, ignoreIndex, label smoothing) and `nll`
  * on log-probabilities (`nn.NLLLoss`). A model-computed loss is taken as it is.
  */
-export function appendLoss(fn: string, b: GraphBuilder, loss: ResolvedLoss, prediction: string, shape: readonly Dim[] | undefined): AppendedLoss {
+export function appendLoss(
+  fn: string,
+  b: GraphBuilder,
+  loss: ResolvedLoss,
+  prediction: string,
+  shape: readonly Dim[] | undefined,
+): AppendedLoss {
   const { kind } = loss;
   if (typeof kind === 'object') {
     if (shape && shape.length > 0 && shape.some((d) => d !== 1)) {
-      throw new GradpipeError(fn, `loss.output ${JSON.stringify(prediction)} must be a scalar, it has shape [${shape.map((d) => d ?? '?').join(', ')}]`);
+      throw new GradpipeError(
+        fn,
+        `loss.output ${JSON.stringify(prediction)} must be a scalar, it has shape [${shape.map((d) => d ?? '?').join(', ')}]`,
+      );
     }
     return { value: prediction };
   }
   const dims = shape?.map((d) => d ?? null);
   if (isLabels(kind)) {
-    if (shape && shape.length < 2) throw new GradpipeError(fn, `${kind} needs ${kind === 'nll' ? 'log-probabilities' : 'logits'} of shape [batch, classes, …], the output ${JSON.stringify(prediction)} has rank ${shape.length}`);
+    if (shape && shape.length < 2)
+      throw new GradpipeError(
+        fn,
+        `${kind} needs ${kind === 'nll' ? 'log-probabilities' : 'logits'} of shape [batch, classes, …], the output ${JSON.stringify(prediction)} has rank ${shape.length}`,
+      );
     const classes = typeof shape?.[1] === 'number' ? shape[1] : undefined;
     if (loss.weight && classes !== undefined && loss.weight.length !== classes) {
       throw new GradpipeError(fn, `lossOptions.weight has ${loss.weight.length} entries for ${classes} classes`);
     }
     const value = classificationLoss(b, loss, prediction, shape?.length ?? 2, classes);
-    return { value, target: { type: 'int64', dims: dims && [dims[0]!, ...dims.slice(2)], ...(classes !== undefined ? { classes } : {}), ignoreIndex: loss.ignoreIndex } };
+    return {
+      value,
+      target: {
+        type: 'int64',
+        dims: dims && [dims[0]!, ...dims.slice(2)],
+        ...(classes !== undefined ? { classes } : {}),
+        ignoreIndex: loss.ignoreIndex,
+      },
+    };
   }
   const last = shape?.[shape.length - 1];
   if (loss.posWeight && typeof last === 'number' && loss.posWeight.length !== last && loss.posWeight.length !== 1) {
@@ -190,7 +219,12 @@ function elementwiseLoss(b: GraphBuilder, loss: ResolvedLoss, x: string, y: stri
       const logWeight = loss.posWeight
         ? b.op('Add', [one, b.op('Mul', [b.op('Sub', [b.floats([loss.posWeight.length], loss.posWeight), one]), y])])
         : one;
-      return b.op('Add', [b.op('Mul', [b.op('Sub', [one, y]), x]), b.op('Mul', [logWeight, b.op('Softplus', [b.op('Neg', [x])])])], {}, 'bce');
+      return b.op(
+        'Add',
+        [b.op('Mul', [b.op('Sub', [one, y]), x]), b.op('Mul', [logWeight, b.op('Softplus', [b.op('Neg', [x])])])],
+        {},
+        'bce',
+      );
     }
     default:
       throw new Error(`not an element-wise loss: ${String(loss.kind)}`);
@@ -208,15 +242,24 @@ function classificationLoss(b: GraphBuilder, loss: ResolvedLoss, prediction: str
   const safe = b.op('Where', [ignored, b.int64(0), labels], {}, 'labels');
   const picked = b.squeeze(b.op('GatherElements', [logp, b.unsqueeze(safe, [1])], { axis: 1 }, 'picked'), [1]);
   const valid = b.toFloat(b.op('Not', [ignored]));
-  const weights = loss.weight ? b.op('Mul', [b.op('Gather', [b.floats([loss.weight.length], loss.weight), safe], { axis: 0 }), valid]) : valid;
+  const weights = loss.weight
+    ? b.op('Mul', [b.op('Gather', [b.floats([loss.weight.length], loss.weight), safe], { axis: 0 }), valid])
+    : valid;
   const mean = loss.reduction === 'mean';
   const divisor = mean ? b.sumAll(weights) : undefined;
   const reduce = (total: string) => (divisor ? b.op('Div', [total, divisor]) : total);
   const nll = reduce(b.op('Neg', [b.sumAll(b.op('Mul', [picked, weights]))], {}, 'nll'));
   if (loss.labelSmoothing === 0) return nll;
-  const perClass = loss.weight ? b.op('Mul', [logp, b.floats([1, loss.weight.length, ...new Array<number>(rank - 2).fill(1)], loss.weight)]) : logp;
+  const perClass = loss.weight
+    ? b.op('Mul', [logp, b.floats([1, loss.weight.length, ...new Array<number>(rank - 2).fill(1)], loss.weight)])
+    : logp;
   const smooth = reduce(b.op('Neg', [b.sumAll(b.op('Mul', [b.reduceSum(perClass, [1], false), valid]))], {}, 'smooth'));
   const count = classes !== undefined ? b.scalar(classes) : b.toFloat(b.reshape(b.shapeOf(prediction, 1, 2), []));
   const eps = loss.labelSmoothing;
-  return b.op('Add', [b.op('Mul', [nll, b.scalar(1 - eps)]), b.op('Mul', [smooth, b.op('Div', [b.scalar(eps), count])])], {}, 'cross_entropy');
+  return b.op(
+    'Add',
+    [b.op('Mul', [nll, b.scalar(1 - eps)]), b.op('Mul', [smooth, b.op('Div', [b.scalar(eps), count])])],
+    {},
+    'cross_entropy',
+  );
 }

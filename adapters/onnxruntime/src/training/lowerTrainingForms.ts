@@ -79,11 +79,16 @@ export function lowerTrainingForms(
     lowered.push(...b.nodes.splice(from));
   };
   for (const node of nodes) {
-    if (node.opType === 'BatchNormalization' && (!node.domain || node.domain === 'ai.onnx') && intAttribute(node, 'training_mode', 0) === 1) {
+    if (
+      node.opType === 'BatchNormalization' &&
+      (!node.domain || node.domain === 'ai.onnx') &&
+      intAttribute(node, 'training_mode', 0) === 1
+    ) {
       emit(() => lowerBatchNorm(fn, node, b, info, initializers, used, forms, outputs));
     } else if (node.opType === 'Dropout' && (!node.domain || node.domain === 'ai.onnx') && node.input[2]) {
       const training = constantValue(info, node.input[2]);
-      if (training === undefined) throw nodeError(fn, node, 'training_mode must be a constant (true to train with dropout, false for the identity)');
+      if (training === undefined)
+        throw nodeError(fn, node, 'training_mode must be a constant (true to train with dropout, false for the identity)');
       if (training === 0) lowered.push(node);
       else emit(() => lowerDropout(fn, node, b, info, boundSymbols, used, forms, inputs));
     } else {
@@ -104,11 +109,19 @@ function lowerBatchNorm(
   outputs: OnnxNs.ValueInfoProto[],
 ): void {
   const [x, scale, bias, runningMean, runningVar] = node.input as [string, string, string, string, string];
-  const rank = info(x).shape?.length ?? (() => {
-    throw nodeError(fn, node, `needs the rank of its input ${JSON.stringify(x)}`);
-  })();
+  const rank =
+    info(x).shape?.length ??
+    (() => {
+      throw nodeError(fn, node, `needs the rank of its input ${JSON.stringify(x)}`);
+    })();
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
-  const perChannel = (v: string) => (rank > 2 ? b.unsqueeze(v, Array.from({ length: rank - 2 }, (_, i) => i + 1)) : v);
+  const perChannel = (v: string) =>
+    rank > 2
+      ? b.unsqueeze(
+          v,
+          Array.from({ length: rank - 2 }, (_, i) => i + 1),
+        )
+      : v;
   const epsilon = floatAttribute(node, 'epsilon', 1e-5);
   const onnxMomentum = floatAttribute(node, 'momentum', 0.9);
   // y = (x − μ_B)/√(σ²_B + ε)·γ + β with the batch's statistics (σ² biased, as PyTorch normalizes).
@@ -128,12 +141,32 @@ function lowerBatchNorm(
   const batchVariance = b.op('Identity', [unbiased], {}, `batch_variance/${node.name || runningVar}`);
   outputs.push(valueInfo(batchMean, DataType.FLOAT), valueInfo(batchVariance, DataType.FLOAT));
   // The node's own running-statistics outputs (ONNX's update rule), for a model that reads them.
-  if (node.output[1] && used.has(node.output[1])) b.node('Add', [b.op('Mul', [runningMean, b.scalar(onnxMomentum)]), b.op('Mul', [channelMean, b.scalar(1 - onnxMomentum)])], [node.output[1]]);
-  if (node.output[2] && used.has(node.output[2])) b.node('Add', [b.op('Mul', [runningVar, b.scalar(onnxMomentum)]), b.op('Mul', [channelVar, b.scalar(1 - onnxMomentum)])], [node.output[2]]);
+  if (node.output[1] && used.has(node.output[1]))
+    b.node(
+      'Add',
+      [b.op('Mul', [runningMean, b.scalar(onnxMomentum)]), b.op('Mul', [channelMean, b.scalar(1 - onnxMomentum)])],
+      [node.output[1]],
+    );
+  if (node.output[2] && used.has(node.output[2]))
+    b.node(
+      'Add',
+      [b.op('Mul', [runningVar, b.scalar(onnxMomentum)]), b.op('Mul', [channelVar, b.scalar(1 - onnxMomentum)])],
+      [node.output[2]],
+    );
   if (!initializers.has(runningMean) || !initializers.has(runningVar)) {
-    throw new GradpipeError(fn, `BatchNormalization ${JSON.stringify(node.name)}: its running mean and variance must be initializers of the model`);
+    throw new GradpipeError(
+      fn,
+      `BatchNormalization ${JSON.stringify(node.name)}: its running mean and variance must be initializers of the model`,
+    );
   }
-  forms.runningStatistics.push({ node: node.name, mean: runningMean, variance: runningVar, momentum: 1 - onnxMomentum, batchMean, batchVariance });
+  forms.runningStatistics.push({
+    node: node.name,
+    mean: runningMean,
+    variance: runningVar,
+    momentum: 1 - onnxMomentum,
+    batchMean,
+    batchVariance,
+  });
 }
 
 function lowerDropout(
@@ -152,7 +185,11 @@ function lowerDropout(
   // The mask is fed at every step, so its shape must follow from the model inputs' dims.
   const shape = (info(x) ?? UNKNOWN).shape;
   if (!shape || shape.some((d: Dim) => d === undefined || dimSymbols(d).some((s) => !boundSymbols.has(s)))) {
-    throw nodeError(fn, node, `the shape of its input ${JSON.stringify(x)} (${shape ? `[${shape.map((d) => d ?? '?').join(', ')}]` : 'unknown'}) must follow from the model inputs' dims, for the trainer to draw its mask`);
+    throw nodeError(
+      fn,
+      node,
+      `the shape of its input ${JSON.stringify(x)} (${shape ? `[${shape.map((d) => d ?? '?').join(', ')}]` : 'unknown'}) must follow from the model inputs' dims, for the trainer to draw its mask`,
+    );
   }
   const mask = b.fresh(`dropout_mask/${node.name || x}`);
   inputs.push(valueInfo(mask, DataType.FLOAT, shape));

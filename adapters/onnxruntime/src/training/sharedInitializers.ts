@@ -8,7 +8,9 @@ export function sharedInitializers(nodes: readonly OnnxNs.NodeProto[], names: re
   const readers = new Map<string, OnnxNs.NodeProto[]>();
   for (const node of nodes) for (const input of node.input) if (input) readers.set(input, [...(readers.get(input) ?? []), node]);
   const users = (value: string): string[] =>
-    (readers.get(value) ?? []).flatMap((n) => (n.opType === 'Identity' ? users(n.output[0]!) : [n.name || `(unnamed, output ${n.output[0]})`]));
+    (readers.get(value) ?? []).flatMap((n) =>
+      n.opType === 'Identity' ? users(n.output[0]!) : [n.name || `(unnamed, output ${n.output[0]})`],
+    );
   const shared: Record<string, string[]> = {};
   for (const name of names) {
     const list = [...new Set(users(name))];

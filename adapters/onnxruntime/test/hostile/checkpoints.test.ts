@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { OrtTrainerState } from '@gradpipe/onnxruntime';
+import { OrtTrainer } from '@gradpipe/onnxruntime';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OrtTrainer } from '@gradpipe/onnxruntime';
-import type { OrtTrainerState } from '@gradpipe/onnxruntime';
-import { CHECKPOINT_FILES, writeCheckpoint } from '../../src/trainer/checkpoint.js';
 import type { SaveStep } from '../../src/trainer/checkpoint.js';
+import { CHECKPOINT_FILES, writeCheckpoint } from '../../src/trainer/checkpoint.js';
 import { batchOf, corruptions, trainedTrainer } from './savedStates.js';
 import { FC, refusal } from './support.js';
 
@@ -63,7 +63,7 @@ describe('files that are not the ones saved are refused', () => {
     mask: fc.integer({ min: 1, max: 255 }),
   });
 
-  test('a truncated file, a flipped byte, bytes appended, an empty or missing file, the other save\'s file (property)', async () => {
+  test("a truncated file, a flipped byte, bytes appended, an empty or missing file, the other save's file (property)", async () => {
     await fc.assert(
       fc.asyncProperty(byteCorruption, async ({ file, kind, at, mask }) => {
         const dir = copyOf(older);
@@ -71,7 +71,8 @@ describe('files that are not the ones saved are refused', () => {
         const bytes = readFileSync(path);
         const i = Math.floor(at * bytes.length);
         if (kind === 'truncate') truncateSync(path, i);
-        if (kind === 'flip') writeFileSync(path, Buffer.concat([bytes.subarray(0, i), Buffer.from([bytes[i]! ^ mask]), bytes.subarray(i + 1)]));
+        if (kind === 'flip')
+          writeFileSync(path, Buffer.concat([bytes.subarray(0, i), Buffer.from([bytes[i]! ^ mask]), bytes.subarray(i + 1)]));
         if (kind === 'append') writeFileSync(path, Buffer.concat([bytes, Buffer.from([mask])]));
         if (kind === 'empty') writeFileSync(path, '');
         if (kind === 'delete') rmSync(path);
@@ -95,11 +96,21 @@ describe('files that are not the ones saved are refused', () => {
       rmSync(join(deleted, file));
       const [t, d] = [(await refusal(() => load(truncated))).message, (await refusal(() => load(deleted))).message];
       if (file === CHECKPOINT_FILES.manifest) {
-        expect(t).toBe(`OrtTrainer.load: ${JSON.stringify(join(truncated, file))} is not valid JSON (a truncated file?): ${errorOf(() => JSON.parse(readFileSync(join(truncated, file), 'utf8')))}`);
-        expect(d).toBe(`OrtTrainer.load: cannot read ${JSON.stringify(join(deleted, file))} (no such file: not a directory OrtTrainer.save wrote, or its first save was interrupted)`);
+        expect(t).toBe(
+          `OrtTrainer.load: ${JSON.stringify(join(truncated, file))} is not valid JSON (a truncated file?): ${errorOf(() => JSON.parse(readFileSync(join(truncated, file), 'utf8')))}`,
+        );
+        expect(d).toBe(
+          `OrtTrainer.load: cannot read ${JSON.stringify(join(deleted, file))} (no such file: not a directory OrtTrainer.save wrote, or its first save was interrupted)`,
+        );
       } else {
-        expect(t).toBe(`OrtTrainer.load: ${JSON.stringify(join(truncated, file))} is not the file saved with this checkpoint (it has ${Math.floor(size / 2)} bytes, checkpoint.json records ${size}): truncated, changed or replaced after the save`);
-        expect(d).toMatch(new RegExp(`^OrtTrainer\\.load: ${escape(JSON.stringify(join(deleted, file)))} is not the file saved with this checkpoint \\(cannot read it: ENOENT`));
+        expect(t).toBe(
+          `OrtTrainer.load: ${JSON.stringify(join(truncated, file))} is not the file saved with this checkpoint (it has ${Math.floor(size / 2)} bytes, checkpoint.json records ${size}): truncated, changed or replaced after the save`,
+        );
+        expect(d).toMatch(
+          new RegExp(
+            `^OrtTrainer\\.load: ${escape(JSON.stringify(join(deleted, file)))} is not the file saved with this checkpoint \\(cannot read it: ENOENT`,
+          ),
+        );
       }
     }
   });
@@ -114,7 +125,10 @@ describe('a consistent checkpoint with a corrupt state is refused', () => {
         const text = JSON.stringify(corrupted);
         writeFileSync(join(dir, CHECKPOINT_FILES.state), text);
         const manifest = JSON.parse(readFileSync(join(dir, CHECKPOINT_FILES.manifest), 'utf8'));
-        manifest.files[CHECKPOINT_FILES.state] = { bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') };
+        manifest.files[CHECKPOINT_FILES.state] = {
+          bytes: Buffer.byteLength(text),
+          sha256: createHash('sha256').update(text).digest('hex'),
+        };
         writeFileSync(join(dir, CHECKPOINT_FILES.manifest), JSON.stringify(manifest));
         const error = await refusal(() => load(dir));
         expect(error.message.startsWith('OrtTrainer.load: '), `${label}: ${error.message}`).toBe(true);
@@ -177,9 +191,11 @@ describe('a save interrupted at any point (as kill -9 stops it) leaves the previ
     await resumed.step(batchOf('layernorm', 9).feeds, batchOf('layernorm', 9).target);
     await resumed.step(batchOf('layernorm', 10).feeds, batchOf('layernorm', 10).target);
     const stop = new Error('killed while staging');
-    await refusal(() => writeCheckpoint('OrtTrainer.save', dir, resumed.exportModel({ mode: 'training' }), resumed.toJSON(), (s) => {
-      if (s === 'staged') throw stop;
-    }));
+    await refusal(() =>
+      writeCheckpoint('OrtTrainer.save', dir, resumed.exportModel({ mode: 'training' }), resumed.toJSON(), (s) => {
+        if (s === 'staged') throw stop;
+      }),
+    );
     await resumed.release();
     expect(await loadedWeights(dir)).toEqual(weights.newer);
   });

@@ -2,11 +2,11 @@
 // package checks, and fast-check arbitraries of corruptions of them (shared by state.test.ts and checkpoints.test.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { clipByGlobalNorm, cosineDecay, describeValue, GradientPipeline } from '@gradpipe/core';
+import type { LossName, OrtTrainerState } from '@gradpipe/onnxruntime';
+import { adamw, OrtTrainer, sgd } from '@gradpipe/onnxruntime';
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
-import { GradientPipeline, clipByGlobalNorm, cosineDecay, describeValue } from '@gradpipe/core';
-import { OrtTrainer, adamw, sgd } from '@gradpipe/onnxruntime';
-import type { LossName, OrtTrainerState } from '@gradpipe/onnxruntime';
 
 const zoo = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/zoo/${name}.onnx`, import.meta.url))));
 const uniform = (n: number, seed: number) => {
@@ -37,14 +37,20 @@ const SETUPS = {
       accumulate: 2,
       seed: 4,
     }),
-    batch: (i: number) => ({ feeds: { input: new ort.Tensor('float32', uniform(4 * 12, i), [4, 12]) }, target: new ort.Tensor('float32', uniform(12, i + 50), [4, 3]) }),
+    batch: (i: number) => ({
+      feeds: { input: new ort.Tensor('float32', uniform(4 * 12, i), [4, 12]) },
+      target: new ort.Tensor('float32', uniform(12, i + 50), [4, 3]),
+    }),
   },
   // training-mode BatchNorm (state.pendingStatistics), SGD with momentum
   resnet: {
     model: 'resnet_block_train',
     loss: 'crossEntropy',
     options: () => ({ optimizer: sgd({ lr: 0.05, momentum: 0.9 }), accumulate: 2 }),
-    batch: (i: number) => ({ feeds: { input: new ort.Tensor('float32', uniform(4 * 4 * 64, i), [4, 4, 8, 8]) }, target: new ort.Tensor('int64', BigInt64Array.from([0n, 1n, 2n, 1n]), [4]) }),
+    batch: (i: number) => ({
+      feeds: { input: new ort.Tensor('float32', uniform(4 * 4 * 64, i), [4, 4, 8, 8]) },
+      target: new ort.Tensor('int64', BigInt64Array.from([0n, 1n, 2n, 1n]), [4]),
+    }),
   },
 } as const;
 
@@ -62,7 +68,11 @@ export async function trainedTrainer(name: SetupName): Promise<OrtTrainer> {
 /** The setup's run, saved: its model in training form and its state as JSON gives it back. */
 export async function savedRun(name: SetupName): Promise<Saved> {
   const trainer = await trainedTrainer(name);
-  const run = { model: trainer.exportModel({ mode: 'training' }), loss: SETUPS[name].loss, state: JSON.parse(JSON.stringify(trainer.toJSON())) as OrtTrainerState };
+  const run = {
+    model: trainer.exportModel({ mode: 'training' }),
+    loss: SETUPS[name].loss,
+    state: JSON.parse(JSON.stringify(trainer.toJSON())) as OrtTrainerState,
+  };
   await trainer.release();
   return run;
 }
@@ -76,11 +86,23 @@ const keysAt = (o: unknown, path: Path) => Object.keys(get(o, path) as object).m
 /** The state's fields this package checks, by what may be done to them. */
 function fields(state: OrtTrainerState) {
   const optimizer = state.optimizer as unknown as { config: Record<string, unknown>; state: Record<string, unknown> };
-  const bufferMaps: Path[] = 'm' in optimizer.state ? [['optimizer', 'state', 'm'], ['optimizer', 'state', 'v']] : [['optimizer', 'state', 'momentumBuffers']];
+  const bufferMaps: Path[] =
+    'm' in optimizer.state
+      ? [
+          ['optimizer', 'state', 'm'],
+          ['optimizer', 'state', 'v'],
+        ]
+      : [['optimizer', 'state', 'momentumBuffers']];
   const buffers: { path: Path; bytes: 4 | 8; nonNegative: boolean }[] = [
     ...bufferMaps.flatMap((map) => keysAt(state, map).map((path) => ({ path, bytes: 4 as const, nonNegative: map.at(-1) === 'v' }))),
     ...keysAt(state, ['accumulator', 'sums']).map((path) => ({ path, bytes: 8 as const, nonNegative: false })),
-    ...(state.pendingStatistics ? keysAt(state, ['pendingStatistics', 0]).map((path) => ({ path, bytes: 4 as const, nonNegative: String(path.at(-1)).endsWith('var') })) : []),
+    ...(state.pendingStatistics
+      ? keysAt(state, ['pendingStatistics', 0]).map((path) => ({
+          path,
+          bytes: 4 as const,
+          nonNegative: String(path.at(-1)).endsWith('var'),
+        }))
+      : []),
   ];
   // Required where they are: removing one is a corruption (schedule and accumulator may be absent; their
   // contents are core's). Buffers are required too: the trainer updates every parameter.
@@ -98,11 +120,30 @@ function fields(state: OrtTrainerState) {
     ['schedule'],
     ['accumulator'],
     ...(state.rng ? state.rng.map((_, i) => ['rng', i]) : []),
-    ...(optimizer.config.groups as unknown[]).flatMap((_, i) => [['optimizer', 'config', 'groups', i], ['optimizer', 'config', 'groups', i, 'names'], ['optimizer', 'config', 'groups', i, 'options']]),
-    ...keysAt(state, ['optimizer', 'config']).filter((p) => Array.isArray(get(state, p))).flatMap((p) => (get(state, p) as unknown[]).map((_, i) => [...p, i])),
+    ...(optimizer.config.groups as unknown[]).flatMap((_, i) => [
+      ['optimizer', 'config', 'groups', i],
+      ['optimizer', 'config', 'groups', i, 'names'],
+      ['optimizer', 'config', 'groups', i, 'options'],
+    ]),
+    ...keysAt(state, ['optimizer', 'config'])
+      .filter((p) => Array.isArray(get(state, p)))
+      .flatMap((p) => (get(state, p) as unknown[]).map((_, i) => [...p, i])),
   ].filter((p) => get(state, p) !== undefined);
-  const objects: Path[] = [[], ['optimizer'], ['optimizer', 'config'], ['optimizer', 'state'], ...(optimizer.config.groups as unknown[]).map((_, i) => ['optimizer', 'config', 'groups', i]), ...(state.pendingStatistics ? [['pendingStatistics', 0]] : [])];
-  const counters: Path[] = [['updates'], ['optimizer', 'state', 'step'], ['accumulator', 'pending'], ['version'], ['optimizer', 'version']].filter((p) => get(state, p) !== undefined);
+  const objects: Path[] = [
+    [],
+    ['optimizer'],
+    ['optimizer', 'config'],
+    ['optimizer', 'state'],
+    ...(optimizer.config.groups as unknown[]).map((_, i) => ['optimizer', 'config', 'groups', i]),
+    ...(state.pendingStatistics ? [['pendingStatistics', 0]] : []),
+  ];
+  const counters: Path[] = [
+    ['updates'],
+    ['optimizer', 'state', 'step'],
+    ['accumulator', 'pending'],
+    ['version'],
+    ['optimizer', 'version'],
+  ].filter((p) => get(state, p) !== undefined);
   return { buffers, required, typed, objects, counters };
 }
 
@@ -117,15 +158,31 @@ function otherType(original: unknown, json: boolean): fc.Arbitrary<unknown> {
 function corruptBuffer(text: string, bytes: 4 | 8, nonNegative: boolean): fc.Arbitrary<[string, string]> {
   const count = Buffer.from(text, 'base64').length / bytes;
   const encode = (values: number[]) => Buffer.from((bytes === 4 ? Float32Array : Float64Array).from(values).buffer).toString('base64');
-  return fc.oneof(
-    fc.integer({ min: 1, max: Math.min(8, text.length) }).map((k) => [`truncated by ${k} characters`, text.slice(0, -k)] as [string, string]),
-    fc.tuple(fc.nat(text.length - 1), fc.constantFrom('!', '-', '_', ' ', '\n', '.')).map(([at, c]) => [`${JSON.stringify(c)} at ${at}`, text.slice(0, at) + c + text.slice(at + 1)] as [string, string]),
-    fc.constantFrom<[string, string]>(['one value more', encode([...new Array<number>(count + 1).fill(0.5)])], ['one value fewer', encode(new Array<number>(Math.max(0, count - 1)).fill(0.5))], ['empty', '']),
-    fc.tuple(fc.nat(Math.max(0, count - 1)), fc.constantFrom(Number.NaN, Infinity, -Infinity, ...(nonNegative ? [-1] : []), ...(bytes === 8 ? [1e300] : []))).map(
-      ([at, v]) => [`${v} at ${at}`, encode(Array.from({ length: count }, (_, i) => (i === at ? v : 0.5)))] as [string, string],
-    ),
-    fc.constant<[string, string]>(['base64 of another alphabet', text.replace(/[+/]/g, (c) => (c === '+' ? '-' : '_')) + (text.includes('+') || text.includes('/') ? '' : '*')]),
-  ).filter(([, corrupted]) => corrupted !== text);
+  return fc
+    .oneof(
+      fc
+        .integer({ min: 1, max: Math.min(8, text.length) })
+        .map((k) => [`truncated by ${k} characters`, text.slice(0, -k)] as [string, string]),
+      fc
+        .tuple(fc.nat(text.length - 1), fc.constantFrom('!', '-', '_', ' ', '\n', '.'))
+        .map(([at, c]) => [`${JSON.stringify(c)} at ${at}`, text.slice(0, at) + c + text.slice(at + 1)] as [string, string]),
+      fc.constantFrom<[string, string]>(
+        ['one value more', encode([...new Array<number>(count + 1).fill(0.5)])],
+        ['one value fewer', encode(new Array<number>(Math.max(0, count - 1)).fill(0.5))],
+        ['empty', ''],
+      ),
+      fc
+        .tuple(
+          fc.nat(Math.max(0, count - 1)),
+          fc.constantFrom(Number.NaN, Infinity, -Infinity, ...(nonNegative ? [-1] : []), ...(bytes === 8 ? [1e300] : [])),
+        )
+        .map(([at, v]) => [`${v} at ${at}`, encode(Array.from({ length: count }, (_, i) => (i === at ? v : 0.5)))] as [string, string]),
+      fc.constant<[string, string]>([
+        'base64 of another alphabet',
+        text.replace(/[+/]/g, (c) => (c === '+' ? '-' : '_')) + (text.includes('+') || text.includes('/') ? '' : '*'),
+      ]),
+    )
+    .filter(([, corrupted]) => corrupted !== text);
 }
 
 /**
@@ -141,19 +198,32 @@ export function corruptions(state: OrtTrainerState, json = false): fc.Arbitrary<
   };
   const show = (p: Path) => p.map(String).join('.') || '(state)';
   return fc.oneof(
-    fc.constantFrom(...f.required).map((p) => [`${show(p)} removed`, at(p, (o, k) => (Array.isArray(o) ? o.splice(Number(k), 1) : delete o[k]))] as [string, unknown]),
-    fc.constantFrom(...f.typed).chain((p) => otherType(get(state, p), json).map((v) => [`${show(p)} = ${describeValue(v)}`, at(p, (o, k) => (o[k] = v))] as [string, unknown])),
+    fc
+      .constantFrom(...f.required)
+      .map((p) => [`${show(p)} removed`, at(p, (o, k) => (Array.isArray(o) ? o.splice(Number(k), 1) : delete o[k]))] as [string, unknown]),
+    fc
+      .constantFrom(...f.typed)
+      .chain((p) =>
+        otherType(get(state, p), json).map((v) => [`${show(p)} = ${describeValue(v)}`, at(p, (o, k) => (o[k] = v))] as [string, unknown]),
+      ),
     fc.tuple(fc.constantFrom(...f.objects), fc.constantFrom('extra', 'updates2', 'lR', '__proto__x')).map(([p, key]) => {
       const copy = structuredClone(state) as unknown as Record<string, unknown>;
       (get(copy, p) as Record<string, unknown>)[key] = 1;
       return [`extra key ${key} in ${show(p)}`, copy] as [string, unknown];
     }),
-    fc.constantFrom(...f.buffers).chain(({ path, bytes, nonNegative }) =>
-      corruptBuffer(get(state, path) as string, bytes, nonNegative).map(([what, text]) => [`${show(path)}: ${what}`, at(path, (o, k) => (o[k] = text))] as [string, unknown]),
-    ),
-    fc.tuple(fc.constantFrom(...f.counters), fc.constantFrom<unknown>(-1, 1.5, '2', 2 ** 53, ...(json ? [] : [Number.NaN, Infinity, -Infinity]))).map(
-      ([p, v]) => [`${show(p)} = ${describeValue(v)}`, at(p, (o, k) => (o[k] = v))] as [string, unknown],
-    ),
+    fc
+      .constantFrom(...f.buffers)
+      .chain(({ path, bytes, nonNegative }) =>
+        corruptBuffer(get(state, path) as string, bytes, nonNegative).map(
+          ([what, text]) => [`${show(path)}: ${what}`, at(path, (o, k) => (o[k] = text))] as [string, unknown],
+        ),
+      ),
+    fc
+      .tuple(
+        fc.constantFrom(...f.counters),
+        fc.constantFrom<unknown>(-1, 1.5, '2', 2 ** 53, ...(json ? [] : [Number.NaN, Infinity, -Infinity])),
+      )
+      .map(([p, v]) => [`${show(p)} = ${describeValue(v)}`, at(p, (o, k) => (o[k] = v))] as [string, unknown]),
     fc.constantFrom<[string, unknown]>(
       ['format of another file', { ...state, format: 'gradpipe.optimizer' }],
       ['fingerprint of another model', { ...state, fingerprint: 'ab'.repeat(32) }],
@@ -163,8 +233,14 @@ export function corruptions(state: OrtTrainerState, json = false): fc.Arbitrary<
       ['rng beyond 32 bits', { ...state, rng: [2 ** 31, 1, 2, 3] }],
       ['rng on a model without Dropout', { ...state, rng: state.rng ? undefined : [1, 2, 3, 4] }],
       ['pendingStatistics on a model without BatchNorm', { ...state, pendingStatistics: state.pendingStatistics ? [] : [{}] }],
-      ['a saved group naming a parameter twice', { ...state, optimizer: groupNames(state, (names) => [...names, names[0] ?? 'l1.weight', names[0] ?? 'l1.weight']) }],
-      ['a saved group naming no parameter of the model', { ...state, optimizer: groupNames(state, (names) => [...names, 'not.a.parameter']) }],
+      [
+        'a saved group naming a parameter twice',
+        { ...state, optimizer: groupNames(state, (names) => [...names, names[0] ?? 'l1.weight', names[0] ?? 'l1.weight']) },
+      ],
+      [
+        'a saved group naming no parameter of the model',
+        { ...state, optimizer: groupNames(state, (names) => [...names, 'not.a.parameter']) },
+      ],
     ),
   );
 }
@@ -177,4 +253,3 @@ function groupNames(state: OrtTrainerState, change: (names: string[]) => string[
   groups[0]!.names = change(groups[0]!.names);
   return optimizer;
 }
-

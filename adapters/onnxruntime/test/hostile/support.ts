@@ -1,11 +1,12 @@
 // Shared by the hostile-input suite: values a careless or hostile caller passes, the domains they fall outside
 // of, and a check that a call was refused the way the package promises (a GradpipeError, never a TypeError).
-import fc from 'fast-check';
-import * as ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
+
 import { GradpipeError } from '@gradpipe/core';
 import { isPlainObject } from '@gradpipe/core/internal';
 import type { OrtTrainer } from '@gradpipe/onnxruntime';
+import fc from 'fast-check';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 
 const { onnx } = onnxProto;
 
@@ -30,9 +31,44 @@ export async function refusal(run: () => unknown): Promise<GradpipeError> {
 /** Values of every kind, the awkward ones first: the raw material of wrong options. */
 export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    null, undefined, Number.NaN, Infinity, -Infinity, -0, 0, -1, 0.5, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE,
-    1n, 4n, -1n, '', '1', 'mean', 'mse ', true, false, Symbol('s'), [], [1], [1, 2, 3], [null], {}, { value: 1 }, new Map([['a', 1]]), new Set([1]),
-    new Float32Array(2), new Date(0), /x/, () => 1, Object.create(null),
+    null,
+    undefined,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    -0,
+    0,
+    -1,
+    0.5,
+    1.5,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    1n,
+    4n,
+    -1n,
+    '',
+    '1',
+    'mean',
+    'mse ',
+    true,
+    false,
+    Symbol('s'),
+    [],
+    [1],
+    [1, 2, 3],
+    [null],
+    {},
+    { value: 1 },
+    new Map([['a', 1]]),
+    new Set([1]),
+    new Float32Array(2),
+    new Date(0),
+    /x/,
+    () => 1,
+    Object.create(null),
   ),
   fc.double(),
   fc.integer(),
@@ -56,13 +92,21 @@ export const inUnitInterval = (v: unknown) => isNumber(v) && v >= 0 && v <= 1;
 export const isBoolean = (v: unknown) => typeof v === 'boolean';
 export const isArray = (v: unknown) => Array.isArray(v);
 export const isStringArray = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-export const oneOf = (...allowed: unknown[]) => (v: unknown) => allowed.includes(v);
+export const oneOf =
+  (...allowed: unknown[]) =>
+  (v: unknown) =>
+    allowed.includes(v);
 export { isPlainObject };
 
 /** A key one edit away from a known one (deleted, inserted, replaced or re-cased character), and not itself known. */
 export const misspelling = (known: readonly string[]): fc.Arbitrary<string> =>
   fc
-    .tuple(fc.constantFrom(...known), fc.nat(), fc.constantFrom('delete', 'insert', 'replace', 'case'), fc.constantFrom(...'abcdeilnorstx_'))
+    .tuple(
+      fc.constantFrom(...known),
+      fc.nat(),
+      fc.constantFrom('delete', 'insert', 'replace', 'case'),
+      fc.constantFrom(...'abcdeilnorstx_'),
+    )
     .map(([key, at, edit, c]) => {
       const i = at % key.length;
       if (edit === 'delete') return key.slice(0, i) + key.slice(i + 1);
@@ -80,13 +124,23 @@ export function bytesOf(tensor: ort.Tensor): Uint8Array {
 
 /** What a refused step must leave as it was: the weights, the running statistics and every piece of state. */
 export function trainerSnapshot(trainer: OrtTrainer): string {
-  const arrays = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([n, a]) => [n, Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')]));
-  return JSON.stringify({ weights: arrays(trainer.parameters()), statistics: arrays(trainer.buffers()), state: trainer.toJSON(), lr: trainer.optimizer.lr });
+  const arrays = (r: Record<string, Float32Array>) =>
+    Object.fromEntries(Object.entries(r).map(([n, a]) => [n, Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')]));
+  return JSON.stringify({
+    weights: arrays(trainer.parameters()),
+    statistics: arrays(trainer.buffers()),
+    state: trainer.toJSON(),
+    lr: trainer.optimizer.lr,
+  });
 }
 
 /** A float32 [n, width] tensor of a repeating pattern. */
 export function floats(n: number, width: number, seed = 1): ort.Tensor {
-  return new ort.Tensor('float32', Float32Array.from({ length: n * width }, (_, i) => Math.sin(seed * 7.1 + i * 1.3)), [n, width]);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n * width }, (_, i) => Math.sin(seed * 7.1 + i * 1.3)),
+    [n, width],
+  );
 }
 
 /** An int64 labels tensor. */

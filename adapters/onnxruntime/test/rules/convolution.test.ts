@@ -18,7 +18,14 @@ const convArb = fc
     perGroupIn: fc.integer({ min: 1, max: 2 }),
     perGroupOut: fc.integer({ min: 1, max: 2 }),
     axes: fc.array(
-      fc.record({ size: fc.integer({ min: 3, max: 7 }), kernel: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), dilation: fc.integer({ min: 1, max: 2 }), begin: fc.integer({ min: 0, max: 2 }), end: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({
+        size: fc.integer({ min: 3, max: 7 }),
+        kernel: fc.integer({ min: 1, max: 3 }),
+        stride: fc.integer({ min: 1, max: 3 }),
+        dilation: fc.integer({ min: 1, max: 2 }),
+        begin: fc.integer({ min: 0, max: 2 }),
+        end: fc.integer({ min: 0, max: 2 }),
+      }),
       { minLength: 3, maxLength: 3 },
     ),
     autoPad: fc.constantFrom('NOTSET', 'NOTSET', 'NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'),
@@ -42,7 +49,9 @@ describe('Conv', () => {
       group: s.group,
       strides: s.axes.map((a) => a.stride),
       dilations: s.axes.map((a) => a.dilation),
-      ...(s.autoPad === 'NOTSET' ? { pads: [...s.axes.map((a) => a.begin), ...s.axes.map((a) => a.end)] } : { auto_pad: { string: s.autoPad } }),
+      ...(s.autoPad === 'NOTSET'
+        ? { pads: [...s.axes.map((a) => a.begin), ...s.axes.map((a) => a.end)] }
+        : { auto_pad: { string: s.autoPad } }),
     };
     const inputs = [
       { dims: [s.batch, s.channels, ...s.axes.map((a) => a.size)] },

@@ -51,7 +51,16 @@ describe.each(['LSTM', 'GRU', 'RNN'] as const)('%s', (cell) => {
       ...(cell === 'GRU' ? { linear_before_reset: s.linearBeforeReset ? 1 : 0 } : {}),
       ...(cell === 'RNN' && s.relu ? { activations: { strings: Array.from({ length: dirs }, () => 'Relu') } } : {}),
     };
-    const check = await checkRule({ op: cell, attributes, inputs, outputs: cell === 'LSTM' ? 3 : 2, lossOn: s.outputs, omit: omitY ? [0] : [], seed, h: cell === 'RNN' && s.relu ? 1e-4 : 1e-2 });
+    const check = await checkRule({
+      op: cell,
+      attributes,
+      inputs,
+      outputs: cell === 'LSTM' ? 3 : 2,
+      lossOn: s.outputs,
+      omit: omitY ? [0] : [],
+      seed,
+      h: cell === 'RNN' && s.relu ? 1e-4 : 1e-2,
+    });
     expect(worstError(check)).toBeLessThan(TOLERANCE);
     recordWorst(cell, check);
   });

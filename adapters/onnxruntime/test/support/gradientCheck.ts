@@ -9,11 +9,12 @@
 //     compared with g · (Δ⁺ − Δ⁻), the analytic change for the same perturbation.
 // The error reported is the disagreement beyond the float32 rounding noise of the outputs (eight half-ulps of
 // Σ|y ⊙ R|), relative to Σ|g ⊙ (Δ⁺ − Δ⁻)|: a wrong rule gives errors of order 1, rounding alone gives 0.
-import * as ort from 'onnxruntime-node';
+
+import { buildTrainingModel } from '@gradpipe/onnxruntime';
 import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { buildTrainingModel } from '@gradpipe/onnxruntime';
 
 const { onnx } = onnxProto;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
@@ -32,7 +33,14 @@ export interface CaseInput {
 }
 
 /** An attribute value, as onnx.helper would take it. */
-export type Attr = number | number[] | { float: number } | { floats: number[] } | { string: string } | { strings: string[] } | { tensor: Tensor };
+export type Attr =
+  | number
+  | number[]
+  | { float: number }
+  | { floats: number[] }
+  | { string: string }
+  | { strings: string[] }
+  | { tensor: Tensor };
 
 /** One operator, its attributes and inputs. */
 export interface RuleCase {
@@ -73,7 +81,8 @@ function attribute(name: string, v: Attr) {
   if ('float' in v) return onnx.AttributeProto.create({ name, type: T.FLOAT, f: v.float });
   if ('floats' in v) return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: v.floats });
   if ('string' in v) return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v.string) });
-  if ('strings' in v) return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: v.strings.map((s) => new TextEncoder().encode(s)) });
+  if ('strings' in v)
+    return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: v.strings.map((s) => new TextEncoder().encode(s)) });
   return onnx.AttributeProto.create({ name, type: T.TENSOR, t: v.tensor });
 }
 
@@ -82,9 +91,11 @@ const ELEM = { float32: 1, int64: 7, bool: 9 } as const;
 function tensorProto(name: string, input: CaseInput, values: ArrayLike<number>): Tensor {
   const type = input.type ?? 'float32';
   const bytes =
-    type === 'float32' ? new Uint8Array(Float32Array.from(values).buffer)
-    : type === 'int64' ? new Uint8Array(BigInt64Array.from(Array.from(values), (v) => BigInt(v)).buffer)
-    : Uint8Array.from(values);
+    type === 'float32'
+      ? new Uint8Array(Float32Array.from(values).buffer)
+      : type === 'int64'
+        ? new Uint8Array(BigInt64Array.from(Array.from(values), (v) => BigInt(v)).buffer)
+        : Uint8Array.from(values);
   return onnx.TensorProto.create({ name, dims: input.dims, dataType: ELEM[type], rawData: bytes });
 }
 
@@ -99,7 +110,10 @@ function encode(
     name: 'rule_check',
     node: nodes,
     initializer: inits,
-    input: inputs.map(({ name, dims, elemType }) => ({ name, type: { tensorType: { elemType: elemType ?? 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } })),
+    input: inputs.map(({ name, dims, elemType }) => ({
+      name,
+      type: { tensorType: { elemType: elemType ?? 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+    })),
     output: outputs.map((name) => ({ name, type: { tensorType: { elemType: 1 } } })),
   });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, graph, opsetImport: [{ domain: '', version: opset }] })).finish();
@@ -116,9 +130,13 @@ export async function checkRule(c: RuleCase): Promise<RuleCheck> {
     const n = input.dims.reduce((a, b) => a * b, 1);
     return Float32Array.from(input.values ?? Array.from({ length: n }, normal));
   });
-  const params = c.inputs.map((input, i) => (input && (input.type ?? 'float32') === 'float32' && !input.constant ? i : -1)).filter((i) => i >= 0);
+  const params = c.inputs
+    .map((input, i) => (input && (input.type ?? 'float32') === 'float32' && !input.constant ? i : -1))
+    .filter((i) => i >= 0);
   const fed = c.inputs.map((input, i) => (input?.fed ? i : -1)).filter((i) => i >= 0);
-  const constants = c.inputs.map((input, i) => (input && !params.includes(i) && !input.fed ? tensorProto(names[i]!, input, values[i]!) : undefined)).filter(Boolean) as Tensor[];
+  const constants = c.inputs
+    .map((input, i) => (input && !params.includes(i) && !input.fed ? tensorProto(names[i]!, input, values[i]!) : undefined))
+    .filter(Boolean) as Tensor[];
   const fedTensors = Object.fromEntries(
     fed.map((i) => {
       const input = c.inputs[i]!;
@@ -152,10 +170,19 @@ export async function checkRule(c: RuleCase): Promise<RuleCheck> {
   });
 
   // Forward model: parameters as graph inputs, the loss outputs as graph outputs.
-  const forwardBytes = encode([node, ...chain], constants, [...params.map((i) => ({ name: names[i]!, dims: c.inputs[i]!.dims })), ...fedInfos], lossOn.map((k) => outs[k]!), opset);
+  const forwardBytes = encode(
+    [node, ...chain],
+    constants,
+    [...params.map((i) => ({ name: names[i]!, dims: c.inputs[i]!.dims })), ...fedInfos],
+    lossOn.map((k) => outs[k]!),
+    opset,
+  );
   const forward = await ort.InferenceSession.create(forwardBytes);
   const run = async (theta: Float32Array[]) => {
-    const feeds = { ...fedTensors, ...Object.fromEntries(params.map((i, j) => [names[i]!, new ort.Tensor('float32', theta[j]!, c.inputs[i]!.dims)])) };
+    const feeds = {
+      ...fedTensors,
+      ...Object.fromEntries(params.map((i, j) => [names[i]!, new ort.Tensor('float32', theta[j]!, c.inputs[i]!.dims)])),
+    };
     const out = await forward.run(feeds);
     return lossOn.map((k) => out[outs[k]!]!);
   };
@@ -181,14 +208,23 @@ export async function checkRule(c: RuleCase): Promise<RuleCheck> {
   const rInits = outputs.map((o, k) => tensorProto(`R${k}`, { dims: [...o.dims] }, R[k]!));
   const lossNodes = lossOn.flatMap((k, j) => [
     onnx.NodeProto.create({ opType: 'Mul', name: `weigh${j}`, input: [outs[k]!, `R${j}`], output: [`weighted${j}`] }),
-    onnx.NodeProto.create({ opType: 'ReduceSum', name: `sum${j}`, input: [`weighted${j}`], output: [`partial${j}`], attribute: [attribute('keepdims', 0)] }),
+    onnx.NodeProto.create({
+      opType: 'ReduceSum',
+      name: `sum${j}`,
+      input: [`weighted${j}`],
+      output: [`partial${j}`],
+      attribute: [attribute('keepdims', 0)],
+    }),
   ]);
   lossNodes.push(onnx.NodeProto.create({ opType: 'Sum', name: 'total', input: lossOn.map((_, j) => `partial${j}`), output: ['loss'] }));
   const paramInits = params.map((i) => tensorProto(names[i]!, c.inputs[i]!, values[i]!));
   const trainingBytes = encode([node, ...chain, ...lossNodes], [...constants, ...paramInits, ...rInits], fedInfos, ['loss'], opset);
   const tm = buildTrainingModel(trainingBytes, { loss: { output: 'loss' }, trainable: params.map((i) => names[i]!) });
   const session = await ort.InferenceSession.create(tm.bytes);
-  const feeds = { ...fedTensors, ...Object.fromEntries(params.map((i, j) => [names[i]!, new ort.Tensor('float32', theta[j]!, c.inputs[i]!.dims)])) };
+  const feeds = {
+    ...fedTensors,
+    ...Object.fromEntries(params.map((i, j) => [names[i]!, new ort.Tensor('float32', theta[j]!, c.inputs[i]!.dims)])),
+  };
   const result = await session.run(feeds);
   const grads = Object.fromEntries(params.map((i) => [names[i]!, result[tm.signature.gradients[names[i]!]!]!.data as Float32Array]));
 

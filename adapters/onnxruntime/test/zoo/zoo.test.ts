@@ -2,12 +2,11 @@
 // loss and gradients on the same batch (and, for training-mode Dropout, the same masks), then trained.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { clipByGlobalNorm, GradientPipeline } from '@gradpipe/core';
+import { adam, buildTrainingModel, OrtTrainer } from '@gradpipe/onnxruntime';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, test } from 'vitest';
-import { GradientPipeline, clipByGlobalNorm } from '@gradpipe/core';
-import { OrtTrainer, adam, buildTrainingModel } from '@gradpipe/onnxruntime';
 import { relativeError } from '../fixtures.js';
-
 
 interface TensorJson {
   dims: number[];
@@ -56,7 +55,13 @@ function load(name: string): { f: ZooFixture; bytes: Uint8Array } {
   return { f, bytes: new Uint8Array(readFileSync(dir(f.model))) };
 }
 const tensor = (t: TensorJson) =>
-  t.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.dims) : new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
+  t.type === 'int64'
+    ? new ort.Tensor(
+        'int64',
+        BigInt64Array.from(t.data, (v) => BigInt(v)),
+        t.dims,
+      )
+    : new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
 
 const TOLERANCE = 1e-4;
 const worst: Record<string, number> = {};
@@ -105,7 +110,11 @@ describe.each(ZOO)('%s', (name) => {
     expect(tm.signature.dropout.length).toBe(f.masks?.length ?? 0);
     tm.signature.dropout.forEach((d, k) => {
       const mask = f.masks![k]!;
-      feeds[d.input] = new ort.Tensor('float32', Float32Array.from(mask.data, (m) => m * Math.fround(1 / (1 - d.ratio))), mask.dims);
+      feeds[d.input] = new ort.Tensor(
+        'float32',
+        Float32Array.from(mask.data, (m) => m * Math.fround(1 / (1 - d.ratio))),
+        mask.dims,
+      );
     });
     const out = await session.run(feeds);
     const loss = Number(out[tm.signature.loss]!.data[0]);
@@ -131,7 +140,12 @@ describe.each(ZOO)('%s', (name) => {
 
   test('20 clipped Adam steps on the batch lower the loss', async () => {
     const { f, bytes } = load(name);
-    const trainer = await OrtTrainer.create(bytes, { loss: f.loss, optimizer: adam({ lr: 0.01 }), pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]), seed: 3 });
+    const trainer = await OrtTrainer.create(bytes, {
+      loss: f.loss,
+      optimizer: adam({ lr: 0.01 }),
+      pipeline: new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]),
+      seed: 3,
+    });
     const feeds = { input: tensor(f.inputs.input!) };
     const target = tensor(f.target);
     const first = (await trainer.step(feeds, target)).loss;

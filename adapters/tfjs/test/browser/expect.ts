@@ -1,5 +1,5 @@
 // vitest's `expect` for a page: @vitest/expect's matchers on chai, as vitest assembles them (without its runner).
-import { JestAsymmetricMatchers, JestChaiExpect, JestExtend, chai } from '@vitest/expect';
+import { chai, JestAsymmetricMatchers, JestChaiExpect, JestExtend } from '@vitest/expect';
 
 chai.use(JestExtend);
 chai.use(JestChaiExpect);

@@ -1,12 +1,22 @@
 /// <reference lib="dom" />
 // The tfjs adapter's tests that run inside Chromium, on every backend the page has (cpu, wasm, webgl, webgpu).
 // browser.test.ts opens the page and runs them; each returns nothing or throws (assertions: @vitest/expect).
-import * as tf from '@tensorflow/tfjs';
-import { expect } from './expect.js';
-import { GradientPipeline, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard, normOf, type StepEvent, type StepStats } from '@gradpipe/core';
-import { contractCases, referenceOutcomes, type ContractStep } from '@gradpipe/core/testing';
+
+import {
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  GradientPipeline,
+  nanGuard,
+  normOf,
+  type StepEvent,
+  type StepStats,
+} from '@gradpipe/core';
+import { type ContractStep, contractCases, referenceOutcomes } from '@gradpipe/core/testing';
 import { makeRegression } from '@gradpipe/example-seed-data';
 import { GradientPipelineOptimizer, tfjsOps, withClipping, withGradientPipeline } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { expect } from './expect.js';
 
 /** A test of the suite: a name and a body that throws on failure. */
 interface Case {
@@ -51,7 +61,11 @@ async function optimizerState(opt: tf.Optimizer): Promise<number[][]> {
 }
 
 /** One contract step: synchronous or deferred read-back; plain numbers out so nothing outlives the tidy. */
-async function contractStep(pipe: GradientPipeline, step: ContractStep, deferred: boolean): Promise<{ grads: Record<string, number[]>; skipped: boolean; stats: StepStats }> {
+async function contractStep(
+  pipe: GradientPipeline,
+  step: ContractStep,
+  deferred: boolean,
+): Promise<{ grads: Record<string, number[]>; skipped: boolean; stats: StepStats }> {
   const tensor = (name: string, v: readonly number[]) => tf.tensor([...v], [...(step.shapes?.[name] ?? [v.length])], 'float32');
   let figures: Promise<StepStats> | undefined;
   const kept = tf.tidy(() => {
@@ -111,7 +125,8 @@ function contractCasesFor(backend: string): Case[] {
           if (!want.skipped) expectClose(got.stats.threshold, want.stats.threshold, `${at} threshold`);
           want.stats.transforms.forEach((t, k) => {
             expect(got.stats.transforms[k]!.kind).toBe(t.kind);
-            for (const [name, value] of Object.entries(t.figures)) figureClose(backend, name, got.stats.transforms[k]!.figures[name], value, `${at} ${t.kind}.${name}`);
+            for (const [name, value] of Object.entries(t.figures))
+              figureClose(backend, name, got.stats.transforms[k]!.figures[name], value, `${at} ${t.kind}.${name}`);
           });
           for (const [name, vs] of Object.entries(want.grads)) {
             const actual = got.grads[name]!;
@@ -127,7 +142,7 @@ function contractCasesFor(backend: string): Case[] {
 /** A seeded random tensor of `n` values spread over many magnitudes (from 1e-30 to 1e29). */
 function wildValues(n: number, seed: number): number[] {
   let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const next = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   return Array.from({ length: n }, () => (next() - 0.5) * 10 ** Math.floor(next() * 59 - 30));
 }
 
@@ -213,7 +228,12 @@ const optimizerCases = (backend: string): Case[] => [
       expect(await values(w)).toEqual([1, 2]);
       expect(opt.iterations).toBe(0);
       const state = await optimizerState(opt);
-      expect(state.slice(1).flat().every((v) => v === 0)).toBe(true); // Adam's moments: zeros
+      expect(
+        state
+          .slice(1)
+          .flat()
+          .every((v) => v === 0),
+      ).toBe(true); // Adam's moments: zeros
       tf.dispose([w, bad]);
       opt.dispose();
     },
@@ -226,7 +246,10 @@ const optimizerCases = (backend: string): Case[] => [
         [[3e38, -1e38], { clipnorm: 1 }],
         [[2e38, -2e38, 1e-3], { clipnorm: 0.5 }],
       ] as const) {
-        const w = variable(g.map(() => 0), 'w');
+        const w = variable(
+          g.map(() => 0),
+          'w',
+        );
         const opt = withClipping(tf.train.sgd(1), clip);
         const grad = tf.tensor1d([...g]);
         opt.applyGradients({ [w.name]: grad });
@@ -280,7 +303,12 @@ const optimizerCases = (backend: string): Case[] => [
   {
     name: 'norms of matrices of odd sizes (packed on webgl: read 2×2 texels) match the float64 norm; NaN and Infinity in the last row and column',
     async run() {
-      for (const [rows, cols] of [[333, 251], [4097, 3], [3, 4099], [1000, 1000]] as const) {
+      for (const [rows, cols] of [
+        [333, 251],
+        [4097, 3],
+        [3, 4099],
+        [1000, 1000],
+      ] as const) {
         // Up to 1e4: large, medium and small magnitudes all occur (the shader sums each apart).
         const host = Float32Array.from(wildValues(rows * cols, rows + cols).map((v) => v / 1e25));
         for (const special of [undefined, NaN, Infinity]) {
@@ -319,7 +347,9 @@ const optimizerCases = (backend: string): Case[] => [
       const pipe = new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 0.5 })]);
       const events: StepEvent[] = [];
       pipe.events$.subscribe((e) => events.push(e));
-      const model = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tf.layers.dense({ units: 1 })] });
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tf.layers.dense({ units: 1 })],
+      });
       const opt = withGradientPipeline(tf.train.adam(0.01), pipe);
       model.compile({ optimizer: opt, loss: 'meanSquaredError' });
       const xs = tf.randomNormal([40, 3], 0, 1, 'float32', 1);
@@ -347,8 +377,18 @@ const optimizerCases = (backend: string): Case[] => [
       const train = async (clipped: boolean) => {
         const model = tf.sequential({
           layers: [
-            tf.layers.dense({ inputShape: [20], units: 25, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: tf.initializers.constant({ value: 0.01 }) }),
-            tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }), biasInitializer: tf.initializers.constant({ value: 0.01 }) }),
+            tf.layers.dense({
+              inputShape: [20],
+              units: 25,
+              activation: 'relu',
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+              biasInitializer: tf.initializers.constant({ value: 0.01 }),
+            }),
+            tf.layers.dense({
+              units: 1,
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+              biasInitializer: tf.initializers.constant({ value: 0.01 }),
+            }),
           ],
         });
         const sgd = tf.train.momentum(0.07, 0.8);
@@ -363,7 +403,10 @@ const optimizerCases = (backend: string): Case[] => [
         return { losses: (history.history.loss as number[]).map(Number), normsBefore };
       };
       const bare = await train(false);
-      expect(bare.losses.some((l) => !Number.isFinite(l)), `bare losses ${bare.losses}`).toBe(true);
+      expect(
+        bare.losses.some((l) => !Number.isFinite(l)),
+        `bare losses ${bare.losses}`,
+      ).toBe(true);
       const clipped = await train(true);
       expect(clipped.losses.every(Number.isFinite), `clipped losses ${clipped.losses}`).toBe(true);
       expect(clipped.losses.at(-1)!, `clipped losses ${clipped.losses}`).toBeLessThan(clipped.losses[0]! / 2);
@@ -376,11 +419,19 @@ const optimizerCases = (backend: string): Case[] => [
       const make = () => {
         const model = tf.sequential({
           layers: [
-            tf.layers.dense({ units: 6, inputShape: [4], activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+            tf.layers.dense({
+              units: 6,
+              inputShape: [4],
+              activation: 'tanh',
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+            }),
             tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
           ],
         });
-        model.compile({ optimizer: withGradientPipeline(tf.train.adam(0.05), new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })])), loss: 'meanSquaredError' });
+        model.compile({
+          optimizer: withGradientPipeline(tf.train.adam(0.05), new GradientPipeline([nanGuard(), clipByGlobalNorm({ maxNorm: 1 })])),
+          loss: 'meanSquaredError',
+        });
         return model;
       };
       const xs = tf.randomNormal([48, 4], 0, 1, 'float32', 3);
@@ -401,7 +452,10 @@ const optimizerCases = (backend: string): Case[] => [
         iterTensors.push(w[0]!.tensor);
         return w;
       };
-      await original.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
+      await original.save(
+        tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })),
+        { includeOptimizer: true },
+      );
       delete (opt as Partial<GradientPipelineOptimizer>).getWeights;
       tf.dispose(iterTensors);
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
@@ -460,7 +514,11 @@ export async function runSuite(backend: string): Promise<CaseResult[]> {
       if (after !== before) throw new Error(`tensor leak: ${before} live tensors before, ${after} after`);
       results.push({ name: c.name, ms: performance.now() - start });
     } catch (error) {
-      results.push({ name: c.name, error: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error), ms: performance.now() - start });
+      results.push({
+        name: c.name,
+        error: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error),
+        ms: performance.now() - start,
+      });
     }
   }
   return results;

@@ -14,9 +14,10 @@
  * The pure clipping math is also ported in `packages/core/test/peers/keras.test.ts`. Every test runs on the cpu and
  * wasm backends and checks that no tensor leaks. Tolerances are Keras' `assertAllClose` defaults (1e-6, 1e-6).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { GradpipeError } from '@gradpipe/core';
 import { transformGradients, withClipping } from '@gradpipe/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from '../backends.js';
 
@@ -48,7 +49,8 @@ describe.each(BACKENDS)('Keras optimizer clipping via withClipping, on %s', (bac
   beforeAll(() => useBackend(backend));
   let counter = 0;
   /** A variable with a name unique to this test run (tfjs keeps a global registry of names). */
-  const variable = (values: number[], shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), true, `keras_peer_${backend}_${counter++}`));
+  const variable = (values: number[], shape: number[]) =>
+    tf.tidy(() => tf.variable(tf.tensor(values, shape), true, `keras_peer_${backend}_${counter++}`));
 
   it('test_clip_args: each option is kept; two of clipnorm, clipvalue, global_clipnorm are refused', async () => {
     await withoutLeaks(() => {
@@ -61,7 +63,10 @@ describe.each(BACKENDS)('Keras optimizer clipping via withClipping, on %s', (bac
       const global = withClipping(sgd, { globalClipnorm: 0.1 }).pipeline.transforms[0]!;
       expect([global.kind, global.config.maxNorm]).toEqual(['clipByGlobalNorm', 0.1]);
       // "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set."
-      for (const both of [{ clipnorm: 0.1, clipvalue: 0.1 }, { clipnorm: 0.1, globalClipnorm: 0.1 }]) {
+      for (const both of [
+        { clipnorm: 0.1, clipvalue: 0.1 },
+        { clipnorm: 0.1, globalClipnorm: 0.1 },
+      ]) {
         expect(() => withClipping(sgd, both)).toThrow(GradpipeError);
         expect(() => withClipping(sgd, both)).toThrow(/only one of clipnorm, clipvalue and globalClipnorm can be set/);
       }
@@ -107,7 +112,10 @@ describe.each(BACKENDS)('Keras optimizer clipping via withClipping, on %s', (bac
         const opt = withClipping(tf.train.sgd(1), options);
         const g = tf.tensor1d([100, 100]);
         opt.applyGradients({ [v.name]: g });
-        close(Array.from(v.dataSync(), (x) => -x), expected);
+        close(
+          Array.from(v.dataSync(), (x) => -x),
+          expected,
+        );
         tf.dispose([v, g]);
         opt.dispose();
       }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { isPlainObject, rejectNullOptions, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
 import type { Gradients } from '../pipeline/GradientTransform.js';
 import { base64ToBytes, bytesToBase64 } from './base64.js';
@@ -58,7 +58,8 @@ export class GradientAccumulator {
     rejectNullOptions(fn, options, ['every']);
     this.every = requireInteger(fn, 'every', options.every, 1);
     const reduction = options.reduction ?? 'mean';
-    if (reduction !== 'mean' && reduction !== 'sum') throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
+    if (reduction !== 'mean' && reduction !== 'sum')
+      throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(reduction)}`);
     this.reduction = reduction;
   }
 
@@ -77,11 +78,17 @@ export class GradientAccumulator {
     const names = Object.keys(grads);
     for (const name of names) {
       const g = grads[name];
-      if (!(g instanceof Float32Array)) throw new GradpipeError(fn, `gradient ${JSON.stringify(name)} must be a Float32Array, got ${describeValue(g)}`);
+      if (!(g instanceof Float32Array))
+        throw new GradpipeError(fn, `gradient ${JSON.stringify(name)} must be a Float32Array, got ${describeValue(g)}`);
       const sum = this.sums.get(name);
-      if (this.count > 0 && (!sum || sum.length !== g.length)) throw new GradpipeError(fn, `gradient ${JSON.stringify(name)} does not match the earlier micro-batches (${sum ? `${sum.length} values` : 'absent'})`);
+      if (this.count > 0 && (!sum || sum.length !== g.length))
+        throw new GradpipeError(
+          fn,
+          `gradient ${JSON.stringify(name)} does not match the earlier micro-batches (${sum ? `${sum.length} values` : 'absent'})`,
+        );
     }
-    if (this.count > 0 && names.length !== this.sums.size) throw new GradpipeError(fn, `the micro-batch has ${names.length} gradients, the earlier ones ${this.sums.size}`);
+    if (this.count > 0 && names.length !== this.sums.size)
+      throw new GradpipeError(fn, `the micro-batch has ${names.length} gradients, the earlier ones ${this.sums.size}`);
     for (const name of names) {
       const g = grads[name]!;
       let sum = this.sums.get(name);
@@ -105,7 +112,8 @@ export class GradientAccumulator {
   /** The configuration and the partial sums, so that a run saved mid-accumulation resumes exactly. */
   toJSON(): AccumulatorJson {
     const sums: Record<string, string> = {};
-    if (this.count > 0) for (const [name, sum] of this.sums) sums[name] = bytesToBase64(new Uint8Array(sum.buffer, sum.byteOffset, sum.byteLength));
+    if (this.count > 0)
+      for (const [name, sum] of this.sums) sums[name] = bytesToBase64(new Uint8Array(sum.buffer, sum.byteOffset, sum.byteLength));
     return { format: 'gradpipe.accumulator', version: 1, every: this.every, reduction: this.reduction, pending: this.count, sums };
   }
 
@@ -127,18 +135,22 @@ export class GradientAccumulator {
       throw new GradpipeError(fn, `expects the output of GradientAccumulator.toJSON(), got ${describeValue(json)}`);
     }
     rejectUnknownKeys(fn, json, ['format', 'version', 'every', 'reduction', 'pending', 'sums'], 'field');
-    if (json.version !== 1) throw new GradpipeError(fn, `unsupported version ${describeValue(json.version)} (this gradpipe reads version 1)`);
-    if (json.reduction !== 'mean' && json.reduction !== 'sum') throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(json.reduction)}`);
+    if (json.version !== 1)
+      throw new GradpipeError(fn, `unsupported version ${describeValue(json.version)} (this gradpipe reads version 1)`);
+    if (json.reduction !== 'mean' && json.reduction !== 'sum')
+      throw new GradpipeError(fn, `reduction must be 'mean' or 'sum', got ${describeValue(json.reduction)}`);
     const every = requireInteger(fn, 'every', json.every, 1);
     const acc = new GradientAccumulator({ every, reduction: json.reduction });
     const pending = requireInteger(fn, 'pending', json.pending, 0, acc.every - 1);
     if (!isPlainObject(json.sums)) throw new GradpipeError(fn, `sums must be an object, got ${describeValue(json.sums)}`);
     const entries = Object.entries(json.sums);
-    if ((pending === 0) !== (entries.length === 0)) throw new GradpipeError(fn, `pending (${pending}) and sums (${entries.length} gradients) disagree`);
+    if ((pending === 0) !== (entries.length === 0))
+      throw new GradpipeError(fn, `pending (${pending}) and sums (${entries.length} gradients) disagree`);
     for (const [name, text] of entries) {
       const bytes = typeof text === 'string' ? base64ToBytes(text) : undefined;
       if (!bytes) throw new GradpipeError(fn, `sums.${name} must be base64 of float64 bytes, got ${describeValue(text)}`);
-      if (bytes.byteLength % 8 !== 0) throw new GradpipeError(fn, `sums.${name} has ${bytes.byteLength} bytes, not a whole number of float64 values`);
+      if (bytes.byteLength % 8 !== 0)
+        throw new GradpipeError(fn, `sums.${name} has ${bytes.byteLength} bytes, not a whole number of float64 values`);
       acc.sums.set(name, new Float64Array(bytes.buffer, 0, bytes.byteLength / 8));
     }
     acc.count = pending;

@@ -45,7 +45,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `Array(${value.length})`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length?: number }).length ?? value.byteLength})`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${(value as unknown as { length?: number }).length ?? value.byteLength})`;
   if (value instanceof Map || value instanceof Set) return `${value.constructor.name}(${value.size})`;
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   const name = (value as object).constructor?.name;

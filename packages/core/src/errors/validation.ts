@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from './GradpipeError.js';
+import { describeValue, GradpipeError } from './GradpipeError.js';
 
 /*
  * The checks every public function runs on its options, shared with the adapters through
@@ -66,9 +66,13 @@ export function requireInteger(fn: string, name: string, value: unknown, min: nu
  * ```
  */
 export function requireInRange(fn: string, name: string, value: unknown, lo: number, hi: number, openLo = false, openHi = false): number {
-  const ok = typeof value === 'number' && !Number.isNaN(value) && (openLo ? value > lo : value >= lo) && (openHi ? value < hi : value <= hi);
+  const ok =
+    typeof value === 'number' && !Number.isNaN(value) && (openLo ? value > lo : value >= lo) && (openHi ? value < hi : value <= hi);
   if (!ok) {
-    throw new GradpipeError(fn, `${name} must be a number in ${openLo ? '(' : '['}${lo}, ${hi}${openHi ? ')' : ']'}, got ${describeValue(value)}`);
+    throw new GradpipeError(
+      fn,
+      `${name} must be a number in ${openLo ? '(' : '['}${lo}, ${hi}${openHi ? ')' : ']'}, got ${describeValue(value)}`,
+    );
   }
   return value as number;
 }
@@ -88,7 +92,10 @@ export function rejectUnknownKeys(fn: string, options: object, known: readonly s
     if (!known.includes(key)) {
       const hint = closest(key, known);
       const knownList = known.length === 0 ? 'none' : known.join(', ');
-      throw new GradpipeError(fn, `unknown ${what} ${JSON.stringify(key)} (${hint === undefined ? '' : `did you mean ${JSON.stringify(hint)}? `}known: ${knownList})`);
+      throw new GradpipeError(
+        fn,
+        `unknown ${what} ${JSON.stringify(key)} (${hint === undefined ? '' : `did you mean ${JSON.stringify(hint)}? `}known: ${knownList})`,
+      );
     }
   }
 }
@@ -148,7 +155,12 @@ export function rejectNullOptions(fn: string, options: object, required: readonl
  * requireOneOf('nanGuard', 'policy', 'log', ['skip', 'zero', 'throw']);  // throws "nanGuard: policy must be one of 'skip', 'zero', 'throw', got \"log\""
  * ```
  */
-export function requireOneOf<const V extends string | number | boolean>(fn: string, name: string, value: unknown, allowed: readonly V[]): V {
+export function requireOneOf<const V extends string | number | boolean>(
+  fn: string,
+  name: string,
+  value: unknown,
+  allowed: readonly V[],
+): V {
   if (!allowed.includes(value as V)) {
     const list = allowed.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ');
     throw new GradpipeError(fn, `${name} must be one of ${list}, got ${describeValue(value)}`);

@@ -1,5 +1,10 @@
 import { Observable, type Observer, type Operator, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs';
 
+/** The default `onSubscriberError`: a warning, and training goes on. */
+export function warnSubscriberError(error: unknown): void {
+  console.error('gradpipe: an events$ subscriber threw; training goes on.', error);
+}
+
 /**
  * An Observable whose subscribers cannot hurt the producer: an exception thrown by a subscriber's callback
  * (or by an operator function piped onto it), and the rejection of an `async` callback, are handed to `onError`
@@ -35,8 +40,7 @@ export class GuardedObservable<T> extends Observable<T> {
 
   /** Subscribes like any Observable; exceptions thrown by the callbacks go to `onError`. */
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
-    const observer: Partial<Observer<T>> =
-      typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
+    const observer: Partial<Observer<T>> = typeof observerOrNext === 'function' ? { next: observerOrNext } : (observerOrNext ?? {});
     const onError = this.onError;
     const guard =
       <A extends unknown[]>(fn: ((...args: A) => void) | undefined, self: unknown) =>
@@ -44,7 +48,8 @@ export class GuardedObservable<T> extends Observable<T> {
         try {
           const returned: unknown = fn?.apply(self, args);
           // An async subscriber fails by rejecting: that must reach onError too, not become an unhandled rejection.
-          if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, onError);
+          if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function')
+            (returned as PromiseLike<unknown>).then(undefined, onError);
         } catch (error) {
           onError(error);
         }

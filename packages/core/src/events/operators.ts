@@ -1,5 +1,5 @@
-import { type MonoTypeOperatorFunction, filter } from 'rxjs';
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { filter, type MonoTypeOperatorFunction } from 'rxjs';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { StepEvent } from '../pipeline/StepStats.js';
 
 /**
@@ -56,6 +56,7 @@ export function everyNthStep(n: number): MonoTypeOperatorFunction<StepEvent> {
  * ```
  */
 export function normAbove(limit: number): MonoTypeOperatorFunction<StepEvent> {
-  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new GradpipeError('normAbove', `limit must be a number, got ${describeValue(limit)}`);
+  if (typeof limit !== 'number' || Number.isNaN(limit))
+    throw new GradpipeError('normAbove', `limit must be a number, got ${describeValue(limit)}`);
   return filter((e) => !(e.normBefore <= limit));
 }

@@ -1,6 +1,6 @@
-import { combineNorms } from './combineNorms.js';
-import type { Gradients } from '../pipeline/GradientTransform.js';
 import type { TensorOps, UnitLayout } from '../backends/TensorOps.js';
+import type { Gradients } from '../pipeline/GradientTransform.js';
+import { combineNorms } from './combineNorms.js';
 
 /** What the memo knows of one tensor's norm. */
 type Entry<S> = MeasuredNorm<S> | ScaledNorm<S>;
@@ -122,7 +122,13 @@ export class NormMemo<T, S> {
     for (const t of tensors) parts.push(reported && p === 2 ? (this.l2.get(t) ?? this.measured(t, 2)) : this.measured(t, p));
     const known = this.combinationOf(parts, p);
     if (known) return known.value;
-    const value = this.scaledCombination(parts, p) ?? combineNorms(this.base, parts.map((e) => this.valueOf(e)), p);
+    const value =
+      this.scaledCombination(parts, p) ??
+      combineNorms(
+        this.base,
+        parts.map((e) => this.valueOf(e)),
+        p,
+      );
     this.combinations.push({ p, parts, value });
     return value;
   }

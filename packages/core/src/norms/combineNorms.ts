@@ -1,5 +1,5 @@
-import { globalNormOfNorms } from './exactGlobalNorm.js';
 import type { TensorOps } from '../backends/TensorOps.js';
+import { globalNormOfNorms } from './exactGlobalNorm.js';
 
 /**
  * Combines per-tensor p-norms into the norm of all tensors together: ‖·‖∞ is their max; otherwise

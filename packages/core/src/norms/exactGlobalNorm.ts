@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { ReduceOp, ShardReduce } from '../sharding/ShardReduce.js';
 
 /*
@@ -55,7 +55,7 @@ function powerSumPartial(norms: readonly number[], p: number, max: number): Floa
   let sinceCarry = 0;
   for (const n of norms) {
     const q = n / max;
-    let r = p === 2 ? q * q : p === 1 ? q : Math.pow(q, p);
+    let r = p === 2 ? q * q : p === 1 ? q : q ** p;
     // r ∈ [0, 1]: peel off the integer part, then 32 bits at a time. Every step is exact in float64.
     const whole = Math.floor(r);
     sum[0] = sum[0]! + whole;
@@ -81,7 +81,7 @@ function normFromPowerSum(combined: ArrayLike<number>, p: number, max: number): 
   carry(sum);
   let total = 0;
   for (let j = SUM_LENGTH - 1; j >= 0; j--) total += sum[j]! * LIMB_SCALES[j]!;
-  const root = p === 2 ? Math.sqrt(total) : p === 1 ? total : Math.pow(total, 1 / p);
+  const root = p === 2 ? Math.sqrt(total) : p === 1 ? total : total ** (1 / p);
   return max * root;
 }
 

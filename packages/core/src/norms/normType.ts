@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 
 /**
  * Which norm a clipping transform measures: `1`, `2` (Euclidean, the default), any `p >= 0.1`, or `Infinity`

@@ -1,5 +1,5 @@
 import type { TensorOps } from '../backends/TensorOps.js';
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { AnyGradientTransform } from './GradientTransform.js';
 import type { StepStats } from './StepStats.js';
 
@@ -31,7 +31,10 @@ export class DeferredSteps {
     const t = transforms[blocker];
     if (t && isAsync(t)) throw new GradpipeError(fn, `transforms[${blocker}] (${t.kind}) is asynchronous: use stepWithAsync`);
     if (t && this.pending > 0) {
-      throw new GradpipeError(fn, `transforms[${blocker}] (${t.kind}) needs the figures of the step before, still being read back: await pipe.settled() between steps`);
+      throw new GradpipeError(
+        fn,
+        `transforms[${blocker}] (${t.kind}) needs the figures of the step before, still being read back: await pipe.settled() between steps`,
+      );
     }
   }
 
@@ -43,8 +46,20 @@ export class DeferredSteps {
     if (asyncInFlight) throw new GradpipeError(fn, 'a stepAsync of this pipeline is still running: await it before the next step');
     this.throwIfFailed();
     if (!deferred && this.pending > 0) {
-      throw new GradpipeError(fn, `${this.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`);
+      throw new GradpipeError(
+        fn,
+        `${this.pending} deferred step(s) still wait for their figures: await pipe.settled() before a synchronous step`,
+      );
     }
+  }
+
+  /** Throws unless every deferred step's figures are in (a save must not miss the last steps). */
+  checkSettled(fn: string): void {
+    if (this.pending === 0) return;
+    throw new GradpipeError(
+      fn,
+      `${this.pending} deferred step(s) still wait for their figures, so the state is not final: await pipe.settled() first`,
+    );
   }
 
   /** Throws the error that refused an earlier step, if one did. */

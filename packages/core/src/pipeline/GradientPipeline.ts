@@ -2,22 +2,18 @@ import { Subject } from 'rxjs';
 import type { TensorOps } from '../backends/TensorOps.js';
 import { typedArrayOps } from '../backends/typedArray/typedArrayOps.js';
 import { GradpipeError } from '../errors/GradpipeError.js';
-import { GuardedObservable } from '../events/GuardedObservable.js';
-import type { AnyGradientTransform, GradientTransform, Gradients } from './GradientTransform.js';
-import { type PipelineJson, checkPipelineJson, restoreTransforms, toPipelineJson } from './pipelineJson.js';
+import { GuardedObservable, warnSubscriberError } from '../events/GuardedObservable.js';
 import { DeferredSteps, isAsync } from './DeferredSteps.js';
-import { deepFreeze } from './snapshot.js';
+import type { AnyGradientTransform, Gradients, GradientTransform } from './GradientTransform.js';
+import { checkPipelineJson, type PipelineJson, restoreTransforms, toPipelineJson } from './pipelineJson.js';
 import { refusesLate, restoreOnRefusal } from './restoreOnRefusal.js';
-import { runTransforms, runTransformsAsync } from './stepLoop.js';
 import type { DeferredStepResult, PipelineOptions, StepOptions, StepResult } from './StepOptions.js';
 import { type StepReads, StepRun } from './StepRun.js';
 import type { StepEvent, StepStats } from './StepStats.js';
+import { deepFreeze } from './snapshot.js';
+import { refuseAsync, runTransforms, runTransformsAsync } from './stepLoop.js';
 import type { TransformFactory } from './transformRegistry.js';
 import { checkFromJsonOptions, checkPipelineOptions, validateStep } from './validateStep.js';
-
-const defaultSubscriberError = (error: unknown): void => {
-  console.error('gradpipe: an events$ subscriber threw; training goes on.', error);
-};
 
 /**
  * A chain of gradient transforms applied at every training step, in order — optax's `chain` with state kept
@@ -62,10 +58,16 @@ export class GradientPipeline {
   constructor(transforms: readonly AnyGradientTransform[], options: PipelineOptions = {}) {
     const { tensorNorms, measureNormAfter, onSubscriberError } = checkPipelineOptions('GradientPipeline', transforms, options);
     this.transforms = Object.freeze([...transforms]);
-    this.options = { tensorNorms: tensorNorms ?? false, measureNormAfter: measureNormAfter ?? false, refusesLate: refusesLate(this.transforms) };
+    this.options = {
+      tensorNorms: tensorNorms ?? false,
+      measureNormAfter: measureNormAfter ?? false,
+      refusesLate: refusesLate(this.transforms),
+    };
     this.states = this.transforms.map((t) => t.init());
-    this.needsPreviousFigures = this.transforms.findIndex((t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null));
-    this.events$ = new GuardedObservable<StepEvent>(onSubscriberError ?? defaultSubscriberError, (subscriber) => this.subject.subscribe(subscriber));
+    this.needsPreviousFigures = this.transforms.findIndex(
+      (t, i) => isAsync(t) || ((t as GradientTransform).updateUsesState ?? this.states[i] !== null),
+    );
+    this.events$ = new GuardedObservable<StepEvent>(onSubscriberError ?? warnSubscriberError, (s) => this.subject.subscribe(s));
   }
 
   /** How many steps this pipeline has processed (applied and skipped). */
@@ -107,8 +109,7 @@ export class GradientPipeline {
    */
   stepWith<T, S>(ops: TensorOps<T, S>, grads: Gradients<T>, options: StepOptions<T, S> = {}): StepResult<T> {
     const fn = 'GradientPipeline.step';
-    const asyncAt = this.transforms.findIndex(isAsync);
-    if (asyncAt >= 0) throw new GradpipeError(fn, `transforms[${asyncAt}] (${this.transforms[asyncAt]!.kind}) is asynchronous: use stepAsync or stepWithAsync`);
+    refuseAsync(fn, this.transforms);
     const run = this.begin(fn, ops, grads, options);
     return restoreOnRefusal(this.options.refusesLate && ops.eager, grads, () => {
       runTransforms(fn, this.transforms, this.states, run, 'stepAsync or stepWithAsync');
@@ -220,9 +221,7 @@ export class GradientPipeline {
 
   /** Config and state of every transform, and the step counter, as plain JSON. */
   toJSON(): PipelineJson {
-    if (this.deferred.pending > 0) {
-      throw new GradpipeError('GradientPipeline.toJSON', `${this.deferred.pending} deferred step(s) still wait for their figures, so the state is not final: await pipe.settled() first`);
-    }
+    this.deferred.checkSettled('GradientPipeline.toJSON');
     return toPipelineJson(this.stepIndex, this.options.tensorNorms, this.transforms, this.states);
   }
 

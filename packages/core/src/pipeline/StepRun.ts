@@ -141,7 +141,12 @@ export class StepRun<T, S> {
     states: readonly unknown[],
     options: StepOptions<T, S>,
   ): { states: unknown[]; stats: StepStats; tensorNorms: Record<string, number> } {
-    const read = this.figures(reads, values, transforms.map((t) => t.kind), options.loss);
+    const read = this.figures(
+      reads,
+      values,
+      transforms.map((t) => t.kind),
+      options.loss,
+    );
     const { outcome, loss } = read;
     const next = states.slice();
     this.updates.forEach((u, i) => {

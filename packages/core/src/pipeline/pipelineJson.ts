@@ -1,7 +1,7 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { isPlainObject, rejectUnknownKeys } from '../errors/validation.js';
 import type { AnyGradientTransform, JsonObject, JsonValue } from './GradientTransform.js';
-import { type TransformFactory, factoryFor, knownKinds } from './transformRegistry.js';
+import { factoryFor, knownKinds, type TransformFactory } from './transformRegistry.js';
 
 /** The JSON form of a pipeline: every transform's kind, config and state, and the step counter. */
 export interface PipelineJson {
@@ -38,7 +38,8 @@ export function checkPipelineJson(fn: string, json: unknown): PipelineJson {
   if (typeof json.step !== 'number' || !Number.isSafeInteger(json.step) || json.step < 0 || json.step > 2 ** 52) {
     throw new GradpipeError(fn, `step must be an integer in [0, 2^52], got ${describeValue(json.step)}`);
   }
-  if (typeof json.tensorNorms !== 'boolean') throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(json.tensorNorms)}`);
+  if (typeof json.tensorNorms !== 'boolean')
+    throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(json.tensorNorms)}`);
   if (!Array.isArray(json.transforms)) throw new GradpipeError(fn, `transforms must be an array, got ${describeValue(json.transforms)}`);
   // An index loop, not forEach: a sparse array's holes must be refused, not skipped.
   for (let i = 0; i < json.transforms.length; i++) {
@@ -84,12 +85,18 @@ export function restoreTransforms(
   const transforms = saved.transforms.map((t, i) => {
     const make = factoryFor(t.kind, custom);
     if (!make) {
-      throw new GradpipeError(fn, `transforms[${i}] has unknown kind ${JSON.stringify(t.kind)} (known: ${knownKinds(custom).join(', ')}): pass its factory in options.transforms`);
+      throw new GradpipeError(
+        fn,
+        `transforms[${i}] has unknown kind ${JSON.stringify(t.kind)} (known: ${knownKinds(custom).join(', ')}): pass its factory in options.transforms`,
+      );
     }
     try {
       return make(structuredClone(t.config));
     } catch (error) {
-      throw new GradpipeError(fn, `transforms[${i}] (${t.kind}) has a corrupt config: ${error instanceof Error ? error.message : String(error)}`);
+      throw new GradpipeError(
+        fn,
+        `transforms[${i}] (${t.kind}) has a corrupt config: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   });
   const states = saved.transforms.map((t, i) => {
@@ -99,19 +106,31 @@ export function restoreTransforms(
     try {
       return transform.restoreState(state);
     } catch (error) {
-      throw new GradpipeError(fn, `transforms[${i}] (${t.kind}) has a corrupt state: ${error instanceof Error ? error.message : String(error)}`);
+      throw new GradpipeError(
+        fn,
+        `transforms[${i}] (${t.kind}) has a corrupt state: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   });
   return { transforms, states };
 }
 
 /** The JSON form of a pipeline's transforms and state (copies: the pipeline goes on changing its own). */
-export function toPipelineJson(step: number, tensorNorms: boolean, transforms: readonly AnyGradientTransform[], states: readonly unknown[]): PipelineJson {
+export function toPipelineJson(
+  step: number,
+  tensorNorms: boolean,
+  transforms: readonly AnyGradientTransform[],
+  states: readonly unknown[],
+): PipelineJson {
   return {
     format: 'gradpipe.pipeline',
     version: 1,
     step,
     tensorNorms,
-    transforms: transforms.map((t, i) => ({ kind: t.kind, config: structuredClone(t.config), state: structuredClone(states[i]) as JsonValue })),
+    transforms: transforms.map((t, i) => ({
+      kind: t.kind,
+      config: structuredClone(t.config),
+      state: structuredClone(states[i]) as JsonValue,
+    })),
   };
 }

@@ -1,4 +1,5 @@
 import { GradpipeError } from '../errors/GradpipeError.js';
+import { isAsync } from './DeferredSteps.js';
 import type { AnyGradientTransform, TransformUpdate } from './GradientTransform.js';
 import type { StepRun } from './StepRun.js';
 
@@ -15,9 +16,16 @@ interface Pending {
  * it (awaits it, or refuses a promise) and hands it back to be recorded. Stops early once a step is known to be
  * skipped.
  */
-function* transformLoop<T, S>(transforms: readonly AnyGradientTransform[], states: readonly unknown[], run: StepRun<T, S>): Generator<Pending, void, Update> {
+function* transformLoop<T, S>(
+  transforms: readonly AnyGradientTransform[],
+  states: readonly unknown[],
+  run: StepRun<T, S>,
+): Generator<Pending, void, Update> {
   for (let i = 0; i < transforms.length; i++) {
-    const update = yield { index: i, update: transforms[i]!.update(run.current, states[i] as never, run.ctx) as Update | PromiseLike<Update> };
+    const update = yield {
+      index: i,
+      update: transforms[i]!.update(run.current, states[i] as never, run.ctx) as Update | PromiseLike<Update>,
+    };
     if (run.record(update as TransformUpdate<T, S, unknown>)) return;
   }
 }
@@ -29,7 +37,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Runs the loop synchronously; a transform that returns a promise is refused (`instead` names what to call). */
-export function runTransforms<T, S>(fn: string, transforms: readonly AnyGradientTransform[], states: readonly unknown[], run: StepRun<T, S>, instead: string): void {
+/** Refuses a synchronous step of a pipeline with an asynchronous transform (a sharded clipByGlobalNorm). */
+export function refuseAsync(fn: string, transforms: readonly AnyGradientTransform[]): void {
+  const at = transforms.findIndex(isAsync);
+  if (at >= 0) throw new GradpipeError(fn, `transforms[${at}] (${transforms[at]!.kind}) is asynchronous: use stepAsync or stepWithAsync`);
+}
+
+export function runTransforms<T, S>(
+  fn: string,
+  transforms: readonly AnyGradientTransform[],
+  states: readonly unknown[],
+  run: StepRun<T, S>,
+  instead: string,
+): void {
   const loop = transformLoop(transforms, states, run);
   for (let next = loop.next(); !next.done; ) {
     const { index, update } = next.value;
@@ -42,7 +62,11 @@ export function runTransforms<T, S>(fn: string, transforms: readonly AnyGradient
 }
 
 /** Runs the loop, awaiting every update. */
-export async function runTransformsAsync<T, S>(transforms: readonly AnyGradientTransform[], states: readonly unknown[], run: StepRun<T, S>): Promise<void> {
+export async function runTransformsAsync<T, S>(
+  transforms: readonly AnyGradientTransform[],
+  states: readonly unknown[],
+  run: StepRun<T, S>,
+): Promise<void> {
   const loop = transformLoop(transforms, states, run);
   for (let next = loop.next(); !next.done; ) next = loop.next(await next.value.update);
 }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { adaptiveClip } from '../transforms/adaptiveClip.js';
 import { agc } from '../transforms/agc.js';
 import { clipByGlobalNorm } from '../transforms/clipByGlobalNorm.js';
@@ -35,7 +35,8 @@ export function checkFactories(fn: string, factories: unknown): Readonly<Record<
     throw new GradpipeError(fn, `transforms must be an object of factories by kind, got ${describeValue(factories)}`);
   }
   for (const [kind, make] of Object.entries(factories)) {
-    if (typeof make !== 'function') throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${describeValue(make)}`);
+    if (typeof make !== 'function')
+      throw new GradpipeError(fn, `transforms.${kind} must be a factory function (config) => transform, got ${describeValue(make)}`);
   }
   return factories as Record<string, TransformFactory>;
 }

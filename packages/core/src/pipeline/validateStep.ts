@@ -1,9 +1,9 @@
 import type { TensorOps } from '../backends/TensorOps.js';
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { isPlainObject, rejectUnknownKeys } from '../errors/validation.js';
 import type { AnyGradientTransform, Gradients } from './GradientTransform.js';
 import type { PipelineOptions, StepOptions } from './StepOptions.js';
-import { type TransformFactory, checkFactories } from './transformRegistry.js';
+import { checkFactories, type TransformFactory } from './transformRegistry.js';
 
 const STEP_OPTIONS = ['params', 'shapes', 'loss', 'lr'];
 
@@ -41,7 +41,8 @@ export function validateStep<T, S>(
   }
   // Refuse here, not inside the transform: by then earlier transforms may have changed the caller's arrays.
   const needsParams = transforms.find((t) => 'needsParams' in t && t.needsParams === true);
-  if (needsParams && params === undefined) throw new GradpipeError(fn, `${needsParams.kind} needs the parameters: call step(grads, { params, shapes })`);
+  if (needsParams && params === undefined)
+    throw new GradpipeError(fn, `${needsParams.kind} needs the parameters: call step(grads, { params, shapes })`);
   return names;
 }
 
@@ -56,14 +57,20 @@ function rejectSharedStorage<T>(fn: string, grads: Gradients<T>, names: readonly
     const t = grads[name];
     const other = seen.get(t);
     if (other !== undefined) {
-      throw new GradpipeError(fn, `gradients ${JSON.stringify(other)} and ${JSON.stringify(name)} are the same tensor: give each tensor once`);
+      throw new GradpipeError(
+        fn,
+        `gradients ${JSON.stringify(other)} and ${JSON.stringify(name)} are the same tensor: give each tensor once`,
+      );
     }
     seen.set(t, name);
     if (ArrayBuffer.isView(t) && t.byteLength > 0) {
       const view = { name, buffer: t.buffer, start: t.byteOffset, end: t.byteOffset + t.byteLength };
       const overlap = views.find((v) => v.buffer === view.buffer && v.start < view.end && view.start < v.end);
       if (overlap) {
-        throw new GradpipeError(fn, `gradients ${JSON.stringify(overlap.name)} and ${JSON.stringify(name)} share memory (overlapping views of one buffer): give each tensor its own`);
+        throw new GradpipeError(
+          fn,
+          `gradients ${JSON.stringify(overlap.name)} and ${JSON.stringify(name)} share memory (overlapping views of one buffer): give each tensor its own`,
+        );
       }
       views.push(view);
     }
@@ -74,7 +81,9 @@ function validateParams<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients
   if (!isPlainObject(params)) throw new GradpipeError(fn, `params must be a plain object of named tensors, got ${describeValue(params)}`);
   const gradKeys = [...names].sort();
   const missing = gradKeys.filter((k) => !Object.hasOwn(params, k));
-  const extra = Object.keys(params).sort().filter((k) => !Object.hasOwn(grads, k));
+  const extra = Object.keys(params)
+    .sort()
+    .filter((k) => !Object.hasOwn(grads, k));
   if (missing.length || extra.length) {
     const parts = [
       missing.length ? `missing params for ${missing.map((k) => JSON.stringify(k)).join(', ')}` : '',
@@ -86,13 +95,17 @@ function validateParams<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients
     const reason = ops.invalidReason(params[k]);
     if (reason) throw new GradpipeError(fn, `param ${JSON.stringify(k)} ${reason}`);
     if (ops.size(params[k] as T) !== ops.size(grads[k]!)) {
-      throw new GradpipeError(fn, `param ${JSON.stringify(k)} has ${ops.size(params[k] as T)} elements but its gradient has ${ops.size(grads[k]!)}`);
+      throw new GradpipeError(
+        fn,
+        `param ${JSON.stringify(k)} has ${ops.size(params[k] as T)} elements but its gradient has ${ops.size(grads[k]!)}`,
+      );
     }
   }
 }
 
 function validateShapes<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients<T>, shapes: unknown): void {
-  if (!isPlainObject(shapes)) throw new GradpipeError(fn, `shapes must be a plain object of shapes by gradient name, got ${describeValue(shapes)}`);
+  if (!isPlainObject(shapes))
+    throw new GradpipeError(fn, `shapes must be a plain object of shapes by gradient name, got ${describeValue(shapes)}`);
   for (const [k, shape] of Object.entries(shapes)) {
     if (!Object.hasOwn(grads, k)) throw new GradpipeError(fn, `shapes has ${JSON.stringify(k)}, which is not a gradient`);
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
@@ -100,7 +113,10 @@ function validateShapes<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients
     }
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     if (count !== ops.size(grads[k]!)) {
-      throw new GradpipeError(fn, `shape [${shape.join(', ')}] of ${JSON.stringify(k)} has ${count} elements but the gradient has ${ops.size(grads[k]!)}`);
+      throw new GradpipeError(
+        fn,
+        `shape [${shape.join(', ')}] of ${JSON.stringify(k)} has ${count} elements but the gradient has ${ops.size(grads[k]!)}`,
+      );
     }
   }
 }
@@ -109,14 +125,21 @@ function validateShapes<T, S>(fn: string, ops: TensorOps<T, S>, grads: Gradients
 export function checkPipelineOptions(fn: string, transforms: readonly AnyGradientTransform[], options: PipelineOptions): PipelineOptions {
   if (!Array.isArray(transforms)) throw new GradpipeError(fn, `transforms must be an array, got ${describeValue(transforms)}`);
   transforms.forEach((t, i) => {
-    if (typeof t !== 'object' || t === null || typeof t.update !== 'function' || typeof t.init !== 'function' || typeof t.kind !== 'string') {
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      typeof t.update !== 'function' ||
+      typeof t.init !== 'function' ||
+      typeof t.kind !== 'string'
+    ) {
       throw new GradpipeError(fn, `transforms[${i}] is not a gradient transform (needs kind, init, update), got ${describeValue(t)}`);
     }
   });
   if (!isPlainObject(options)) throw new GradpipeError(fn, `options must be a plain object, got ${describeValue(options)}`);
   rejectUnknownKeys(fn, options, ['tensorNorms', 'measureNormAfter', 'onSubscriberError']);
   const { tensorNorms, measureNormAfter, onSubscriberError } = options;
-  if (tensorNorms !== undefined && typeof tensorNorms !== 'boolean') throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(tensorNorms)}`);
+  if (tensorNorms !== undefined && typeof tensorNorms !== 'boolean')
+    throw new GradpipeError(fn, `tensorNorms must be true or false, got ${describeValue(tensorNorms)}`);
   if (measureNormAfter !== undefined && typeof measureNormAfter !== 'boolean') {
     throw new GradpipeError(fn, `measureNormAfter must be true or false, got ${describeValue(measureNormAfter)}`);
   }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { JsonObject } from '../pipeline/GradientTransform.js';
 
 /**
@@ -55,7 +55,10 @@ export function makeSchedule(kind: string, config: JsonObject, at: (step: number
  */
 export function requireSchedule(fn: string, name: string, value: unknown): Schedule {
   if (typeof value !== 'function' || typeof (value as Partial<Schedule>).kind !== 'string') {
-    throw new GradpipeError(fn, `${name} must be a schedule such as cosineDecay({ peak: 1e-3, decaySteps: 1000 }), got ${describeValue(value)}`);
+    throw new GradpipeError(
+      fn,
+      `${name} must be a schedule such as cosineDecay({ peak: 1e-3, decaySteps: 1000 }), got ${describeValue(value)}`,
+    );
   }
   return value as Schedule;
 }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule, requireSchedule } from './Schedule.js';
 
@@ -15,13 +15,18 @@ import { makeSchedule, requireSchedule } from './Schedule.js';
  */
 export function chainSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
   const fn = 'chainSchedules';
-  if (!Array.isArray(schedules) || schedules.length === 0) throw new GradpipeError(fn, `schedules must be a non-empty array, got ${describeValue(schedules)}`);
+  if (!Array.isArray(schedules) || schedules.length === 0)
+    throw new GradpipeError(fn, `schedules must be a non-empty array, got ${describeValue(schedules)}`);
   schedules.forEach((s, i) => requireSchedule(fn, `schedules[${i}]`, s));
   if (!Array.isArray(boundaries) || boundaries.length !== schedules.length - 1) {
-    throw new GradpipeError(fn, `boundaries must have ${schedules.length - 1} entries (one fewer than schedules), got ${describeValue(boundaries)}`);
+    throw new GradpipeError(
+      fn,
+      `boundaries must have ${schedules.length - 1} entries (one fewer than schedules), got ${describeValue(boundaries)}`,
+    );
   }
   boundaries.forEach((b, i) => {
-    if (!Number.isInteger(b) || b < 1 || (i > 0 && b <= boundaries[i - 1]!)) throw new GradpipeError(fn, `boundaries must be increasing integers >= 1, got ${describeValue(boundaries)}`);
+    if (!Number.isInteger(b) || b < 1 || (i > 0 && b <= boundaries[i - 1]!))
+      throw new GradpipeError(fn, `boundaries must be increasing integers >= 1, got ${describeValue(boundaries)}`);
   });
   const list = [...schedules];
   const bounds = [...boundaries];

@@ -38,7 +38,8 @@ export function cosineDecay(options: CosineDecayOptions): Schedule {
   const warmupSteps = steps(fn, 'warmupSteps', o.warmupSteps ?? 0, 0);
   const init = rate(fn, 'init', o.init ?? 0);
   const floor = rate(fn, 'floor', o.floor ?? 0);
-  if (warmupSteps >= decaySteps) throw new GradpipeError(fn, `warmupSteps (${warmupSteps}) must be smaller than decaySteps (${decaySteps}), which includes it`);
+  if (warmupSteps >= decaySteps)
+    throw new GradpipeError(fn, `warmupSteps (${warmupSteps}) must be smaller than decaySteps (${decaySteps}), which includes it`);
   return makeSchedule(fn, { peak, decaySteps, warmupSteps, init, floor }, (t) => {
     if (t < warmupSteps) return init + ((peak - init) * t) / warmupSteps;
     const progress = Math.min(t - warmupSteps, decaySteps - warmupSteps) / (decaySteps - warmupSteps);

@@ -1,5 +1,5 @@
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { requireBoolean } from '../errors/validation.js';
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule } from './Schedule.js';
 import { rate, scheduleOptions, steps } from './scheduleOptions.js';
@@ -39,19 +39,29 @@ export function oneCycle(options: OneCycleOptions): Schedule {
   const maxLr = rate(fn, 'maxLr', o.maxLr);
   const totalSteps = steps(fn, 'totalSteps', o.totalSteps, 2);
   const pctStart = o.pctStart ?? 0.3;
-  if (typeof pctStart !== 'number' || !(pctStart > 0 && pctStart < 1)) throw new GradpipeError(fn, `pctStart must be a number in (0, 1), got ${describeValue(pctStart)}`);
+  if (typeof pctStart !== 'number' || !(pctStart > 0 && pctStart < 1))
+    throw new GradpipeError(fn, `pctStart must be a number in (0, 1), got ${describeValue(pctStart)}`);
   const divFactor = rate(fn, 'divFactor', o.divFactor ?? 25);
   const finalDivFactor = rate(fn, 'finalDivFactor', o.finalDivFactor ?? 1e4);
   const anneal = o.anneal ?? 'cos';
-  if (anneal !== 'cos' && anneal !== 'linear') throw new GradpipeError(fn, `anneal must be 'cos' or 'linear', got ${describeValue(anneal)}`);
+  if (anneal !== 'cos' && anneal !== 'linear')
+    throw new GradpipeError(fn, `anneal must be 'cos' or 'linear', got ${describeValue(anneal)}`);
   const threePhase = o.threePhase === undefined ? false : requireBoolean(fn, 'threePhase', o.threePhase);
   const initial = maxLr / divFactor;
   const minimum = initial / finalDivFactor;
   const rise = pctStart * totalSteps - 1;
   const phases = threePhase
-    ? [{ end: rise, from: initial, to: maxLr }, { end: 2 * pctStart * totalSteps - 2, from: maxLr, to: initial }, { end: totalSteps - 1, from: initial, to: minimum }]
-    : [{ end: rise, from: initial, to: maxLr }, { end: totalSteps - 1, from: maxLr, to: minimum }];
-  const interpolate = (from: number, to: number, pct: number) => (anneal === 'cos' ? to + ((from - to) / 2) * (Math.cos(Math.PI * pct) + 1) : (to - from) * pct + from);
+    ? [
+        { end: rise, from: initial, to: maxLr },
+        { end: 2 * pctStart * totalSteps - 2, from: maxLr, to: initial },
+        { end: totalSteps - 1, from: initial, to: minimum },
+      ]
+    : [
+        { end: rise, from: initial, to: maxLr },
+        { end: totalSteps - 1, from: maxLr, to: minimum },
+      ];
+  const interpolate = (from: number, to: number, pct: number) =>
+    anneal === 'cos' ? to + ((from - to) / 2) * (Math.cos(Math.PI * pct) + 1) : (to - from) * pct + from;
   const config = { maxLr, totalSteps, pctStart, divFactor, finalDivFactor, anneal, threePhase };
   return makeSchedule(fn, config, (t) => {
     let start = 0;

@@ -32,5 +32,9 @@ export function polynomialDecay(options: PolynomialDecayOptions): Schedule {
   const decaySteps = steps(fn, 'decaySteps', o.decaySteps);
   const end = rate(fn, 'end', o.end ?? 0);
   const power = rate(fn, 'power', o.power ?? 1);
-  return makeSchedule(fn, { init, decaySteps, end, power }, (t) => (init - end) * (1 - Math.min(t, decaySteps) / decaySteps) ** power + end);
+  return makeSchedule(
+    fn,
+    { init, decaySteps, end, power },
+    (t) => (init - end) * (1 - Math.min(t, decaySteps) / decaySteps) ** power + end,
+  );
 }

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { isPlainObject, rejectUnknownKeys } from '../errors/validation.js';
 import type { JsonObject } from '../pipeline/GradientTransform.js';
 import { chainSchedules } from './chainSchedules.js';
@@ -33,8 +33,15 @@ const FACTORIES: Readonly<Record<string, (config: JsonObject) => Schedule>> = {
   oneCycle: fromConfig(oneCycle),
   chainSchedules: (c) => {
     rejectUnknownKeys('scheduleFromJSON', c, ['schedules', 'boundaries'], 'field of chainSchedules');
-    if (!Array.isArray(c.schedules)) throw new GradpipeError('scheduleFromJSON', `chainSchedules needs schedules: an array of saved schedules, got ${describeValue(c.schedules)}`);
-    return chainSchedules(c.schedules.map((s) => scheduleFromJSON(s as unknown as ScheduleJson)), c.boundaries as number[]);
+    if (!Array.isArray(c.schedules))
+      throw new GradpipeError(
+        'scheduleFromJSON',
+        `chainSchedules needs schedules: an array of saved schedules, got ${describeValue(c.schedules)}`,
+      );
+    return chainSchedules(
+      c.schedules.map((s) => scheduleFromJSON(s as unknown as ScheduleJson)),
+      c.boundaries as number[],
+    );
   },
 };
 
@@ -55,6 +62,7 @@ export function scheduleFromJSON(json: ScheduleJson): Schedule {
     throw new GradpipeError(fn, `expects a saved schedule { kind, config }, got ${describeValue(json)}`);
   }
   rejectUnknownKeys(fn, json, ['kind', 'config'], 'field');
-  if (!Object.hasOwn(FACTORIES, json.kind)) throw new GradpipeError(fn, `unknown schedule kind ${JSON.stringify(json.kind)} (known: ${Object.keys(FACTORIES).join(', ')})`);
+  if (!Object.hasOwn(FACTORIES, json.kind))
+    throw new GradpipeError(fn, `unknown schedule kind ${JSON.stringify(json.kind)} (known: ${Object.keys(FACTORIES).join(', ')})`);
   return FACTORIES[json.kind]!(json.config);
 }

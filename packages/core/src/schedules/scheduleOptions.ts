@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 
 /** Checks a schedule factory's options object and its keys. */

@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import type { Schedule } from './Schedule.js';
 import { makeSchedule } from './Schedule.js';
 import { rate, scheduleOptions, steps } from './scheduleOptions.js';
@@ -32,7 +32,8 @@ export function stepDecay(options: StepDecayOptions): Schedule {
   const o = scheduleOptions(fn, options, ['init', 'gamma', 'stepSize', 'milestones']);
   const init = rate(fn, 'init', o.init);
   const gamma = rate(fn, 'gamma', o.gamma ?? 0.1);
-  if ((o.stepSize === undefined) === (o.milestones === undefined)) throw new GradpipeError(fn, 'give exactly one of stepSize and milestones');
+  if ((o.stepSize === undefined) === (o.milestones === undefined))
+    throw new GradpipeError(fn, 'give exactly one of stepSize and milestones');
   if (o.stepSize !== undefined) {
     const stepSize = steps(fn, 'stepSize', o.stepSize);
     return makeSchedule(fn, { init, gamma, stepSize }, (t) => init * gamma ** Math.floor(t / stepSize));

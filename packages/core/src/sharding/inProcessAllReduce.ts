@@ -1,4 +1,4 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { requireInteger } from '../errors/validation.js';
 import type { ReduceOp, ShardReduce } from './ShardReduce.js';
 
@@ -44,30 +44,33 @@ export function inProcessAllReduce(worldSize: number): ShardReduce[] {
     for (const settle of round.settle) settle(combined.slice());
   };
 
-  return Array.from({ length: worldSize }, (_, shard): ShardReduce => (partial, op) =>
-    new Promise((resolve, reject) => {
-      const index = callsPerShard[shard]!++;
-      let round = rounds[index];
-      if (!round) {
-        round = { op, length: partial.length, partials: new Array(worldSize), arrived: 0, settle: [] };
-        rounds[index] = round;
-      }
-      if (round.failure) return reject(round.failure);
-      round.settle.push((combined) => (combined instanceof Error ? reject(combined) : resolve(combined)));
-      if (op !== round.op || partial.length !== round.length) {
-        round.failure = new GradpipeError(
-          fn,
-          `shard ${shard} called round ${index} with op ${describeValue(op)} and ${partial.length} numbers, but another shard with op ${describeValue(round.op)} and ${round.length}`,
-        );
-        for (const settle of round.settle) settle(round.failure);
-        round.settle = [];
-        return;
-      }
-      round.partials[shard] = Float64Array.from(partial);
-      if (++round.arrived === worldSize) {
-        finish(round);
-        delete rounds[index];
-      }
-    }),
+  return Array.from(
+    { length: worldSize },
+    (_, shard): ShardReduce =>
+      (partial, op) =>
+        new Promise((resolve, reject) => {
+          const index = callsPerShard[shard]!++;
+          let round = rounds[index];
+          if (!round) {
+            round = { op, length: partial.length, partials: new Array(worldSize), arrived: 0, settle: [] };
+            rounds[index] = round;
+          }
+          if (round.failure) return reject(round.failure);
+          round.settle.push((combined) => (combined instanceof Error ? reject(combined) : resolve(combined)));
+          if (op !== round.op || partial.length !== round.length) {
+            round.failure = new GradpipeError(
+              fn,
+              `shard ${shard} called round ${index} with op ${describeValue(op)} and ${partial.length} numbers, but another shard with op ${describeValue(round.op)} and ${round.length}`,
+            );
+            for (const settle of round.settle) settle(round.failure);
+            round.settle = [];
+            return;
+          }
+          round.partials[shard] = Float64Array.from(partial);
+          if (++round.arrived === worldSize) {
+            finish(round);
+            delete rounds[index];
+          }
+        }),
   );
 }

@@ -65,7 +65,11 @@ export const contractCases: readonly ContractCase[] = [
   },
   {
     name: 'clipByGlobalNorm L1, L3 and Linf',
-    transforms: () => [clipByGlobalNorm({ maxNorm: 2, normType: 1 }), clipByGlobalNorm({ maxNorm: 1, normType: 3 }), clipByGlobalNorm({ maxNorm: 0.5, normType: 'inf' })],
+    transforms: () => [
+      clipByGlobalNorm({ maxNorm: 2, normType: 1 }),
+      clipByGlobalNorm({ maxNorm: 1, normType: 3 }),
+      clipByGlobalNorm({ maxNorm: 0.5, normType: 'inf' }),
+    ],
     steps: [{ grads: { a: [1, -2, 3], b: [4, 5] } }],
   },
   {
@@ -86,7 +90,12 @@ export const contractCases: readonly ContractCase[] = [
   {
     name: 'nanGuard skip',
     transforms: () => [nanGuard({ policy: 'skip' }), clipByGlobalNorm({ maxNorm: 1 })],
-    steps: [{ grads: { a: [1, 2], b: [3] } }, { grads: { a: [NaN, 2], b: [3] } }, { grads: { a: [1, 2], b: [Infinity] } }, { grads: { a: [0.1, 0.2], b: [0.3] } }],
+    steps: [
+      { grads: { a: [1, 2], b: [3] } },
+      { grads: { a: [NaN, 2], b: [3] } },
+      { grads: { a: [1, 2], b: [Infinity] } },
+      { grads: { a: [0.1, 0.2], b: [0.3] } },
+    ],
   },
   {
     name: 'nanGuard zero',
@@ -105,7 +114,10 @@ export const contractCases: readonly ContractCase[] = [
   },
   {
     name: 'agc first and last unit axis',
-    transforms: () => [agc({ clipping: 0.1, unitAxis: 'first', exclude: ['bias'] }), agc({ clipping: 0.05, unitAxis: 'last', exclude: ['bias'] })],
+    transforms: () => [
+      agc({ clipping: 0.1, unitAxis: 'first', exclude: ['bias'] }),
+      agc({ clipping: 0.05, unitAxis: 'last', exclude: ['bias'] }),
+    ],
     steps: [
       {
         grads: { w: [1, 0.01, 0.02, 2, 0, 0.001], bias: [5, 5] },

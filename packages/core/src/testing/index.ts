@@ -13,5 +13,6 @@
  * ```
  * @module @gradpipe/core/testing
  */
-export { contractCases, referenceOutcomes } from './contractCases.js';
+
 export type { ContractCase, ContractOutcome, ContractStep } from './contractCases.js';
+export { contractCases, referenceOutcomes } from './contractCases.js';

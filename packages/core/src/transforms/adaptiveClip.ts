@@ -1,10 +1,19 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { isPlainObject, rejectNullOptions, rejectUnknownKeys, requireBoolean, requireInRange, requireInteger, requireOneOf, requirePositiveFinite } from '../errors/validation.js';
-import type { GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import type { TensorOps } from '../backends/TensorOps.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
+import {
+  isPlainObject,
+  rejectNullOptions,
+  rejectUnknownKeys,
+  requireBoolean,
+  requireInRange,
+  requireInteger,
+  requireOneOf,
+  requirePositiveFinite,
+} from '../errors/validation.js';
+import type { GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import { clipFactor, countElements } from './support/clipFactor.js';
-import { scaleAll } from './support/scaleAll.js';
 import { parseMaxNorm } from './support/normBound.js';
+import { scaleAll } from './support/scaleAll.js';
 import { MAX_NORM, nonNegative, norms, stateObject } from './support/stateChecks.js';
 
 /** AutoClip (Seetharaman et al. 2020): clip to a percentile of the gradient norms seen so far. */
@@ -184,7 +193,17 @@ function searchSorted(sorted: readonly number[], value: number, after: boolean):
 }
 
 function zScoreClip(fn: string, options: ZScoreClipOptions): GradientTransform<ZScoreClipState> {
-  rejectUnknownKeys(fn, options, ['method', 'alpha', 'zThreshold', 'warmupSteps', 'maxNorm', 'eps', 'clipOption', 'clipFactor', 'skipUpdateOnSpike']);
+  rejectUnknownKeys(fn, options, [
+    'method',
+    'alpha',
+    'zThreshold',
+    'warmupSteps',
+    'maxNorm',
+    'eps',
+    'clipOption',
+    'clipFactor',
+    'skipUpdateOnSpike',
+  ]);
   rejectNullOptions(fn, options, ['method']);
   const alpha = requireInRange(fn, 'alpha', options.alpha ?? 0.97, 0, 1, false, true);
   const zThreshold = requirePositiveFinite(fn, 'zThreshold', options.zThreshold ?? 2.5);

@@ -1,7 +1,7 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
-import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
 import type { UnitLayout } from '../backends/TensorOps.js';
-import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
+import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject, requirePositiveFinite } from '../errors/validation.js';
+import type { Gradients, GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
 import { requireNullState } from './support/stateChecks.js';
 import { unitLayout } from './support/unitLayout.js';
@@ -109,7 +109,8 @@ export function agc(options: AgcOptions = {}): GradientTransform<null> {
  * `'last'`, none at all one unit.
  */
 function layoutFromAxes(fn: string, name: string, shape: readonly number[] | undefined, axes: readonly number[]): UnitLayout {
-  if (shape === undefined) throw new GradpipeError(fn, `axes need the shape of ${JSON.stringify(name)}: pass step(grads, { params, shapes })`);
+  if (shape === undefined)
+    throw new GradpipeError(fn, `axes need the shape of ${JSON.stringify(name)}: pass step(grads, { params, shapes })`);
   const rank = shape.length;
   if (rank < 2) return { units: 1, axis: 'first' };
   const reduced = axes.map((a) => (a < 0 ? a + rank : a));

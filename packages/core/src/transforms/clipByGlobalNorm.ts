@@ -1,8 +1,15 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
 import { shardedGlobalNormOfNorms } from '../norms/exactGlobalNorm.js';
-import type { AsyncGradientTransform, GradientTransform, Gradients, JsonObject, TransformContext, TransformUpdate } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
+import type {
+  AsyncGradientTransform,
+  Gradients,
+  GradientTransform,
+  JsonObject,
+  TransformContext,
+  TransformUpdate,
+} from '../pipeline/GradientTransform.js';
 import type { ShardReduce } from '../sharding/ShardReduce.js';
 import { clipFactor, countElements } from './support/clipFactor.js';
 import { maxNormToJson, nonFiniteRefusal, parseErrorIfNonfinite, parseMaxNorm, refuseNonFinite } from './support/normBound.js';
@@ -100,22 +107,37 @@ export function clipByGlobalNorm(options: ClipByGlobalNormOptions): GradientTran
       'this transform was saved as sharded and needs its reduce: pass { transforms: { clipByGlobalNorm: (config) => clipByGlobalNorm({ ...config, reduce }) } } to GradientPipeline.fromJSON',
     );
   }
-  const config: JsonObject = { maxNorm: maxNormToJson(maxNorm), normType: normTypeToJson(p), ...(errorIfNonfinite ? { errorIfNonfinite } : {}) };
+  const config: JsonObject = {
+    maxNorm: maxNormToJson(maxNorm),
+    normType: normTypeToJson(p),
+    ...(errorIfNonfinite ? { errorIfNonfinite } : {}),
+  };
   const what = `the global ${p === Infinity ? 'inf' : p}-norm of the gradients`;
 
   /** Scales `grads` so that their `norm` (over `elements` values in all) comes down to maxNorm. */
   function clip<T, S>(grads: Gradients<T>, ctx: TransformContext<T, S>, norm: S, elements: number): TransformUpdate<T, S, null> {
     const { ops } = ctx;
-    if (errorIfNonfinite && ops.eager && !Number.isFinite(norm as unknown as number)) throw nonFiniteRefusal(fn, what, `at step ${ctx.step}`);
+    if (errorIfNonfinite && ops.eager && !Number.isFinite(norm as unknown as number))
+      throw nonFiniteRefusal(fn, what, `at step ${ctx.step}`);
     const refusal: { figures: Record<string, S>; commit?: ReturnType<typeof refuseNonFinite> } =
       errorIfNonfinite && !ops.eager ? { figures: { finite: ops.isFinite(norm) }, commit: refuseNonFinite(fn, what) } : { figures: {} };
     const threshold = ops.scalar(maxNorm);
     // maxNorm Infinity only measures: the gradients pass untouched, as they do within any bound.
     if (maxNorm === Infinity) {
-      return { grads, decisions: { threshold, clipped: ops.scalar(0) }, ...refusal, figures: { norm, factor: ops.scalar(1), ...refusal.figures } };
+      return {
+        grads,
+        decisions: { threshold, clipped: ops.scalar(0) },
+        ...refusal,
+        figures: { norm, factor: ops.scalar(1), ...refusal.figures },
+      };
     }
     const { factor, clipped } = clipFactor(ops, norm, threshold, { elements, p, bound: maxNorm });
-    return { grads: scaleAll(ops, grads, factor), decisions: { threshold, clipped }, ...refusal, figures: { norm, factor, ...refusal.figures } };
+    return {
+      grads: scaleAll(ops, grads, factor),
+      decisions: { threshold, clipped },
+      ...refusal,
+      figures: { norm, factor, ...refusal.figures },
+    };
   }
 
   if (!reduce) {

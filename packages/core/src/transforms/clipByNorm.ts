@@ -1,10 +1,10 @@
 import { rejectNullOptions, rejectUnknownKeys, requireOptionsObject } from '../errors/validation.js';
-import type { GradientTransform, Gradients, JsonObject } from '../pipeline/GradientTransform.js';
 import { type NormType, normTypeToJson, parseNormType } from '../norms/normType.js';
+import type { Gradients, GradientTransform, JsonObject } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
-import { requireNullState } from './support/stateChecks.js';
 import { clipFactor } from './support/clipFactor.js';
 import { allFinite, maxNormToJson, nonFiniteRefusal, parseErrorIfNonfinite, parseMaxNorm, refuseNonFinite } from './support/normBound.js';
+import { requireNullState } from './support/stateChecks.js';
 
 /** Options of {@link clipByNorm}. */
 export interface ClipByNormOptions {
@@ -40,7 +40,11 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
   const p = parseNormType(fn, options.normType);
   const errorIfNonfinite = parseErrorIfNonfinite(fn, options.errorIfNonfinite);
   const what = `the ${p === Infinity ? 'inf' : p}-norm of a gradient`;
-  const config: JsonObject = { maxNorm: maxNormToJson(maxNorm), normType: normTypeToJson(p), ...(errorIfNonfinite ? { errorIfNonfinite } : {}) };
+  const config: JsonObject = {
+    maxNorm: maxNormToJson(maxNorm),
+    normType: normTypeToJson(p),
+    ...(errorIfNonfinite ? { errorIfNonfinite } : {}),
+  };
   return {
     kind: fn,
     config,
@@ -54,7 +58,8 @@ export function clipByNorm(options: ClipByNormOptions): GradientTransform<null> 
         const bad = names.filter((_, i) => !Number.isFinite(norms[i] as unknown as number));
         if (bad.length) throw nonFiniteRefusal(fn, what, `at step ${step} in ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
       }
-      const refusal = errorIfNonfinite && !ops.eager ? { figures: { finite: allFinite(ops, norms) }, commit: refuseNonFinite(fn, what) } : {};
+      const refusal =
+        errorIfNonfinite && !ops.eager ? { figures: { finite: allFinite(ops, norms) }, commit: refuseNonFinite(fn, what) } : {};
       const threshold = ops.scalar(maxNorm);
       if (maxNorm === Infinity) return { grads, decisions: { threshold, clipped: ops.scalar(0) }, ...refusal };
       const out: Gradients<(typeof grads)[string]> = {};

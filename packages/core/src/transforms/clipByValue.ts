@@ -1,6 +1,6 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { rejectNullOptions, rejectUnknownKeys, requirePositiveFinite } from '../errors/validation.js';
-import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import type { Gradients, GradientTransform } from '../pipeline/GradientTransform.js';
 import { anyOf } from './support/anyOf.js';
 import { requireNullState } from './support/stateChecks.js';
 
@@ -42,7 +42,10 @@ export function clipByValue(options: number | ClipByValueOptions): GradientTrans
     rejectUnknownKeys(fn, options, ['min', 'max']);
     rejectNullOptions(fn, options, ['min', 'max']);
     ({ min, max } = options);
-    for (const [name, v] of [['min', min], ['max', max]] as const) {
+    for (const [name, v] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw new GradpipeError(fn, `${name} must be a finite number, got ${describeValue(v)}`);
       }

@@ -1,6 +1,6 @@
-import { GradpipeError, describeValue } from '../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../errors/GradpipeError.js';
 import { rejectNullOptions, rejectUnknownKeys, requireInteger, requireOptionsObject } from '../errors/validation.js';
-import type { GradientTransform, Gradients } from '../pipeline/GradientTransform.js';
+import type { Gradients, GradientTransform } from '../pipeline/GradientTransform.js';
 import { count, stateObject } from './support/stateChecks.js';
 
 /** What {@link nanGuard} does with a step that has a NaN or ±Infinity gradient. */
@@ -64,8 +64,10 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
       const s = stateObject(saved, ['totalNonFinite', 'consecutiveNonFinite']);
       const totalNonFinite = count(s.totalNonFinite!, 'totalNonFinite');
       const consecutiveNonFinite = count(s.consecutiveNonFinite!, 'consecutiveNonFinite');
-      if (consecutiveNonFinite > totalNonFinite) throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} exceeds totalNonFinite ${totalNonFinite}`);
-      if (consecutiveNonFinite > maxConsecutive) throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} already exceeds maxConsecutive ${maxConsecutive}`);
+      if (consecutiveNonFinite > totalNonFinite)
+        throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} exceeds totalNonFinite ${totalNonFinite}`);
+      if (consecutiveNonFinite > maxConsecutive)
+        throw new Error(`consecutiveNonFinite ${consecutiveNonFinite} already exceeds maxConsecutive ${maxConsecutive}`);
       return { totalNonFinite, consecutiveNonFinite };
     },
     // On device backends the counters matter to commit only: a step may begin before the previous step's
@@ -74,7 +76,10 @@ export function nanGuard(options: NanGuardOptions = {}): GradientTransform<NanGu
     update(grads, state, { ops, step }) {
       const names = Object.keys(grads);
       const finite = names.map((name) => ops.isFinite(ops.norm(grads[name]!, 2)));
-      const nonFinite = ops.sub(ops.scalar(1), finite.reduce((a, b) => ops.min(a, b), ops.scalar(1)));
+      const nonFinite = ops.sub(
+        ops.scalar(1),
+        finite.reduce((a, b) => ops.min(a, b), ops.scalar(1)),
+      );
       // With host numbers the verdict is known now: a step that will exceed maxConsecutive is refused before
       // 'zero' changes the caller's arrays in place. (Device tensors are immutable: commit refuses those.)
       if (ops.eager && (nonFinite as unknown) === 1 && state.consecutiveNonFinite + 1 > maxConsecutive) {

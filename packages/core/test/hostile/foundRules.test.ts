@@ -2,12 +2,8 @@
  * Hostile input: the rules of issue 13 that this suite found broken when it was written (each describe names what
  * used to happen, and the comment the repro). src keeps them now; these tests hold it to them.
  */
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientAccumulator,
-  GradientPipeline,
-  GradpipeError,
-  type PipelineJson,
   adaptiveClip,
   agc,
   clipByGlobalNorm,
@@ -16,17 +12,22 @@ import {
   clipFactor,
   cosineDecay,
   exponentialDecay,
+  GradientAccumulator,
+  GradientPipeline,
+  GradpipeError,
   linearWarmup,
   nanGuard,
   normAbove,
   normOf,
   oneCycle,
+  type PipelineJson,
   polynomialDecay,
   scheduleFromJSON,
   stepDecay,
   typedArrayOps,
   unitLayout,
 } from '@gradpipe/core';
+import { describe, expect, it } from 'vitest';
 
 const unsafe = <T>(v: unknown) => v as T;
 
@@ -43,7 +44,8 @@ function expectRefused(f: () => unknown, fn: string): void {
 }
 
 /** The bits of every array, to compare before and after a step. */
-const bitsOf = (grads: Record<string, Float32Array>) => Object.values(grads).map((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)));
+const bitsOf = (grads: Record<string, Float32Array>) =>
+  Object.values(grads).map((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)));
 
 describe('was a gap: null is taken as "use the default" instead of being refused', () => {
   // Repro: adaptiveClip({ method: 'percentile', percentile: null }).config.percentile === 10.
@@ -73,7 +75,12 @@ describe('was a gap: null is taken as "use the default" instead of being refused
       ['stepDecay', (o) => stepDecay(unsafe(o)), { init: 1, stepSize: 2 }, ['gamma']],
       ['exponentialDecay', (o) => exponentialDecay(unsafe(o)), { init: 1, gamma: 0.5 }, ['transitionSteps', 'staircase']],
       ['polynomialDecay', (o) => polynomialDecay(unsafe(o)), { init: 1, decaySteps: 10 }, ['end', 'power']],
-      ['oneCycle', (o) => oneCycle(unsafe(o)), { maxLr: 1, totalSteps: 10 }, ['pctStart', 'divFactor', 'finalDivFactor', 'anneal', 'threePhase']],
+      [
+        'oneCycle',
+        (o) => oneCycle(unsafe(o)),
+        { maxLr: 1, totalSteps: 10 },
+        ['pctStart', 'divFactor', 'finalDivFactor', 'anneal', 'threePhase'],
+      ],
     ];
     for (const [fn, make, valid, keys] of cases) for (const key of keys) expectRefused(() => make({ ...valid, [key]: null }), fn);
   });
@@ -97,7 +104,10 @@ describe('was a gap: normAbove(limit) checks nothing', () => {
 describe('was a gap: GradientAccumulator takes what the pipeline refuses', () => {
   // Repro: new GradientAccumulator({ every: 1 }).add(new Map([['w', new Float32Array(1)]])) returns {}.
   it('add refuses a Map or an array of gradients (the pipeline does: "grads must be a plain object")', () => {
-    expectRefused(() => new GradientAccumulator({ every: 1 }).add(unsafe(new Map([['w', new Float32Array([1])]]))), 'GradientAccumulator.add');
+    expectRefused(
+      () => new GradientAccumulator({ every: 1 }).add(unsafe(new Map([['w', new Float32Array([1])]]))),
+      'GradientAccumulator.add',
+    );
     expectRefused(() => new GradientAccumulator({ every: 1 }).add(unsafe([new Float32Array([1])])), 'GradientAccumulator.add');
   });
 
@@ -122,7 +132,9 @@ describe('was a gap: scheduleFromJSON', () => {
   it('unknown keys in a constant or chainSchedules config, and unknown fields of the JSON, are refused', () => {
     expect(() => scheduleFromJSON(unsafe({ kind: 'constant', config: { value: 1, extra: 2 } }))).toThrow(GradpipeError);
     expect(() =>
-      scheduleFromJSON(unsafe({ kind: 'chainSchedules', config: { schedules: [{ kind: 'constant', config: { value: 1 } }], boundaries: [], extra: 1 } })),
+      scheduleFromJSON(
+        unsafe({ kind: 'chainSchedules', config: { schedules: [{ kind: 'constant', config: { value: 1 } }], boundaries: [], extra: 1 } }),
+      ),
     ).toThrow(GradpipeError);
     expect(() => scheduleFromJSON(unsafe({ kind: 'constant', config: { value: 1 }, extra: 2 }))).toThrow(GradpipeError);
   });
@@ -141,12 +153,42 @@ describe('was a gap: a refusal after a transform that changed the arrays in plac
   // Repro: new GradientPipeline([clipByValue(1), nanGuard({ policy: 'throw' })]).step({ w: Float32Array.of(NaN, 5) })
   // throws, and w is [NaN, 1] afterwards. The rule: the caller's arrays are bit-identical after any refusal.
   const cases: [string, () => GradientPipeline, Record<string, Float32Array>, { params?: Record<string, Float32Array> }][] = [
-    ["[clipByValue(1), nanGuard({ policy: 'throw' })]", () => new GradientPipeline([clipByValue(1), nanGuard({ policy: 'throw' })]), { w: Float32Array.of(NaN, 5) }, {}],
-    ["[clipByValue(1), nanGuard({ policy: 'zero', maxConsecutive: 0 })]", () => new GradientPipeline([clipByValue(1), nanGuard({ policy: 'zero', maxConsecutive: 0 })]), { w: Float32Array.of(NaN, 5) }, {}],
-    ['[clipByValue(1), clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: true })]', () => new GradientPipeline([clipByValue(1), clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: true })]), { w: Float32Array.of(NaN, 5) }, {}],
-    ["[clipByNorm({ maxNorm: 1 }), nanGuard({ policy: 'throw' })]", () => new GradientPipeline([clipByNorm({ maxNorm: 1 }), nanGuard({ policy: 'throw' })]), { a: Float32Array.of(NaN), b: Float32Array.of(5) }, {}],
-    ['[clipByNorm({ maxNorm: 1 }), clipByNorm({ maxNorm: 1, errorIfNonfinite: true })]', () => new GradientPipeline([clipByNorm({ maxNorm: 1 }), clipByNorm({ maxNorm: 1, errorIfNonfinite: true })]), { b: Float32Array.of(5), a: Float32Array.of(NaN) }, {}],
-    ["[agc(), nanGuard({ policy: 'throw' })]", () => new GradientPipeline([agc(), nanGuard({ policy: 'throw' })]), { b: Float32Array.of(5), a: Float32Array.of(NaN) }, { params: { b: Float32Array.of(1), a: Float32Array.of(1) } }],
+    [
+      "[clipByValue(1), nanGuard({ policy: 'throw' })]",
+      () => new GradientPipeline([clipByValue(1), nanGuard({ policy: 'throw' })]),
+      { w: Float32Array.of(NaN, 5) },
+      {},
+    ],
+    [
+      "[clipByValue(1), nanGuard({ policy: 'zero', maxConsecutive: 0 })]",
+      () => new GradientPipeline([clipByValue(1), nanGuard({ policy: 'zero', maxConsecutive: 0 })]),
+      { w: Float32Array.of(NaN, 5) },
+      {},
+    ],
+    [
+      '[clipByValue(1), clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: true })]',
+      () => new GradientPipeline([clipByValue(1), clipByGlobalNorm({ maxNorm: 1, errorIfNonfinite: true })]),
+      { w: Float32Array.of(NaN, 5) },
+      {},
+    ],
+    [
+      "[clipByNorm({ maxNorm: 1 }), nanGuard({ policy: 'throw' })]",
+      () => new GradientPipeline([clipByNorm({ maxNorm: 1 }), nanGuard({ policy: 'throw' })]),
+      { a: Float32Array.of(NaN), b: Float32Array.of(5) },
+      {},
+    ],
+    [
+      '[clipByNorm({ maxNorm: 1 }), clipByNorm({ maxNorm: 1, errorIfNonfinite: true })]',
+      () => new GradientPipeline([clipByNorm({ maxNorm: 1 }), clipByNorm({ maxNorm: 1, errorIfNonfinite: true })]),
+      { b: Float32Array.of(5), a: Float32Array.of(NaN) },
+      {},
+    ],
+    [
+      "[agc(), nanGuard({ policy: 'throw' })]",
+      () => new GradientPipeline([agc(), nanGuard({ policy: 'throw' })]),
+      { b: Float32Array.of(5), a: Float32Array.of(NaN) },
+      { params: { b: Float32Array.of(1), a: Float32Array.of(1) } },
+    ],
   ];
   it.each(cases)('%s: refused, and the arrays are as they were', (_label, pipe, grads, options) => {
     const before = bitsOf(grads);
@@ -172,7 +214,9 @@ describe('was a gap: a quasi-norm of a very small p overflows float64', () => {
     expect(Number.isFinite(stats.transforms[0]!.figures.norm!)).toBe(true);
     expect(stats.clipped).toBe(true);
     expect(normOf(grads.w, 0.1)).toBeLessThanOrEqual(1);
-    expect(() => new GradientPipeline([clipByNorm({ maxNorm: 1, normType: 0.1, errorIfNonfinite: true })]).step({ w: Float32Array.of(1, 1, 1) })).not.toThrow();
+    expect(() =>
+      new GradientPipeline([clipByNorm({ maxNorm: 1, normType: 0.1, errorIfNonfinite: true })]).step({ w: Float32Array.of(1, 1, 1) }),
+    ).not.toThrow();
   });
 });
 

@@ -14,20 +14,21 @@
  * placed after a transform that changes the arrays in place, its refusal comes too late (reported; see
  * knownGaps.test.ts).
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+
 import {
   type AnyGradientTransform,
-  GradientPipeline,
-  GradpipeError,
   adaptiveClip,
   agc,
   clipByGlobalNorm,
   clipByNorm,
   clipByValue,
+  GradientPipeline,
+  GradpipeError,
   nanGuard,
 } from '@gradpipe/core';
-import { MAX_FLOAT32, SEED, finiteFloat32, norm64 } from '../support/arbitraries.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { finiteFloat32, MAX_FLOAT32, norm64, SEED } from '../support/arbitraries.js';
 
 /** The bits of a float32. */
 const bitsOf = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0]!;
@@ -100,7 +101,8 @@ const clipping: fc.Arbitrary<Link> = fc.oneof(
   fc.record({ m: bound, p: fc.constantFrom(1, 2, 0.5, Infinity) }).map(({ m, p }) => ({
     label: `clipByNorm({ maxNorm: ${m}, normType: ${p} })`,
     make: () => clipByNorm({ maxNorm: m, normType: p }),
-    check: (out: Record<string, Float32Array>) => Object.entries(out).forEach(([k, t]) => ok(norm64([t], p) <= m, `${k}: ${p}-norm ≤ ${m}`)),
+    check: (out: Record<string, Float32Array>) =>
+      Object.entries(out).forEach(([k, t]) => ok(norm64([t], p) <= m, `${k}: ${p}-norm ≤ ${m}`)),
   })),
   bound.map((c) => ({
     label: `clipByValue(${c})`,
@@ -116,27 +118,52 @@ const clipping: fc.Arbitrary<Link> = fc.oneof(
     make: () => agc({ clipping: lambda }),
     // No shapes: every tensor is one unit.
     check: (out: Record<string, Float32Array>, params: Record<string, Float32Array>) =>
-      Object.entries(out).forEach(([k, t]) => ok(norm64([t], 2) <= lambda * Math.max(norm64([params[k]!], 2), 1e-3), `${k}: unit norm ≤ λ·max(‖p‖, eps)`)),
+      Object.entries(out).forEach(([k, t]) =>
+        ok(norm64([t], 2) <= lambda * Math.max(norm64([params[k]!], 2), 1e-3), `${k}: unit norm ≤ λ·max(‖p‖, eps)`),
+      ),
   })),
-  fc.record({ percentile: fc.double({ min: 0, max: 100, noNaN: true }), window: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) }).map(({ percentile, window }) => ({
-    label: `adaptiveClip({ method: 'percentile', percentile: ${percentile}, window: ${window} })`,
-    make: () => adaptiveClip({ method: 'percentile', percentile, ...(window === undefined ? {} : { window }) }),
-    check: (out: Record<string, Float32Array>, _p: Record<string, Float32Array>, threshold: number | undefined) => withinThreshold(out, threshold),
-  })),
-  fc.record({ warmupSteps: fc.integer({ min: 1, max: 2 }), clipOption: fc.constantFrom('adaptiveScaling' as const, 'mean' as const), maxNorm: fc.option(bound, { nil: undefined }) }).map((o) => ({
-    label: `adaptiveClip({ method: 'zscore', ...${JSON.stringify(o)} })`,
-    make: () => adaptiveClip({ method: 'zscore', zThreshold: 0.5, ...o }),
-    check: (out: Record<string, Float32Array>, _p: Record<string, Float32Array>, threshold: number | undefined) => withinThreshold(out, threshold),
-  })),
-  fc.constantFrom('skip' as const, 'zero' as const).map((policy) => ({ label: `nanGuard({ policy: '${policy}' })`, make: () => nanGuard({ policy }) })),
+  fc
+    .record({
+      percentile: fc.double({ min: 0, max: 100, noNaN: true }),
+      window: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+    })
+    .map(({ percentile, window }) => ({
+      label: `adaptiveClip({ method: 'percentile', percentile: ${percentile}, window: ${window} })`,
+      make: () => adaptiveClip({ method: 'percentile', percentile, ...(window === undefined ? {} : { window }) }),
+      check: (out: Record<string, Float32Array>, _p: Record<string, Float32Array>, threshold: number | undefined) =>
+        withinThreshold(out, threshold),
+    })),
+  fc
+    .record({
+      warmupSteps: fc.integer({ min: 1, max: 2 }),
+      clipOption: fc.constantFrom('adaptiveScaling' as const, 'mean' as const),
+      maxNorm: fc.option(bound, { nil: undefined }),
+    })
+    .map((o) => ({
+      label: `adaptiveClip({ method: 'zscore', ...${JSON.stringify(o)} })`,
+      make: () => adaptiveClip({ method: 'zscore', zThreshold: 0.5, ...o }),
+      check: (out: Record<string, Float32Array>, _p: Record<string, Float32Array>, threshold: number | undefined) =>
+        withinThreshold(out, threshold),
+    })),
+  fc
+    .constantFrom('skip' as const, 'zero' as const)
+    .map((policy) => ({ label: `nanGuard({ policy: '${policy}' })`, make: () => nanGuard({ policy }) })),
 );
 
 /** A transform that may refuse the step: only ever first in the chain (see the header). */
 const refuser: fc.Arbitrary<Link> = fc.oneof(
   fc.constant({ label: "nanGuard({ policy: 'throw' })", make: () => nanGuard({ policy: 'throw' }) }),
   fc.constant({ label: "nanGuard({ policy: 'zero', maxConsecutive: 0 })", make: () => nanGuard({ policy: 'zero', maxConsecutive: 0 }) }),
-  bound.map((m) => ({ label: `clipByGlobalNorm({ maxNorm: ${m}, errorIfNonfinite: true })`, make: () => clipByGlobalNorm({ maxNorm: m, errorIfNonfinite: true }), check: (out: Record<string, Float32Array>) => ok(norm64(Object.values(out), 2) <= m, `global norm ≤ ${m}`) })),
-  bound.map((m) => ({ label: `clipByNorm({ maxNorm: ${m}, errorIfNonfinite: true })`, make: () => clipByNorm({ maxNorm: m, errorIfNonfinite: true }), check: (out: Record<string, Float32Array>) => Object.values(out).forEach((t) => ok(norm64([t], 2) <= m, `norm ≤ ${m}`)) })),
+  bound.map((m) => ({
+    label: `clipByGlobalNorm({ maxNorm: ${m}, errorIfNonfinite: true })`,
+    make: () => clipByGlobalNorm({ maxNorm: m, errorIfNonfinite: true }),
+    check: (out: Record<string, Float32Array>) => ok(norm64(Object.values(out), 2) <= m, `global norm ≤ ${m}`),
+  })),
+  bound.map((m) => ({
+    label: `clipByNorm({ maxNorm: ${m}, errorIfNonfinite: true })`,
+    make: () => clipByNorm({ maxNorm: m, errorIfNonfinite: true }),
+    check: (out: Record<string, Float32Array>) => Object.values(out).forEach((t) => ok(norm64([t], 2) <= m, `norm ≤ ${m}`)),
+  })),
 );
 
 /** Links print as their labels in a counterexample. */
@@ -146,7 +173,8 @@ const chain = fc
   .map(([first, rest]) => (first ? [first, ...rest] : rest).map(labelled));
 
 /** Parameters for agc: small fixed values, some zero, of each gradient's length. */
-const paramsFor = (grads: Record<string, Float32Array>) => Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Float32Array.from(g, (_, i) => ((i * 7919) % 13) - 6)]));
+const paramsFor = (grads: Record<string, Float32Array>) =>
+  Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Float32Array.from(g, (_, i) => ((i * 7919) % 13) - 6)]));
 
 describe('hostile gradients: any gradient set, any chain — a clean refusal, or the exact bound and finite figures', () => {
   it('for every gradient set and chain (property)', () => {
@@ -166,7 +194,7 @@ describe('hostile gradients: any gradient set, any chain — a clean refusal, or
         const input = Object.fromEntries(Object.entries(grads).map(([k, t]) => [k, Float32Array.from(t)]));
         const before = buffers.map((b) => Array.from(b));
         const stateBefore = pipe.toJSON();
-        let result;
+        let result: ReturnType<GradientPipeline['step']>;
         try {
           result = pipe.step(grads, { params });
         } catch (error) {
@@ -185,13 +213,15 @@ describe('hostile gradients: any gradient set, any chain — a clean refusal, or
           });
         });
         const out = result.grads;
-        for (const [k, t] of Object.entries(input)) t.forEach((v, j) => Number.isFinite(v) && expect(Number.isFinite(out[k]![j]!)).toBe(true));
+        for (const [k, t] of Object.entries(input))
+          t.forEach((v, j) => Number.isFinite(v) && expect(Number.isFinite(out[k]![j]!)).toBe(true));
         const finite = Object.values(input).every((t) => t.every(Number.isFinite));
         if (!finite || result.skipped) return;
         finiteSteps++;
         const { stats } = result;
         expect(stats.nonFinite).toEqual([]);
-        for (const n of [stats.normBefore, stats.normAfter, ...(stats.threshold === undefined ? [] : [stats.threshold])]) expect(Number.isFinite(n)).toBe(true);
+        for (const n of [stats.normBefore, stats.normAfter, ...(stats.threshold === undefined ? [] : [stats.threshold])])
+          expect(Number.isFinite(n)).toBe(true);
         for (const t of stats.transforms) for (const v of Object.values(t.figures)) expect(Number.isFinite(v)).toBe(true);
         // normBefore: within 2·2⁻²⁴ of exact (StepStats). normAfter of a scaled tensor is the norm before times the
         // factor: within 2⁻²² of the stored values' norm per scaling transform, plus 2⁻¹⁵⁰ per value stored as a subnormal.
@@ -212,7 +242,15 @@ describe('hostile gradients: any gradient set, any chain — a clean refusal, or
   it('an empty set of gradients, and sets of empty tensors, step to zero norms with nothing clipped', () => {
     const sets: Record<string, Float32Array>[] = [{}, { a: new Float32Array(0) }, { a: new Float32Array(0), b: new Float32Array(0) }];
     for (const grads of sets) {
-      const pipe = new GradientPipeline([nanGuard({ policy: 'throw' }), clipByValue(1), clipByNorm({ maxNorm: 1 }), agc(), adaptiveClip({ method: 'percentile' }), adaptiveClip({ method: 'zscore', warmupSteps: 1 }), clipByGlobalNorm({ maxNorm: 1 })]);
+      const pipe = new GradientPipeline([
+        nanGuard({ policy: 'throw' }),
+        clipByValue(1),
+        clipByNorm({ maxNorm: 1 }),
+        agc(),
+        adaptiveClip({ method: 'percentile' }),
+        adaptiveClip({ method: 'zscore', warmupSteps: 1 }),
+        clipByGlobalNorm({ maxNorm: 1 }),
+      ]);
       for (let i = 0; i < 3; i++) {
         const { stats } = pipe.step(grads, { params: paramsFor(grads) });
         expect([stats.normBefore, stats.normAfter, stats.clipped, stats.skipped]).toEqual([0, 0, false, false]);

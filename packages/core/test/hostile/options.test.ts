@@ -9,17 +9,63 @@
  * The domains below are written from the documentation, not from src. Where src takes `null` as "the default"
  * (reported; see knownGaps.test.ts) the generators do not offer null for that option.
  */
+
+import {
+  type AnyGradientTransform,
+  adaptiveClip,
+  agc,
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  GradientPipeline,
+  GradpipeError,
+  nanGuard,
+} from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AnyGradientTransform, GradientPipeline, GradpipeError, adaptiveClip, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard } from '@gradpipe/core';
 import { SEED } from '../support/arbitraries.js';
 
 /** Values nobody should pass, and a few that are fine: the generator of every option. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    NaN, Infinity, -Infinity, 0, -0, -1, 1, 0.5, 2, 3, 100, 101, 1e308, Number.MIN_VALUE, -1e-300, 2 ** 53, Number.MAX_SAFE_INTEGER, 1.5,
-    'inf', 'Infinity', '1', '', 'skip', 'zero', 'throw', 'first', 'last', 'mean', 'percentile', 'zscore', 'adaptiveScaling',
-    true, false, null, undefined, 1n, 0n, -1n,
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+    -1,
+    1,
+    0.5,
+    2,
+    3,
+    100,
+    101,
+    1e308,
+    Number.MIN_VALUE,
+    -1e-300,
+    2 ** 53,
+    Number.MAX_SAFE_INTEGER,
+    1.5,
+    'inf',
+    'Infinity',
+    '1',
+    '',
+    'skip',
+    'zero',
+    'throw',
+    'first',
+    'last',
+    'mean',
+    'percentile',
+    'zscore',
+    'adaptiveScaling',
+    true,
+    false,
+    null,
+    undefined,
+    1n,
+    0n,
+    -1n,
   ),
   fc.constantFrom<unknown>({}, [], [0], [0, 1], [0, 0], [-1], [1.5], ['w'], ['w', 1], [null]),
   fc.constantFrom<unknown>(Symbol('hostile'), new Map(), new Set([1]), new Float32Array(1), new Date(0), () => 1, Object.create(null)),
@@ -41,7 +87,10 @@ const positiveOrInf = (v: unknown) => v === 'inf' || (isNumber(v) && v > 0);
 const intAtLeast = (min: number) => (v: unknown) => isNumber(v) && Number.isSafeInteger(v) && v >= min;
 const absentOr = (ok: (v: unknown) => boolean) => (v: unknown) => v === undefined || ok(v);
 const boolean = (v: unknown) => typeof v === 'boolean';
-const oneOf = (...allowed: unknown[]) => (v: unknown) => allowed.includes(v);
+const oneOf =
+  (...allowed: unknown[]) =>
+  (v: unknown) =>
+    allowed.includes(v);
 
 /** One transform: its options' arbitraries and domains, and a check of combinations. */
 interface Spec {
@@ -107,7 +156,10 @@ const SPECS: readonly Spec[] = [
     make: (o) => adaptiveClip(o as never),
     fixed: { method: 'percentile' },
     options: {
-      percentile: { arb: option(fc.double({ min: 0, max: 100, noNaN: true }), [null]), ok: absentOr((v) => isNumber(v) && v >= 0 && v <= 100) },
+      percentile: {
+        arb: option(fc.double({ min: 0, max: 100, noNaN: true }), [null]),
+        ok: absentOr((v) => isNumber(v) && v >= 0 && v <= 100),
+      },
       window: { arb: option(fc.integer({ min: 1, max: 50 })), ok: absentOr(intAtLeast(1)) },
     },
   },
@@ -134,7 +186,10 @@ const SPECS: readonly Spec[] = [
       clipping: { arb: option(fc.double({ min: 1e-6, max: 10, noNaN: true }), [null]), ok: absentOr(positiveFinite) },
       eps: { arb: option(fc.double({ min: 1e-9, max: 1, noNaN: true }), [null]), ok: absentOr(positiveFinite) },
       unitAxis: { arb: option(fc.constantFrom('first', 'last')), ok: absentOr(oneOf('first', 'last')) },
-      exclude: { arb: option(fc.constantFrom([], ['w'], ['b', 'w']), [null]), ok: absentOr((v) => Array.isArray(v) && v.every((n) => typeof n === 'string')) },
+      exclude: {
+        arb: option(fc.constantFrom([], ['w'], ['b', 'w']), [null]),
+        ok: absentOr((v) => Array.isArray(v) && v.every((n) => typeof n === 'string')),
+      },
       axes: {
         arb: option(fc.constantFrom([0], [1], [-1], [0, 1], [1, 0])),
         ok: absentOr((v) => Array.isArray(v) && v.length > 0 && v.every((a) => Number.isSafeInteger(a)) && new Set(v).size === v.length),
@@ -145,7 +200,19 @@ const SPECS: readonly Spec[] = [
 ];
 
 /** Keys no transform has, misspellings and prototype names among them. */
-const extraKey = fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'max_norm', 'maxnorm', 'MaxNorm', 'polcy', 'window ', 'shape', '');
+const extraKey = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'max_norm',
+  'maxnorm',
+  'MaxNorm',
+  'polcy',
+  'window ',
+  'shape',
+  '',
+);
 
 interface Case {
   readonly spec: Spec;
@@ -171,12 +238,15 @@ const cases: fc.Arbitrary<Case> = fc.constantFrom(...SPECS).chain((spec) => {
       (spec.combination?.(options) ?? true);
     return withLabel({ spec, options, valid });
   });
-  const notOptions = fc.constantFrom<unknown>(null, 'options', 1n, [], [{}], new Map(), () => ({}), new (class Options {})()).map((options): Case => withLabel({ spec, options, valid: false }));
+  const notOptions = fc
+    .constantFrom<unknown>(null, 'options', 1n, [], [{}], new Map(), () => ({}), new (class Options {})())
+    .map((options): Case => withLabel({ spec, options, valid: false }));
   return fc.oneof({ weight: 9, arbitrary: asObject }, { weight: 1, arbitrary: notOptions });
 });
 
 const withLabel = (c: Omit<Case, typeof fc.toStringMethod>): Case => ({ ...c, [fc.toStringMethod]: () => describeCase(c) });
-const describeCase = (c: Pick<Case, 'spec' | 'options'>) => `${c.spec.kind}(${String(JSON.stringify(c.options, (_k, v) => (v === undefined ? 'undefined' : typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' || typeof v === 'function' ? String(v) : v)))})`;
+const describeCase = (c: Pick<Case, 'spec' | 'options'>) =>
+  `${c.spec.kind}(${String(JSON.stringify(c.options, (_k, v) => (v === undefined ? 'undefined' : typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' || typeof v === 'function' ? String(v) : v)))})`;
 
 describe('hostile options: every transform refuses with a GradpipeError or accepts what its domain allows', () => {
   it('never anything else, for any options (property)', () => {
@@ -192,7 +262,10 @@ describe('hostile options: every transform refuses with a GradpipeError or accep
           error = e;
         }
         if (!c.valid) {
-          if (!(error instanceof GradpipeError)) throw new Error(`${describeCase(c)} should be refused with a GradpipeError, got ${error === undefined ? 'no error' : String(error)}`);
+          if (!(error instanceof GradpipeError))
+            throw new Error(
+              `${describeCase(c)} should be refused with a GradpipeError, got ${error === undefined ? 'no error' : String(error)}`,
+            );
           expect(error.fn).toBe(c.spec.kind);
           expect(error.message.startsWith(`${c.spec.kind}: `)).toBe(true);
           refused++;
@@ -207,7 +280,10 @@ describe('hostile options: every transform refuses with a GradpipeError or accep
         const before = [...grads.w, ...grads.b];
         const pipe = new GradientPipeline([transform!]);
         try {
-          const { stats } = pipe.step(grads, { params: { w: new Float32Array(6).fill(0.5), b: new Float32Array(2).fill(1) }, shapes: { w: [2, 3], b: [2] } });
+          const { stats } = pipe.step(grads, {
+            params: { w: new Float32Array(6).fill(0.5), b: new Float32Array(2).fill(1) },
+            shapes: { w: [2, 3], b: [2] },
+          });
           for (const v of [...grads.w, ...grads.b]) expect(Number.isFinite(v)).toBe(true);
           expect(Number.isFinite(stats.normBefore) && Number.isFinite(stats.normAfter)).toBe(true);
         } catch (e) {
@@ -237,7 +313,16 @@ describe('hostile options: every transform refuses with a GradpipeError or accep
           error = e;
         }
         // An object is the { min, max } form, judged by its keys (the property above).
-        if (typeof c === 'object' && c !== null && !Array.isArray(c) && !(c instanceof Map) && !(c instanceof Set) && !ArrayBuffer.isView(c) && !(c instanceof Date)) return;
+        if (
+          typeof c === 'object' &&
+          c !== null &&
+          !Array.isArray(c) &&
+          !(c instanceof Map) &&
+          !(c instanceof Set) &&
+          !ArrayBuffer.isView(c) &&
+          !(c instanceof Date)
+        )
+          return;
         if (ok) expect(error).toBeUndefined();
         else {
           expect(error).toBeInstanceOf(GradpipeError);

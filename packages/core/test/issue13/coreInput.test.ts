@@ -6,17 +6,18 @@
  * refuses the step that exceeds maxConsecutive before it zeroes anything; clipByValue with a bound beyond float32's
  * range keeps finite gradients finite; error messages show a bigint as `1n`.
  */
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientPipeline,
-  GradpipeError,
-  type StepOptions,
   agc,
   clipByGlobalNorm,
   clipByNorm,
   clipByValue,
+  GradientPipeline,
+  GradpipeError,
   nanGuard,
+  type StepOptions,
 } from '@gradpipe/core';
+import { describe, expect, it } from 'vitest';
 
 const unsafe = <T>(v: unknown) => v as T; // hands a value past the type checker, as plain JavaScript would
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -105,7 +106,12 @@ describe('issue 13, item 3 (core input): one tensor, one name', () => {
     // Each value was scaled once: the buffer holds the separately clipped values.
     expect(Array.from(whole)).toEqual([...separate.a, ...separate.b, ...separate.c]);
     // Empty views (byteLength 0) overlap nothing, even at the same offset.
-    expect(() => new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]).step({ x: new Float32Array(buffer, 4, 0), y: new Float32Array(buffer, 4, 0) })).not.toThrow();
+    expect(() =>
+      new GradientPipeline([clipByGlobalNorm({ maxNorm: 1 })]).step({
+        x: new Float32Array(buffer, 4, 0),
+        y: new Float32Array(buffer, 4, 0),
+      }),
+    ).not.toThrow();
   });
 });
 
@@ -123,7 +129,13 @@ describe('issue 13, item 3 (core input): grads and step options are plain object
       w = new Float32Array([3, 4]);
     }
     const instance = new Grads();
-    refusesUntouched(clipping(), instance, {}, /^GradientPipeline\.step: grads must be a plain object of named tensors .*, got Grads instance$/, [['w', instance.w]]);
+    refusesUntouched(
+      clipping(),
+      instance,
+      {},
+      /^GradientPipeline\.step: grads must be a plain object of named tensors .*, got Grads instance$/,
+      [['w', instance.w]],
+    );
   });
 
   it('a misspelt step option (shape: for shapes:) is refused with a did-you-mean hint, before agc treats each tensor as one unit', () => {
@@ -144,9 +156,24 @@ describe('issue 13, item 3 (core input): grads and step options are plain object
   it('params: null and shapes: null give GradpipeErrors (not TypeErrors)', () => {
     const grads = () => ({ w: new Float32Array([3, 4, 5, 6]) });
     const params = { w: new Float32Array([1, 1, 1, 1]) };
-    refusesUntouched(clipping(), grads(), { params: null }, 'GradientPipeline.step: params must be a plain object of named tensors, got null');
-    refusesUntouched(new GradientPipeline([agc()]), grads(), { params: null }, 'GradientPipeline.step: params must be a plain object of named tensors, got null');
-    refusesUntouched(clipping(), grads(), { shapes: null }, 'GradientPipeline.step: shapes must be a plain object of shapes by gradient name, got null');
+    refusesUntouched(
+      clipping(),
+      grads(),
+      { params: null },
+      'GradientPipeline.step: params must be a plain object of named tensors, got null',
+    );
+    refusesUntouched(
+      new GradientPipeline([agc()]),
+      grads(),
+      { params: null },
+      'GradientPipeline.step: params must be a plain object of named tensors, got null',
+    );
+    refusesUntouched(
+      clipping(),
+      grads(),
+      { shapes: null },
+      'GradientPipeline.step: shapes must be a plain object of shapes by gradient name, got null',
+    );
     refusesUntouched(
       new GradientPipeline([agc()]),
       grads(),
@@ -186,12 +213,19 @@ describe('issue 13, item 3 (core input): nanGuard refuses before it zeroes', () 
     // A NaN with a payload and both infinities: zeroing would have changed every one of them.
     const w = new Float32Array([NaN, 2, Infinity, -Infinity]);
     new Uint32Array(w.buffer)[0] = 0x7fc00abc;
-    refusesUntouched(pipe, { w, v: new Float32Array([7]) }, {}, /^nanGuard: 2 consecutive steps with non-finite gradients exceed maxConsecutive 1/, [['w', w]], 'nanGuard');
+    refusesUntouched(
+      pipe,
+      { w, v: new Float32Array([7]) },
+      {},
+      /^nanGuard: 2 consecutive steps with non-finite gradients exceed maxConsecutive 1/,
+      [['w', w]],
+      'nanGuard',
+    );
     expect(new Uint32Array(w.buffer)[0]).toBe(0x7fc00abc);
     expect(pipe.state).toEqual(stateBefore);
   });
 
-  it("maxConsecutive: 0 refuses the very first non-finite step, nothing zeroed", () => {
+  it('maxConsecutive: 0 refuses the very first non-finite step, nothing zeroed', () => {
     const w = new Float32Array([1, NaN, 3]);
     refusesUntouched(
       new GradientPipeline([nanGuard({ policy: 'zero', maxConsecutive: 0 })]),
@@ -217,17 +251,15 @@ describe('issue 13, item 3 (core input): clipByValue bounds beyond float32 satur
     for (const v of grads.w!) expect(v).toBe(expected);
   });
 
-  it.each([
-    [{ min: -1e39, max: 1e39 }],
-    [{ min: -Number.MAX_VALUE, max: 2e39 }],
-    [1e39],
-    [Number.MAX_VALUE],
-  ])('clipByValue(%o) leaves every finite gradient as it is (the bound is beyond every float32)', (options) => {
-    const input = finite();
-    const { grads, stats } = new GradientPipeline([clipByValue(options)]).step(finite());
-    expect(bitsOf(Object.entries(grads))).toEqual(bitsOf(Object.entries(input)));
-    expect(stats.clipped).toBe(false);
-  });
+  it.each([[{ min: -1e39, max: 1e39 }], [{ min: -Number.MAX_VALUE, max: 2e39 }], [1e39], [Number.MAX_VALUE]])(
+    'clipByValue(%o) leaves every finite gradient as it is (the bound is beyond every float32)',
+    (options) => {
+      const input = finite();
+      const { grads, stats } = new GradientPipeline([clipByValue(options)]).step(finite());
+      expect(bitsOf(Object.entries(grads))).toEqual(bitsOf(Object.entries(input)));
+      expect(stats.clipped).toBe(false);
+    },
+  );
 
   it('one bound beyond float32, the other inside: clamps to the inside one, keeps the rest finite', () => {
     const { grads } = new GradientPipeline([clipByValue({ min: -1e39, max: 1 })]).step(finite());
@@ -239,13 +271,33 @@ describe('issue 13, item 3 (core input): clipByValue bounds beyond float32 satur
 
 describe('issue 13, item 3 (core input): error messages print bigints as 1n', () => {
   it.each([
-    ['clipByGlobalNorm({ maxNorm: 1n })', () => clipByGlobalNorm({ maxNorm: unsafe(1n) }), "clipByGlobalNorm: maxNorm must be a positive number or Infinity ('inf'), got 1n"],
-    ['clipByNorm({ maxNorm: 1, normType: 2n })', () => clipByNorm({ maxNorm: 1, normType: unsafe(2n) }), "clipByNorm: normType must be a number >= 0.1 or Infinity ('inf'), got 2n"],
+    [
+      'clipByGlobalNorm({ maxNorm: 1n })',
+      () => clipByGlobalNorm({ maxNorm: unsafe(1n) }),
+      "clipByGlobalNorm: maxNorm must be a positive number or Infinity ('inf'), got 1n",
+    ],
+    [
+      'clipByNorm({ maxNorm: 1, normType: 2n })',
+      () => clipByNorm({ maxNorm: 1, normType: unsafe(2n) }),
+      "clipByNorm: normType must be a number >= 0.1 or Infinity ('inf'), got 2n",
+    ],
     ['clipByValue(3n)', () => clipByValue(unsafe(3n)), 'clipByValue: expects a positive number c or { min, max }, got 3n'],
-    ['clipByValue({ min: -1n, max: 1 })', () => clipByValue({ min: unsafe(-1n), max: 1 }), 'clipByValue: min must be a finite number, got -1n'],
-    ['nanGuard({ maxConsecutive: 5n })', () => nanGuard({ maxConsecutive: unsafe(5n) }), 'nanGuard: maxConsecutive must be an integer >= 0, got 5n'],
+    [
+      'clipByValue({ min: -1n, max: 1 })',
+      () => clipByValue({ min: unsafe(-1n), max: 1 }),
+      'clipByValue: min must be a finite number, got -1n',
+    ],
+    [
+      'nanGuard({ maxConsecutive: 5n })',
+      () => nanGuard({ maxConsecutive: unsafe(5n) }),
+      'nanGuard: maxConsecutive must be an integer >= 0, got 5n',
+    ],
     ['agc({ clipping: 0n })', () => agc({ clipping: unsafe(0n) }), 'agc: clipping must be a positive finite number, got 0n'],
-    ['step({}, { lr: 1n })', () => new GradientPipeline([]).step({}, { lr: unsafe(1n) }), 'GradientPipeline.step: lr must be a finite number >= 0, got 1n'],
+    [
+      'step({}, { lr: 1n })',
+      () => new GradientPipeline([]).step({}, { lr: unsafe(1n) }),
+      'GradientPipeline.step: lr must be a finite number >= 0, got 1n',
+    ],
   ])('%s is refused with the bigint shown as a bigint', (_label, f, message) => {
     let error: unknown;
     try {
@@ -260,6 +312,8 @@ describe('issue 13, item 3 (core input): error messages print bigints as 1n', ()
   it('a BigInt64Array gradient is refused, its type named', () => {
     const big = new BigInt64Array([1n]);
     const w = new Float32Array([3, 4]);
-    refusesUntouched(clipping(), { w, big }, {}, 'GradientPipeline.step: gradient "big" must be a Float32Array, got BigInt64Array(1)', [['w', w]]);
+    refusesUntouched(clipping(), { w, big }, {}, 'GradientPipeline.step: gradient "big" must be a Float32Array, got BigInt64Array(1)', [
+      ['w', w],
+    ]);
   });
 });

@@ -5,9 +5,10 @@
  * sees); the pipeline's options are checked: a non-function `onSubscriberError`, a non-boolean `tensorNorms` and a
  * misspelt option are refused with a GradpipeError (the misspelling with a "did you mean" hint).
  */
+
+import { clipByGlobalNorm, GradientPipeline, GradpipeError, nanGuard, type StepEvent } from '@gradpipe/core';
 import { filter } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GradientPipeline, GradpipeError, type StepEvent, clipByGlobalNorm, nanGuard } from '@gradpipe/core';
 
 const unsafe = <T>(v: unknown) => v as T; // hands a value past the type checker, as plain JavaScript would
 const transforms = () => [nanGuard(), clipByGlobalNorm({ maxNorm: 1 })];
@@ -55,7 +56,11 @@ describe('issue 13, item 1 (events): an async subscriber cannot break training',
     pipe.events$.subscribe((e) => calm.push(e.step));
     for (let i = 0; i < 3; i++) expect(() => pipe.step(grads())).not.toThrow();
     await afterRejectionsAreReported();
-    expect(errors.map((e) => (e as Error).message)).toEqual(['async logger broke at step 0', 'async logger broke at step 1', 'async logger broke at step 2']);
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      'async logger broke at step 0',
+      'async logger broke at step 1',
+      'async logger broke at step 2',
+    ]);
     expect(unhandled).toEqual([]);
     expect(calm).toEqual([0, 1, 2]); // the other subscriber kept receiving
     expect(pipe.stepCount).toBe(3);
@@ -149,8 +154,14 @@ describe('issue 13, item 1 (events): the pipeline’s options are checked', () =
   });
 
   it("tensorNorms: 'yes' is refused", () => {
-    expectRefusal(() => new GradientPipeline(transforms(), { tensorNorms: unsafe('yes') }), 'GradientPipeline: tensorNorms must be true or false, got "yes"');
-    expectRefusal(() => new GradientPipeline(transforms(), { tensorNorms: unsafe(1) }), 'GradientPipeline: tensorNorms must be true or false, got 1');
+    expectRefusal(
+      () => new GradientPipeline(transforms(), { tensorNorms: unsafe('yes') }),
+      'GradientPipeline: tensorNorms must be true or false, got "yes"',
+    );
+    expectRefusal(
+      () => new GradientPipeline(transforms(), { tensorNorms: unsafe(1) }),
+      'GradientPipeline: tensorNorms must be true or false, got 1',
+    );
   });
 
   it('an unknown option is refused with a did-you-mean hint (tensorNorm → "tensorNorms")', () => {
@@ -158,8 +169,14 @@ describe('issue 13, item 1 (events): the pipeline’s options are checked', () =
       () => new GradientPipeline(transforms(), unsafe({ tensorNorm: true })),
       /^GradientPipeline: unknown option "tensorNorm" \(did you mean "tensorNorms"\? known: tensorNorms, .*onSubscriberError\)$/,
     );
-    expectRefusal(() => new GradientPipeline(transforms(), unsafe({ onSubscriberErr: () => {} })), /^GradientPipeline: unknown option "onSubscriberErr" \(did you mean "onSubscriberError"\?/);
+    expectRefusal(
+      () => new GradientPipeline(transforms(), unsafe({ onSubscriberErr: () => {} })),
+      /^GradientPipeline: unknown option "onSubscriberErr" \(did you mean "onSubscriberError"\?/,
+    );
     const json = new GradientPipeline(transforms()).toJSON();
-    expectRefusal(() => GradientPipeline.fromJSON(json, unsafe({ tensorNorm: true })), /^GradientPipeline\.fromJSON: unknown option "tensorNorm" \(did you mean "tensorNorms"\?/);
+    expectRefusal(
+      () => GradientPipeline.fromJSON(json, unsafe({ tensorNorm: true })),
+      /^GradientPipeline\.fromJSON: unknown option "tensorNorm" \(did you mean "tensorNorms"\?/,
+    );
   });
 });

@@ -9,11 +9,8 @@
  * One table, one row per function. Where a function breaks these rules today, the row leaves the case out and
  * ../hostile/knownGaps.test.ts has it (reported to the core engineer).
  */
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientAccumulator,
-  GradientPipeline,
-  GradpipeError,
   adaptiveClip,
   agc,
   chainSchedules,
@@ -25,6 +22,9 @@ import {
   describeValue,
   everyNthStep,
   exponentialDecay,
+  GradientAccumulator,
+  GradientPipeline,
+  GradpipeError,
   inProcessAllReduce,
   linearWarmup,
   nanGuard,
@@ -34,6 +34,7 @@ import {
   stepDecay,
   wasmSimdOps,
 } from '@gradpipe/core';
+import { describe, expect, it } from 'vitest';
 
 type Options = Record<string, unknown>;
 
@@ -130,7 +131,16 @@ const ROWS: readonly Row[] = [
   {
     fn: 'adaptiveClip',
     call: (o) => adaptiveClip(o as never),
-    valid: { method: 'zscore', alpha: 0.97, zThreshold: 2.5, warmupSteps: 25, maxNorm: 10, eps: 1e-6, clipFactor: 0.9, skipUpdateOnSpike: true },
+    valid: {
+      method: 'zscore',
+      alpha: 0.97,
+      zThreshold: 2.5,
+      warmupSteps: 25,
+      maxNorm: 10,
+      eps: 1e-6,
+      clipFactor: 0.9,
+      skipUpdateOnSpike: true,
+    },
     typo: ['zThresh', 'zThreshold'],
     required: ['method'],
     nullRefused: ['maxNorm'],
@@ -144,7 +154,12 @@ const ROWS: readonly Row[] = [
       ...each('clipFactor', [0, -1, Infinity, NaN]),
       ...each('skipUpdateOnSpike', ['yes', 1]),
     ],
-    combinations: [[{ clipOption: 'mean', clipFactor: 0.5 }, /^adaptiveClip: clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'$/]],
+    combinations: [
+      [
+        { clipOption: 'mean', clipFactor: 0.5 },
+        /^adaptiveClip: clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'$/,
+      ],
+    ],
   },
   {
     fn: 'agc',
@@ -220,7 +235,12 @@ const ROWS: readonly Row[] = [
     typo: ['decayStep', 'decaySteps'],
     required: ['peak', 'decaySteps'],
     nullRefused: [],
-    outOfDomain: [...each('peak', [-1, NaN, Infinity]), ...each('decaySteps', [0, 2.5]), ...each('warmupSteps', [-1, 0.5]), ...each('floor', [-1, '0'])],
+    outOfDomain: [
+      ...each('peak', [-1, NaN, Infinity]),
+      ...each('decaySteps', [0, 2.5]),
+      ...each('warmupSteps', [-1, 0.5]),
+      ...each('floor', [-1, '0']),
+    ],
     combinations: [[{ warmupSteps: 100 }, /^cosineDecay: warmupSteps \(100\) must be smaller than decaySteps \(100\)/]],
   },
   {
@@ -252,7 +272,12 @@ const ROWS: readonly Row[] = [
     typo: ['transitionStep', 'transitionSteps'],
     required: ['init', 'gamma'],
     nullRefused: ['floor'],
-    outOfDomain: [...each('init', [-1, Infinity]), ...each('gamma', [-0.9, NaN]), ...each('transitionSteps', [0, 1.5]), ...each('floor', [-1, NaN])],
+    outOfDomain: [
+      ...each('init', [-1, Infinity]),
+      ...each('gamma', [-0.9, NaN]),
+      ...each('transitionSteps', [0, 1.5]),
+      ...each('floor', [-1, NaN]),
+    ],
   },
   {
     fn: 'polynomialDecay',
@@ -302,7 +327,8 @@ function expectNamed(error: GradpipeError, fn: string): void {
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const label = (row: Row) => `${row.fn}(${JSON.stringify(row.valid, (_k, v) => (typeof v === 'function' ? 'fn' : ArrayBuffer.isView(v) ? 'Float32Array' : v))})`;
+const label = (row: Row) =>
+  `${row.fn}(${JSON.stringify(row.valid, (_k, v) => (typeof v === 'function' ? 'fn' : ArrayBuffer.isView(v) ? 'Float32Array' : v))})`;
 
 describe.each(ROWS.map((row) => [label(row), row] as const))('issue 13, item 4 (the option rules): %s', (_label, row) => {
   it('accepts its valid options', () => {
@@ -312,7 +338,9 @@ describe.each(ROWS.map((row) => [label(row), row] as const))('issue 13, item 4 (
   it(`refuses the misspelt key "${row.typo[0]}" with a hint: did you mean "${row.typo[1]}"?`, () => {
     const error = refusal(() => row.call({ ...row.valid, [row.typo[0]]: 1 }));
     expectNamed(error, row.fn);
-    expect(error.message).toMatch(new RegExp(`^${escape(row.fn)}: unknown option "${row.typo[0]}" \\(did you mean "${row.typo[1]}"\\? known: `));
+    expect(error.message).toMatch(
+      new RegExp(`^${escape(row.fn)}: unknown option "${row.typo[0]}" \\(did you mean "${row.typo[1]}"\\? known: `),
+    );
     // A key nothing like any option is refused too (without a hint).
     const far = refusal(() => row.call({ ...row.valid, zzzzzzzzzzzz: 1 }));
     expect(far.message).toMatch(new RegExp(`^${escape(row.fn)}: unknown option "zzzzzzzzzzzz" \\(known: `));
@@ -331,26 +359,35 @@ describe.each(ROWS.map((row) => [label(row), row] as const))('issue 13, item 4 (
     }
   });
 
-  it.each(row.nullRefused.length ? row.nullRefused : ['(none)'])('refuses null for the optional option %s (null is not "the default")', (key) => {
-    if (key === '(none)') return;
-    const error = refusal(() => row.call({ ...row.valid, [key]: null }));
-    expectNamed(error, row.fn);
-    expect(error.message).toMatch(new RegExp(`${escape(key)}.*null`));
-  });
+  it.each(row.nullRefused.length ? row.nullRefused : ['(none)'])(
+    'refuses null for the optional option %s (null is not "the default")',
+    (key) => {
+      if (key === '(none)') return;
+      const error = refusal(() => row.call({ ...row.valid, [key]: null }));
+      expectNamed(error, row.fn);
+      expect(error.message).toMatch(new RegExp(`${escape(key)}.*null`));
+    },
+  );
 
-  it.each(row.outOfDomain.map(([key, value]) => [key, describeValue(value), value] as const))('refuses %s = %s, naming the option and the value', (key, shown, value) => {
-    const error = refusal(() => row.call({ ...row.valid, [key]: value }));
-    expectNamed(error, row.fn);
-    expect(error.message).toContain(key);
-    expect(error.message).toContain(shown);
-  });
+  it.each(row.outOfDomain.map(([key, value]) => [key, describeValue(value), value] as const))(
+    'refuses %s = %s, naming the option and the value',
+    (key, shown, value) => {
+      const error = refusal(() => row.call({ ...row.valid, [key]: value }));
+      expectNamed(error, row.fn);
+      expect(error.message).toContain(key);
+      expect(error.message).toContain(shown);
+    },
+  );
 
-  it.each((row.combinations ?? []).length ? row.combinations! : [[{}, /(none)/] as const])('refuses the combination %o', (extra, message) => {
-    if (message.source === '(none)') return;
-    const error = refusal(() => row.call({ ...row.valid, ...extra }));
-    expectNamed(error, row.fn);
-    expect(error.message).toMatch(message);
-  });
+  it.each((row.combinations ?? []).length ? row.combinations! : [[{}, /(none)/] as const])(
+    'refuses the combination %o',
+    (extra, message) => {
+      if (message.source === '(none)') return;
+      const error = refusal(() => row.call({ ...row.valid, ...extra }));
+      expectNamed(error, row.fn);
+      expect(error.message).toMatch(message);
+    },
+  );
 
   it('refuses options that are not a plain object', () => {
     class Options {
@@ -397,11 +434,17 @@ describe('issue 13, item 4 (the option rules): functions that take one value', (
       [[a, b], []],
       [[a, b], [0]],
       [[a, b], [1.5]],
-      [[a, b, a], [10, 5]],
+      [
+        [a, b, a],
+        [10, 5],
+      ],
       [null, [10]],
       [[a, b], null],
     ] as const) {
-      expectNamed(refusal(() => chainSchedules(schedules as never, boundaries as never)), 'chainSchedules');
+      expectNamed(
+        refusal(() => chainSchedules(schedules as never, boundaries as never)),
+        'chainSchedules',
+      );
     }
   });
 
@@ -411,16 +454,26 @@ describe('issue 13, item 4 (the option rules): functions that take one value', (
       expectNamed(error, 'scheduleFromJSON');
       expect(error.message).toContain(`unknown schedule kind ${JSON.stringify(kind)}`);
     }
-    for (const json of [null, 'constant', { kind: 'constant' }, { kind: 1, config: {} }]) expectNamed(refusal(() => scheduleFromJSON(json as never)), 'scheduleFromJSON');
-    expectNamed(refusal(() => scheduleFromJSON({ kind: 'cosineDecay', config: { peak: 1, decaySteps: 10, warmup: 2 } })), 'cosineDecay');
-    expect(refusal(() => scheduleFromJSON({ kind: 'cosineDecay', config: { peak: 1, decaySteps: 10, warmupStep: 2 } })).message).toMatch(/did you mean "warmupSteps"\?/);
+    for (const json of [null, 'constant', { kind: 'constant' }, { kind: 1, config: {} }])
+      expectNamed(
+        refusal(() => scheduleFromJSON(json as never)),
+        'scheduleFromJSON',
+      );
+    expectNamed(
+      refusal(() => scheduleFromJSON({ kind: 'cosineDecay', config: { peak: 1, decaySteps: 10, warmup: 2 } })),
+      'cosineDecay',
+    );
+    expect(refusal(() => scheduleFromJSON({ kind: 'cosineDecay', config: { peak: 1, decaySteps: 10, warmupStep: 2 } })).message).toMatch(
+      /did you mean "warmupSteps"\?/,
+    );
   });
 
   it('a step refused for its options leaves the caller’s arrays bit-identical', () => {
     const pipe = new GradientPipeline([clipByValue(0.5), clipByGlobalNorm({ maxNorm: 0.1 })]);
     const g = grads();
     const before = Object.values(g).map((a) => Array.from(new Uint32Array(a.buffer)));
-    for (const options of [{ shape: {} }, { lr: -1 }, { params: null }, { shapes: null }, { loss: '1' }]) refusal(() => pipe.step(g, options as never));
+    for (const options of [{ shape: {} }, { lr: -1 }, { params: null }, { shapes: null }, { loss: '1' }])
+      refusal(() => pipe.step(g, options as never));
     expect(Object.values(g).map((a) => Array.from(new Uint32Array(a.buffer)))).toEqual(before);
     expect(pipe.stepCount).toBe(0);
   });

@@ -12,10 +12,11 @@
  * included; one factor for all tensors); `window` is the TF reference's `history_size`. The reference is
  * transliterated below and compared step by step.
  */
+
+import { adaptiveClip, GradientPipeline, nanGuard } from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradientPipeline, adaptiveClip, nanGuard } from '@gradpipe/core';
-import { type Grads, copy, f32, norm64, sameBits } from './support.js';
+import { copy, f32, type Grads, norm64, sameBits } from './support.js';
 
 /** np.percentile(values, q), numpy's default method 'linear' as its documentation defines it. */
 function npPercentile(values: readonly number[], q: number): number {

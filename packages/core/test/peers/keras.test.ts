@@ -13,9 +13,10 @@
  * inside `apply_gradients`) are ported with `withClipping` in `adapters/tfjs/test/peers/keras.test.ts`.
  * Tolerances are Keras' `assertAllClose` defaults (rtol 1e-6, atol 1e-6).
  */
-import { describe, expect, it } from 'vitest';
+
 import { clipByGlobalNorm, clipByNorm, clipByValue } from '@gradpipe/core';
-import { TOLERANCE, expectAllClose, f32, norm64, runOnce, sameBits } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { expectAllClose, f32, norm64, runOnce, sameBits, TOLERANCE } from './support.js';
 
 const OPTIMIZER_TESTS = [
   'optimizer_test.py',
@@ -53,7 +54,11 @@ describe('Keras _clip_gradients (keras/src/optimizers/*_test.py)', () => {
     const grad = f32(50, 100);
     const globalNorm = Math.hypot(50, 100); // np.linalg.norm(grad)
     const { grads } = runOnce(clipByGlobalNorm({ maxNorm: 1 }), { g: Float32Array.from(grad) });
-    expectAllClose(grads.g!, Array.from(grad, (v) => v / globalNorm), TOLERANCE.keras);
+    expectAllClose(
+      grads.g!,
+      Array.from(grad, (v) => v / globalNorm),
+      TOLERANCE.keras,
+    );
     expect(norm64([grads.g!])).toBeLessThanOrEqual(1);
   });
 

@@ -15,10 +15,21 @@
  * `adaptive_grad_clip(axis=…)` (gradpipe's `agc({ axes })`) are ported here now that gradpipe has them; the second
  * also against a direct transliteration of optax's `unitwise_norm` / `unitwise_clip` over random shapes and axes.
  */
+
+import {
+  agc,
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  GradientPipeline,
+  GradpipeError,
+  nanGuard,
+  typedArrayOps,
+  unitLayout,
+} from '@gradpipe/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradpipeError, GradientPipeline, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard, typedArrayOps, unitLayout } from '@gradpipe/core';
-import { type Grads, TOLERANCE, copy, expectAllClose, expectAlmostEqual, f32, norm64, runOnce, sameBits, unitNorms64 } from './support.js';
+import { copy, expectAllClose, expectAlmostEqual, f32, type Grads, norm64, runOnce, sameBits, TOLERANCE, unitNorms64 } from './support.js';
 
 const STEPS = 50;
 const initParams = (): Grads => ({ p0: f32(1, 2), p1: f32(3, 4) });
@@ -115,19 +126,27 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
 
   it('test_adaptive_grad_clip_with_axis, the parts gradpipe expresses today', () => {
     // Linear layer, default axis: ones(5, 6) · 3 with unit params, clipping 0.5 → every column to 0.5·√5.
-    const linear = runOnce(agc({ clipping: 0.5, unitAxis: 'last' }), { w: new Float32Array(30).fill(3) }, {
-      params: { w: new Float32Array(30).fill(1) },
-      shapes: { w: [5, 6] },
-    }).grads.w!;
+    const linear = runOnce(
+      agc({ clipping: 0.5, unitAxis: 'last' }),
+      { w: new Float32Array(30).fill(3) },
+      {
+        params: { w: new Float32Array(30).fill(1) },
+        shapes: { w: [5, 6] },
+      },
+    ).grads.w!;
     unitNorms64(linear, 6, (i) => i % 6).forEach((n) => expect(n).toBeLessThanOrEqual(0.5 * Math.sqrt(5) + 1e-6));
 
     // Conv3D with axis=(0, 1, 2): one unit per (in, out) pair — the last axis of the kernel seen as [2·2·2, 3·4],
     // which is the same memory. (With the kernel's own shape: agc's `axes`, the next test.)
     const conv = (value: number, clipping: number) =>
-      runOnce(agc({ clipping, unitAxis: 'last' }), { k: new Float32Array(96).fill(value) }, {
-        params: { k: new Float32Array(96).fill(1) },
-        shapes: { k: [8, 12] },
-      }).grads.k!;
+      runOnce(
+        agc({ clipping, unitAxis: 'last' }),
+        { k: new Float32Array(96).fill(value) },
+        {
+          params: { k: new Float32Array(96).fill(1) },
+          shapes: { k: [8, 12] },
+        },
+      ).grads.k!;
     const clipped = conv(2, 0.5);
     const paramUnit = Math.sqrt(8);
     unitNorms64(clipped, 12, (i) => i % 12).forEach((n) => expect(n).toBeLessThanOrEqual(0.5 * paramUnit + 1e-6));
@@ -138,7 +157,8 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
   it('test_adaptive_grad_clip_with_axis: Conv3D kernel (2, 2, 2, 3, 4) with axis (0, 1, 2), clipping 0.5', () => {
     const shape = [2, 2, 2, 3, 4];
     const params = { k: new Float32Array(96).fill(1) };
-    const out = runOnce(agc({ clipping: 0.5, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: shape } }).grads.k!;
+    const out = runOnce(agc({ clipping: 0.5, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: shape } })
+      .grads.k!;
     // unitwise_norm(clipped, axis=(0, 1, 2)): one unit per (in, out) pair = flat index mod 12
     const perPair = (x: Float32Array) => unitNorms64(x, 12, (i) => i % 12);
     const [g, p] = [perPair(out), perPair(params.k)];
@@ -147,10 +167,12 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
       expect(n).toBeLessThanOrEqual(0.5 * p[j]!); // gradpipe: exactly
     });
     // Same units, same result as the kernel seen as [8, 12] with unitAxis 'last'.
-    const flat = runOnce(agc({ clipping: 0.5, unitAxis: 'last' }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: [8, 12] } }).grads.k!;
+    const flat = runOnce(agc({ clipping: 0.5, unitAxis: 'last' }), { k: new Float32Array(96).fill(2) }, { params, shapes: { k: [8, 12] } })
+      .grads.k!;
     expect(sameBits(out, flat)).toBe(true);
     // "without clipping needed, gradients are unchanged" (clipping 2.0, gradient 0.1): bit-identical
-    const small = runOnce(agc({ clipping: 2, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(0.1) }, { params, shapes: { k: shape } }).grads.k!;
+    const small = runOnce(agc({ clipping: 2, axes: [0, 1, 2] }), { k: new Float32Array(96).fill(0.1) }, { params, shapes: { k: shape } })
+      .grads.k!;
     expect(sameBits(small, new Float32Array(96).fill(0.1))).toBe(true);
   });
 
@@ -166,14 +188,16 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
     perPair(out).forEach((n, j) => expect(n).toBeLessThanOrEqual(limits[j]!));
     expectAllClose(out, optaxAgc(x, params.w, [2, 3, 4], [0], 0.1), TOLERANCE.optax);
     // Negative axes count from the end, as in numpy: axis -3 of a rank-3 tensor is axis 0.
-    const negative = runOnce(agc({ clipping: 0.1, axes: [-3] }), { w: Float32Array.from(x) }, { params, shapes: { w: [2, 3, 4] } }).grads.w!;
+    const negative = runOnce(agc({ clipping: 0.1, axes: [-3] }), { w: Float32Array.from(x) }, { params, shapes: { w: [2, 3, 4] } }).grads
+      .w!;
     expect(sameBits(negative, out)).toBe(true);
   });
 
   it('adaptive_grad_clip(axis) for any shape and axes whose kept axes are a leading or trailing block = optax’s unitwise clip (property)', () => {
     fc.assert(
       fc.property(agcCase, ({ shape, axes, grad, param, clipping }) => {
-        const out = runOnce(agc({ clipping, axes }), { w: Float32Array.from(grad) }, { params: { w: param }, shapes: { w: shape } }).grads.w!;
+        const out = runOnce(agc({ clipping, axes }), { w: Float32Array.from(grad) }, { params: { w: param }, shapes: { w: shape } }).grads
+          .w!;
         const expected = optaxAgc(grad, param, shape, axes, clipping);
         expectAllClose(out, expected, { rtol: 1e-6, atol: 1e-30 });
         // gradpipe's own promise on top: every unit is within clipping·max(‖p‖, eps) exactly, and a unit optax leaves
@@ -199,12 +223,17 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
       expect(sameBits(g.w, grads().w)).toBe(true); // refused before clipByValue changed anything
     };
     // [2, 3, 4] reducing over axes 0 and 2 keeps axis 1 alone: neither a leading nor a trailing block.
-    refused([0, 2], { w: [2, 3, 4] }, /^agc: axes \[0, 2\] of "w" \(shape \[2, 3, 4\]\) leave axes 1 as the units, which are not a leading or trailing block/);
+    refused(
+      [0, 2],
+      { w: [2, 3, 4] },
+      /^agc: axes \[0, 2\] of "w" \(shape \[2, 3, 4\]\) leave axes 1 as the units, which are not a leading or trailing block/,
+    );
     refused([0, 1], undefined, /^agc: axes need the shape of "w"/);
     refused([3], { w: [2, 3, 4] }, /^agc: axes \[3\] are out of range for "w" of shape \[2, 3, 4\]/);
     refused([-4], { w: [2, 3, 4] }, /^agc: axes \[-4\] are out of range/);
     expect(() => agc({ axes: [0], unitAxis: 'last' })).toThrow(/^agc: give axes or unitAxis, not both/);
-    for (const axes of [[], [0, 0], [1.5], ['0'], 0]) expect(() => agc({ axes: axes as number[] })).toThrow(/^agc: axes must be a non-empty array of distinct integer axes/);
+    for (const axes of [[], [0, 0], [1.5], ['0'], 0])
+      expect(() => agc({ axes: axes as number[] })).toThrow(/^agc: axes must be a non-empty array of distinct integer axes/);
     expect(agc({ axes: [0, 1, 2] }).config).toMatchObject({ axes: [0, 1, 2] });
   });
 
@@ -212,13 +241,29 @@ describe('optax ClippingTest (optax/transforms/_clipping_test.py)', () => {
     const x = Float32Array.from({ length: 96 }, (_, i) => i);
     const norms = (axis: 'first' | 'last', shape: number[]) => Array.from(typedArrayOps.unitNorms(x, unitLayout(shape, axis)), Number);
     // Default for rank 5 == axis (0, 1, 2, 3): per index of the last axis.
-    expectAllClose(norms('last', [2, 2, 2, 3, 4]), unitNorms64(x, 4, (i) => i % 4), TOLERANCE.optax);
+    expectAllClose(
+      norms('last', [2, 2, 2, 3, 4]),
+      unitNorms64(x, 4, (i) => i % 4),
+      TOLERANCE.optax,
+    );
     // axis (0, 1, 2): per (in, out) pair, the last axis of [8, 12].
-    expectAllClose(norms('last', [8, 12]), unitNorms64(x, 12, (i) => i % 12), TOLERANCE.optax);
+    expectAllClose(
+      norms('last', [8, 12]),
+      unitNorms64(x, 12, (i) => i % 12),
+      TOLERANCE.optax,
+    );
     // axis (3, 4): per spatial position, contiguous blocks of 12: 'first' on [8, 12].
-    expectAllClose(norms('first', [8, 12]), unitNorms64(x, 8, (i) => Math.floor(i / 12)), TOLERANCE.optax);
+    expectAllClose(
+      norms('first', [8, 12]),
+      unitNorms64(x, 8, (i) => Math.floor(i / 12)),
+      TOLERANCE.optax,
+    );
     // axis -1: per everything but the last axis, contiguous blocks of 4: 'first' on [24, 4].
-    expectAllClose(norms('first', [24, 4]), unitNorms64(x, 24, (i) => Math.floor(i / 4)), TOLERANCE.optax);
+    expectAllClose(
+      norms('first', [24, 4]),
+      unitNorms64(x, 24, (i) => Math.floor(i / 4)),
+      TOLERANCE.optax,
+    );
     // optax raises for rank 6 without an axis; gradpipe's rule (a unit per index of the unit axis) covers every
     // rank, so a [2, 2, 2, 2, 2, 2] kernel simply has 2 units.
     expect(unitLayout([2, 2, 2, 2, 2, 2], 'last').units).toBe(2);
@@ -242,7 +287,14 @@ function unitsOf(shape: readonly number[], axes: readonly number[]): { units: nu
  *   unitwise_clip: where(g_norm < max_norm, g, g · (max_norm / max(g_norm, 1e-6)))
  * in float64, rounded to float32 at the end (optax computes in float32; the tolerance covers the difference).
  */
-function optaxAgc(grad: Float32Array, param: Float32Array, shape: readonly number[], axes: readonly number[], clipping: number, eps = 1e-3): Float32Array {
+function optaxAgc(
+  grad: Float32Array,
+  param: Float32Array,
+  shape: readonly number[],
+  axes: readonly number[],
+  clipping: number,
+  eps = 1e-3,
+): Float32Array {
   const { units, unitOf } = unitsOf(shape, axes);
   const gNorm = unitNorms64(grad, units, unitOf);
   const pNorm = unitNorms64(param, units, unitOf);
@@ -254,26 +306,24 @@ function optaxAgc(grad: Float32Array, param: Float32Array, shape: readonly numbe
 }
 
 /** A shape of rank 2–5 and reduction axes that leave a leading or trailing block of kept axes (or none). */
-const agcCase = fc
-  .array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 })
-  .chain((shape) => {
-    const rank = shape.length;
-    const splits = fc.integer({ min: 0, max: rank - 1 }).chain((k) =>
-      fc.constantFrom(
-        Array.from({ length: rank - k }, (_, i) => k + i), // keep a leading block of k axes (none when k = 0)
-        Array.from({ length: rank - k }, (_, i) => i), // keep a trailing block of k axes
-      ),
-    );
-    const size = shape.reduce((a, b) => a * b, 1);
-    const value = fc.float({ min: -100, max: 100, noNaN: true });
-    return fc.record({
-      shape: fc.constant(shape),
-      axes: fc.tuple(splits, fc.boolean()).map(([axes, negative]) => (negative ? axes.map((a) => a - rank) : axes)),
-      grad: fc.array(value, { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
-      param: fc.array(fc.float({ min: -3, max: 3, noNaN: true }), { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
-      clipping: fc.double({ min: 1e-3, max: 2, noNaN: true }),
-    });
+const agcCase = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 }).chain((shape) => {
+  const rank = shape.length;
+  const splits = fc.integer({ min: 0, max: rank - 1 }).chain((k) =>
+    fc.constantFrom(
+      Array.from({ length: rank - k }, (_, i) => k + i), // keep a leading block of k axes (none when k = 0)
+      Array.from({ length: rank - k }, (_, i) => i), // keep a trailing block of k axes
+    ),
+  );
+  const size = shape.reduce((a, b) => a * b, 1);
+  const value = fc.float({ min: -100, max: 100, noNaN: true });
+  return fc.record({
+    shape: fc.constant(shape),
+    axes: fc.tuple(splits, fc.boolean()).map(([axes, negative]) => (negative ? axes.map((a) => a - rank) : axes)),
+    grad: fc.array(value, { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
+    param: fc.array(fc.float({ min: -3, max: 3, noNaN: true }), { minLength: size, maxLength: size }).map((a) => Float32Array.from(a)),
+    clipping: fc.double({ min: 1e-3, max: 2, noNaN: true }),
   });
+});
 
 describe('optax per-example clipping, with gradpipe clipping each example', () => {
   /** Clips each example (row b of every layer) on its own, like optax's vmap, and sums the clipped examples. */
@@ -301,8 +351,10 @@ describe('optax per-example clipping, with gradpipe clipping each example', () =
   });
 
   it('per_example_global_norm_clip doctest: clip 1.25 of [[0,0,0],[0,3,4],[4,0,3],[3,4,0]] sums to [1.75, 1.75, 1.75]', () => {
-    const { sums, clipped } = perExample([f32(0, 0, 0, 0, 3, 4, 4, 0, 3, 3, 4, 0)], [3], (ex) =>
-      runOnce(clipByGlobalNorm({ maxNorm: 1.25 }), ex).stats.clipped,
+    const { sums, clipped } = perExample(
+      [f32(0, 0, 0, 0, 3, 4, 4, 0, 3, 3, 4, 0)],
+      [3],
+      (ex) => runOnce(clipByGlobalNorm({ maxNorm: 1.25 }), ex).stats.clipped,
     );
     // optax prints float32 1.75; gradpipe's clipped rows sit ≤ 1.2e-7 relatively below the bound (its exact-bound
     // margin), so the sum is 1.75 within optax's own rtol.
@@ -313,8 +365,10 @@ describe('optax per-example clipping, with gradpipe clipping each example', () =
 
   it('per_example_global_norm_clip doctest with l2_norm_clip inf: [[0,0,0],[0,3,4],[4,0,3],[3,4,0]] sums to [7, 7, 7], none clipped', () => {
     for (const maxNorm of [Infinity, 'inf'] as const) {
-      const { sums, clipped } = perExample([f32(0, 0, 0, 0, 3, 4, 4, 0, 3, 3, 4, 0)], [3], (ex) =>
-        runOnce(clipByGlobalNorm({ maxNorm }), ex).stats.clipped,
+      const { sums, clipped } = perExample(
+        [f32(0, 0, 0, 0, 3, 4, 4, 0, 3, 3, 4, 0)],
+        [3],
+        (ex) => runOnce(clipByGlobalNorm({ maxNorm }), ex).stats.clipped,
       );
       expect(Array.from(sums[0]!)).toEqual([7, 7, 7]); // nothing scaled: exact
       expect(clipped).toBe(0);

@@ -17,23 +17,24 @@
  * `max_norm = inf` (measure, never clip: `maxNorm: Infinity`) and `error_if_nonfinite` (`errorIfNonfinite`) are
  * ported here now that gradpipe has them; all three were refused before.
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientPipeline,
-  GradpipeError,
   clipByGlobalNorm,
   clipByNorm,
   clipByValue,
   clipFactor,
   combineNorms,
+  GradientPipeline,
+  GradpipeError,
   inProcessAllReduce,
   normOf,
   scaleAll,
   typedArrayOps,
 } from '@gradpipe/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { finiteGrads, maxNorm as maxNormArb } from '../support/arbitraries.js';
-import { type Grads, TOLERANCE, arange, copy, expectAllClose, f32, norm64, runOnce, sameBits } from './support.js';
+import { arange, copy, expectAllClose, f32, type Grads, norm64, runOnce, sameBits, TOLERANCE } from './support.js';
 
 const MAX_NORM = 2;
 /** test_clip_grad_norm's gradients: weight `arange(1., 101).view(10, 10)`, bias `ones(10) / 1000`. */
@@ -70,7 +71,11 @@ describe.each([0.5, 1.5, 2, 4, Infinity])('test_clip_grad_norm, norm_type %s', (
     const input = linearGrads();
     const viaTransform = runOnce(clipByGlobalNorm({ maxNorm: MAX_NORM, normType }), copy(input));
     const grads = copy(input);
-    const total = combineNorms(typedArrayOps, Object.values(grads).map((g) => normOf(g, normType)), normType);
+    const total = combineNorms(
+      typedArrayOps,
+      Object.values(grads).map((g) => normOf(g, normType)),
+      normType,
+    );
     expectAllClose(total, norm64(Object.values(input), normType), TOLERANCE.torchFloat32); // total_norm == norm_before
     const elements = Object.values(grads).reduce((n, g) => n + g.length, 0);
     const { factor } = clipFactor(typedArrayOps, total, MAX_NORM, { elements, p: normType });
@@ -117,15 +122,22 @@ describe('quasi-norms, normType in (0, 1) (issue 13 item 5): PyTorch clips with 
         const { stats } = runOnce(t, grads);
         const groups = kind === 'clipByGlobalNorm' ? [Object.keys(input)] : Object.keys(input).map((k) => [k]);
         for (const names of groups) {
-          const before = norm64(names.map((k) => input[k]!), p);
-          const after = norm64(names.map((k) => grads[k]!), p);
+          const before = norm64(
+            names.map((k) => input[k]!),
+            p,
+          );
+          const after = norm64(
+            names.map((k) => grads[k]!),
+            p,
+          );
           expect(after).toBeLessThanOrEqual(maxNorm);
           for (const k of names) {
             expect(grads[k]!.every(Number.isFinite)).toBe(true);
             if (before <= maxNorm) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
           }
         }
-        if (kind === 'clipByGlobalNorm') expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), p), { rtol: 1e-9, atol: 0 });
+        if (kind === 'clipByGlobalNorm')
+          expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), p), { rtol: 1e-9, atol: 0 });
       }),
       { seed: 42, numRuns: 200 },
     );
@@ -177,23 +189,26 @@ describe('test_clip_grad_norm_error_if_nonfinite (float64 in PyTorch; float32 he
     [true, true],
   ] as const;
 
-  it.each([Infinity, -Infinity, NaN])('a %s gradient gives a non-finite norm for every norm type, and the gradients stay as they were', (scalar) => {
-    for (const [one, prefix] of flags) {
-      for (const normType of NORMS) {
-        const input = genGradients(scalar, one, prefix);
-        const grads = copy(input);
-        const { stats } = runOnce(clipByGlobalNorm({ maxNorm: 1, normType }), grads);
-        expect(Number.isFinite(stats.transforms[0]!.figures.norm!)).toBe(false); // is_norm_nonfinite
-        // PyTorch with error_if_nonfinite=True raises and leaves the gradients alone ("Grad should not change if
-        // error is thrown"); with False it multiplies every gradient by max_norm / (norm + 1e-6): 0 for an infinite
-        // norm (the finite entries become 0, the infinite ones NaN), NaN for a NaN norm. Deliberately different:
-        // gradpipe never scales by a non-finite norm (factor exactly 1), so the gradients are bit-identical and
-        // nanGuard decides what to do with the step. The throwing variant is errorIfNonfinite, below.
-        expect(stats.clipped).toBe(false);
-        for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+  it.each([Infinity, -Infinity, NaN])(
+    'a %s gradient gives a non-finite norm for every norm type, and the gradients stay as they were',
+    (scalar) => {
+      for (const [one, prefix] of flags) {
+        for (const normType of NORMS) {
+          const input = genGradients(scalar, one, prefix);
+          const grads = copy(input);
+          const { stats } = runOnce(clipByGlobalNorm({ maxNorm: 1, normType }), grads);
+          expect(Number.isFinite(stats.transforms[0]!.figures.norm!)).toBe(false); // is_norm_nonfinite
+          // PyTorch with error_if_nonfinite=True raises and leaves the gradients alone ("Grad should not change if
+          // error is thrown"); with False it multiplies every gradient by max_norm / (norm + 1e-6): 0 for an infinite
+          // norm (the finite entries become 0, the infinite ones NaN), NaN for a NaN norm. Deliberately different:
+          // gradpipe never scales by a non-finite norm (factor exactly 1), so the gradients are bit-identical and
+          // nanGuard decides what to do with the step. The throwing variant is errorIfNonfinite, below.
+          expect(stats.clipped).toBe(false);
+          for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 
   it.each([2e22, -2e22])('a %s gradient never gives a non-finite norm (overflow-safe norms in float32 too)', (scalar) => {
     // PyTorch's case is float64. In float32 its square, 4e44, is beyond the float32 range (3.4e38): a float32
@@ -220,37 +235,47 @@ describe('test_clip_grad_norm_error_if_nonfinite (float64 in PyTorch; float32 he
     }
   });
 
-  it.each([Infinity, -Infinity, NaN])('errorIfNonfinite: a %s gradient throws a GradpipeError and leaves every gradient as it was', (scalar) => {
-    for (const [one, prefix] of flags) {
-      for (const normType of NORMS) {
-        const input = genGradients(scalar, one, prefix);
-        const grads = copy(input);
-        // PyTorch: RuntimeError "The total norm of order {norm_type} for gradients from `parameters` is non-finite"
-        expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), grads)).toThrow(GradpipeError);
-        expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), copy(input))).toThrow(/^clipByGlobalNorm: the global .*-norm of the gradients is not finite/);
-        // "Grad should not change if error is thrown"
-        for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
-        // clipByNorm: the tensor holding the non-finite value makes it throw too, before any tensor is clipped
-        // (the finite prefix tensor, norm 1, would be clipped by a bound of 0.5).
-        const perTensor = copy(input);
-        expect(() => runOnce(clipByNorm({ maxNorm: 0.5, normType, errorIfNonfinite: true }), perTensor)).toThrow(/^clipByNorm: the .*-norm of a gradient is not finite at step 0 in "param"/);
-        for (const k of Object.keys(input)) expect(sameBits(perTensor[k]!, input[k]!)).toBe(true);
-      }
-    }
-  });
-
-  it.each([2e22, -2e22])('errorIfNonfinite: a %s gradient never throws (its norm is finite, though its square overflows float32)', (scalar) => {
-    for (const [one, prefix] of flags) {
-      for (const normType of NORMS) {
-        for (const errorIfNonfinite of [false, true]) {
-          const { grads } = runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix));
-          expect(norm64(Object.values(grads), normType)).toBeLessThanOrEqual(1);
-          const perTensor = runOnce(clipByNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix)).grads;
-          for (const g of Object.values(perTensor)) expect(norm64([g], normType)).toBeLessThanOrEqual(1);
+  it.each([Infinity, -Infinity, NaN])(
+    'errorIfNonfinite: a %s gradient throws a GradpipeError and leaves every gradient as it was',
+    (scalar) => {
+      for (const [one, prefix] of flags) {
+        for (const normType of NORMS) {
+          const input = genGradients(scalar, one, prefix);
+          const grads = copy(input);
+          // PyTorch: RuntimeError "The total norm of order {norm_type} for gradients from `parameters` is non-finite"
+          expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), grads)).toThrow(GradpipeError);
+          expect(() => runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite: true }), copy(input))).toThrow(
+            /^clipByGlobalNorm: the global .*-norm of the gradients is not finite/,
+          );
+          // "Grad should not change if error is thrown"
+          for (const k of Object.keys(input)) expect(sameBits(grads[k]!, input[k]!)).toBe(true);
+          // clipByNorm: the tensor holding the non-finite value makes it throw too, before any tensor is clipped
+          // (the finite prefix tensor, norm 1, would be clipped by a bound of 0.5).
+          const perTensor = copy(input);
+          expect(() => runOnce(clipByNorm({ maxNorm: 0.5, normType, errorIfNonfinite: true }), perTensor)).toThrow(
+            /^clipByNorm: the .*-norm of a gradient is not finite at step 0 in "param"/,
+          );
+          for (const k of Object.keys(input)) expect(sameBits(perTensor[k]!, input[k]!)).toBe(true);
         }
       }
-    }
-  });
+    },
+  );
+
+  it.each([2e22, -2e22])(
+    'errorIfNonfinite: a %s gradient never throws (its norm is finite, though its square overflows float32)',
+    (scalar) => {
+      for (const [one, prefix] of flags) {
+        for (const normType of NORMS) {
+          for (const errorIfNonfinite of [false, true]) {
+            const { grads } = runOnce(clipByGlobalNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix));
+            expect(norm64(Object.values(grads), normType)).toBeLessThanOrEqual(1);
+            const perTensor = runOnce(clipByNorm({ maxNorm: 1, normType, errorIfNonfinite }), genGradients(scalar, one, prefix)).grads;
+            for (const g of Object.values(perTensor)) expect(norm64([g], normType)).toBeLessThanOrEqual(1);
+          }
+        }
+      }
+    },
+  );
 
   it('errorIfNonfinite: false (the default) behaves as before: a NaN norm scales by 1, nothing thrown', () => {
     const input = genGradients(NaN, false, true);
@@ -271,7 +296,8 @@ describe.each([1, 1.5, 2, 4, Infinity])('clip_grad_norm_ with max_norm = inf, no
       const grads = copy(input);
       const t = kind === 'clipByGlobalNorm' ? clipByGlobalNorm({ maxNorm, normType }) : clipByNorm({ maxNorm, normType });
       const { stats } = runOnce(t, grads);
-      if (kind === 'clipByGlobalNorm') expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), normType), TOLERANCE.torchFloat32);
+      if (kind === 'clipByGlobalNorm')
+        expectAllClose(stats.transforms[0]!.figures.norm!, norm64(Object.values(input), normType), TOLERANCE.torchFloat32);
       expectAllClose(stats.normBefore, norm64(Object.values(input), 2), { rtol: 2 * 2 ** -24, atol: 0 }); // StepStats: within 2·2⁻²⁴
       expect(stats.normAfter).toBe(stats.normBefore);
       expect(stats.clipped).toBe(false);
@@ -280,7 +306,7 @@ describe.each([1, 1.5, 2, 4, Infinity])('clip_grad_norm_ with max_norm = inf, no
   });
 });
 
-it('maxNorm: Infinity is saved as \'inf\' and survives toJSON / fromJSON (JSON has no Infinity)', () => {
+it("maxNorm: Infinity is saved as 'inf' and survives toJSON / fromJSON (JSON has no Infinity)", () => {
   const pipe = new GradientPipeline([clipByGlobalNorm({ maxNorm: Infinity }), clipByNorm({ maxNorm: 'inf', normType: 0.5 })]);
   const saved = JSON.parse(JSON.stringify(pipe));
   expect(saved.transforms.map((t: { config: { maxNorm: unknown } }) => t.config.maxNorm)).toEqual(['inf', 'inf']);

@@ -5,8 +5,9 @@
  *
  * Only gradpipe's public API is used (through `@gradpipe/core`).
  */
-import { expect } from 'vitest';
+
 import { type AnyGradientTransform, GradientPipeline, type StepOptions, type StepResult } from '@gradpipe/core';
+import { expect } from 'vitest';
 
 /** Named float32 gradients (or parameters), as gradpipe's typed-array backend takes them. */
 export type Grads = Record<string, Float32Array>;

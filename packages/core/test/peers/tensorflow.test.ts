@@ -15,9 +15,10 @@
  * bounds are scalars), `testClipByGlobalNormSupportsNone` (core gradients have no `None`; the tfjs adapter passes
  * null gradients over), `testClipByGlobalNormPreservesDenseShape` (no IndexedSlices).
  */
+
+import { agc, clipByGlobalNorm, clipByNorm, clipByValue, GradpipeError } from '@gradpipe/core';
 import { describe, expect, it } from 'vitest';
-import { GradpipeError, agc, clipByGlobalNorm, clipByNorm, clipByValue } from '@gradpipe/core';
-import { TOLERANCE, copy, expectAllClose, f32, runOnce, sameBits } from './support.js';
+import { copy, expectAllClose, f32, runOnce, sameBits, TOLERANCE } from './support.js';
 
 const TF = TOLERANCE.tensorflow;
 
@@ -164,7 +165,9 @@ describe('ClipTest: clip_by_global_norm', () => {
     const input = { x0: f32(-2, 0, Infinity, 4, 0, 0), x1: f32(1, -2) };
     const grads = copy(input);
     expect(() => runOnce(clipByGlobalNorm({ maxNorm: 6, errorIfNonfinite: true }), grads)).toThrow(GradpipeError);
-    expect(() => runOnce(clipByGlobalNorm({ maxNorm: 6, errorIfNonfinite: true }), copy(input))).toThrow(/global 2-norm of the gradients is not finite/);
+    expect(() => runOnce(clipByGlobalNorm({ maxNorm: 6, errorIfNonfinite: true }), copy(input))).toThrow(
+      /global 2-norm of the gradients is not finite/,
+    );
     for (const [k, v] of Object.entries(input)) expect(sameBits(grads[k]!, v)).toBe(true);
   });
 });

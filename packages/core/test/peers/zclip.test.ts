@@ -18,19 +18,20 @@
  * `zclip/zclip.py` (`ZClipReference` below). `clip_factor` multiplies the whole adaptive threshold, as the code does
  * (its docstring says "the (z_thresh * std)"); it is not applied in 'mean' mode, so gradpipe refuses it there.
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+
 import {
-  GradientPipeline,
-  GradpipeError,
   adaptiveClip,
   clipFactor,
+  GradientPipeline,
+  GradpipeError,
   nanGuard,
   scaleAll,
   typedArrayOps,
   type ZScoreClipOptions,
   type ZScoreClipState,
 } from '@gradpipe/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { f32, norm64 } from './support.js';
 
 const zscore = (options: Omit<ZScoreClipOptions, 'method'> = {}) => adaptiveClip({ method: 'zscore', ...options });
@@ -133,10 +134,17 @@ describe('TestZClip (tests/test_zclip.py)', () => {
 
   it('test_invalid_clip_option: a clipOption other than adaptiveScaling / mean is refused (AssertionError there)', () => {
     expect(() => zscore({ clipOption: 'invalid_option' as never })).toThrow(GradpipeError);
-    expect(() => zscore({ clipOption: 'adaptive_scaling' as never })).toThrow(/^adaptiveClip: clipOption must be one of 'adaptiveScaling', 'mean', got "adaptive_scaling"$/);
-    expect(() => zscore({ clipOption: 'mean', clipFactor: 0.8 })).toThrow(/^adaptiveClip: clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'$/);
-    for (const clipFactor of [0, -0.5, NaN, Infinity]) expect(() => zscore({ clipFactor })).toThrow(/^adaptiveClip: clipFactor must be a positive finite number/);
-    expect(() => zscore({ skipUpdateOnSpike: 'yes' as never })).toThrow(/^adaptiveClip: skipUpdateOnSpike must be true or false, got "yes"$/);
+    expect(() => zscore({ clipOption: 'adaptive_scaling' as never })).toThrow(
+      /^adaptiveClip: clipOption must be one of 'adaptiveScaling', 'mean', got "adaptive_scaling"$/,
+    );
+    expect(() => zscore({ clipOption: 'mean', clipFactor: 0.8 })).toThrow(
+      /^adaptiveClip: clipFactor scales the 'adaptiveScaling' threshold only, but clipOption is 'mean'$/,
+    );
+    for (const clipFactor of [0, -0.5, NaN, Infinity])
+      expect(() => zscore({ clipFactor })).toThrow(/^adaptiveClip: clipFactor must be a positive finite number/);
+    expect(() => zscore({ skipUpdateOnSpike: 'yes' as never })).toThrow(
+      /^adaptiveClip: skipUpdateOnSpike must be true or false, got "yes"$/,
+    );
   });
 
   it('test_mean_threshold: clipOption mean clips a spike to the EMA mean (norm 3, mean 1, std 0.5, z_thresh 2.5)', () => {
@@ -272,15 +280,24 @@ describe('zclip.py, step by step against its transliteration (issue 13 item 5)',
     eps: fc.constantFrom(1e-6, 1e-3),
     mode: fc.oneof(
       fc.constant({ clipOption: 'mean' as const }),
-      fc.record({ clipOption: fc.constant('adaptiveScaling' as const), clipFactor: fc.oneof(fc.constant(1), fc.double({ min: 0.5, max: 1.5, noNaN: true })) }),
+      fc.record({
+        clipOption: fc.constant('adaptiveScaling' as const),
+        clipFactor: fc.oneof(fc.constant(1), fc.double({ min: 0.5, max: 1.5, noNaN: true })),
+      }),
     ),
     skipUpdateOnSpike: fc.boolean(),
   });
   // Everyday norms around 1, now and then a spike of 5–100× (so spikes, the cap and both clip options all happen).
-  const norms = fc.array(fc.oneof({ weight: 4, arbitrary: fc.float({ min: 0.5, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.float({ min: 5, max: 100, noNaN: true }) }), {
-    minLength: 1,
-    maxLength: 40,
-  });
+  const norms = fc.array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.float({ min: 0.5, max: 2, noNaN: true }) },
+      { weight: 1, arbitrary: fc.float({ min: 5, max: 100, noNaN: true }) },
+    ),
+    {
+      minLength: 1,
+      maxLength: 40,
+    },
+  );
   const close = (a: number | null, b: number | null) => {
     if (a === null || b === null) return expect(a).toBe(b);
     expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(Math.abs(b), 1e-300));
@@ -346,7 +363,9 @@ describe('zclip.py behaviour', () => {
     // silently stops clipping. Deliberately different: gradpipe never lets a non-finite norm into the statistics,
     // with or without nanGuard in front.
     for (const guarded of [true, false]) {
-      const pipe = new GradientPipeline(guarded ? [nanGuard(), zscore({ warmupSteps: 2, zThreshold: 2 })] : [zscore({ warmupSteps: 2, zThreshold: 2 })]);
+      const pipe = new GradientPipeline(
+        guarded ? [nanGuard(), zscore({ warmupSteps: 2, zThreshold: 2 })] : [zscore({ warmupSteps: 2, zThreshold: 2 })],
+      );
       pipe.step({ g: f32(0.5) });
       pipe.step({ g: f32(1.5) });
       const before = stateOf(pipe, guarded ? 1 : 0);

@@ -1,6 +1,16 @@
 /** Generators of transforms, for properties that must hold for every one of them. */
+
+import {
+  adaptiveClip,
+  agc,
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  type GradientTransform,
+  type NanPolicy,
+  nanGuard,
+} from '@gradpipe/core';
 import fc from 'fast-check';
-import { type GradientTransform, type NanPolicy, adaptiveClip, agc, clipByGlobalNorm, clipByNorm, clipByValue, nanGuard } from '@gradpipe/core';
 
 /** A transform to build fresh for each pipeline, with a label that says what it is. */
 export interface TransformMaker {
@@ -27,7 +37,10 @@ export function anyTransform(nanPolicies: readonly NanPolicy[] = ['skip', 'zero'
     bound.map((c) => ({ label: `clipByValue(${c})`, make: () => clipByValue(c) })),
     fc.constantFrom(...nanPolicies).map((policy) => ({ label: `nanGuard({ policy: '${policy}' })`, make: () => nanGuard({ policy }) })),
     fc
-      .record({ percentile: fc.double({ min: 0, max: 100, noNaN: true }), window: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) })
+      .record({
+        percentile: fc.double({ min: 0, max: 100, noNaN: true }),
+        window: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      })
       .map(({ percentile, window }) => ({
         label: `adaptiveClip({ method: 'percentile', percentile: ${percentile}, window: ${window} })`,
         make: () => adaptiveClip({ method: 'percentile', percentile, ...(window === undefined ? {} : { window }) }),
@@ -43,7 +56,9 @@ export function anyTransform(nanPolicies: readonly NanPolicy[] = ['skip', 'zero'
         label: `adaptiveClip({ method: 'zscore', ...${JSON.stringify(o)}, maxNorm: ${maxNorm} })`,
         make: () => adaptiveClip({ method: 'zscore', ...o, ...(maxNorm === undefined ? {} : { maxNorm }) }),
       })),
-    fc.double({ min: 1e-6, max: 1, noNaN: true }).map((clipping) => ({ label: `agc({ clipping: ${clipping} })`, make: () => agc({ clipping }) })),
+    fc
+      .double({ min: 1e-6, max: 1, noNaN: true })
+      .map((clipping) => ({ label: `agc({ clipping: ${clipping} })`, make: () => agc({ clipping }) })),
   );
 }
 

@@ -59,6 +59,8 @@ export function gruDirection(c: GradientContext, d: Direction): CellGradients {
   });
   const dGates = back.outputs[0]!;
   const [dz, dr, dn] = b.split(dGates, 2, 3, 'gru_dgates');
-  const dR = b.op('Concat', [outerOverSteps(b, b.op('Concat', [dz!, dr!], { axis: 2 }), d.hPrev), outerOverSteps(b, dn!, reset)], { axis: 0 });
+  const dR = b.op('Concat', [outerOverSteps(b, b.op('Concat', [dz!, dr!], { axis: 2 }), d.hPrev), outerOverSteps(b, dn!, reset)], {
+    axis: 0,
+  });
   return { dGatesX: dGates, dGatesH: dGates, dR, dH0: back.states[0]! };
 }

@@ -18,20 +18,32 @@ export function lstmDirection(c: GradientContext, d: Direction): CellGradients {
   const [i, o, f, g] = [activate(c, fAct, gi!), activate(c, fAct, go!), activate(c, fAct, gf!), activate(c, gAct, gc!)];
 
   // C_t for every step: C ← f_t ⊙ C + (i ⊙ c̃)_t, from C_0.
-  const cells = scanOverTime(b, [d.c0!], [f, b.op('Mul', [i, g])], 1, (sub, [state], [ft, igt]) => {
-    const next = sub.op('Add', [sub.op('Mul', [ft!, state!]), igt!]);
-    return { states: [next], outputs: [next] };
-  }, false).outputs[0]!;
+  const cells = scanOverTime(
+    b,
+    [d.c0!],
+    [f, b.op('Mul', [i, g])],
+    1,
+    (sub, [state], [ft, igt]) => {
+      const next = sub.op('Add', [sub.op('Mul', [ft!, state!]), igt!]);
+      return { states: [next], outputs: [next] };
+    },
+    false,
+  ).outputs[0]!;
   const cPrev = b.op('Concat', [b.unsqueeze(d.c0!, [0]), b.slice(cells, [0], [-1], [0])], { axis: 0 });
   const hc = activate(c, hAct, cells);
 
   // dGates = [dC ⊙ c̃·f′(i), dH ⊙ h(C)·f′(o), dC ⊙ C_{t−1}·f′(f), dC ⊙ i·g′(c̃)], and dC picks up dH ⊙ o·h′(C).
-  const coefficients = b.op('Concat', [
-    b.op('Mul', [g, slopeFromOutput(c, fAct, i)]),
-    b.op('Mul', [hc, slopeFromOutput(c, fAct, o)]),
-    b.op('Mul', [cPrev, slopeFromOutput(c, fAct, f)]),
-    b.op('Mul', [i, slopeFromOutput(c, gAct, g)]),
-  ], { axis: 2 }, 'lstm_coefficients');
+  const coefficients = b.op(
+    'Concat',
+    [
+      b.op('Mul', [g, slopeFromOutput(c, fAct, i)]),
+      b.op('Mul', [hc, slopeFromOutput(c, fAct, o)]),
+      b.op('Mul', [cPrev, slopeFromOutput(c, fAct, f)]),
+      b.op('Mul', [i, slopeFromOutput(c, gAct, g)]),
+    ],
+    { axis: 2 },
+    'lstm_coefficients',
+  );
   const throughH = b.op('Mul', [o, slopeFromOutput(c, hAct, hc)]);
   const back = scanOverTime(b, [d.dLastH, d.dLastC!], [d.dY, coefficients, throughH, f], 1, (sub, [dhNext, dcNext], [dyt, kt, tht, ft]) => {
     const dh = sub.op('Add', [dyt!, dhNext!]);

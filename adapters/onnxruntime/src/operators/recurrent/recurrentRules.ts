@@ -12,7 +12,11 @@ function recurrent(cell: CellType, direction: (c: GradientContext, d: Direction)
     shape: recurrentShape,
     grad(c) {
       const dirs = readDirections(c, cell);
-      return assemble(c, dirs, dirs.map((d) => direction(c, d)));
+      return assemble(
+        c,
+        dirs,
+        dirs.map((d) => direction(c, d)),
+      );
     },
   };
 }

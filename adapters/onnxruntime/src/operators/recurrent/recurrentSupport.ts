@@ -117,7 +117,8 @@ export function readDirections(c: GradientContext, cell: CellType): Direction[] 
   const lstm = cell === 'LSTM';
   if (seqLens) c.fail('sequence_lens is not supported: pad the sequences to one length instead');
   if (lstm && c.x[7]) c.fail('peephole weights (input P) are not supported');
-  if (c.attr.int('layout', 0) !== 0) c.fail('layout 1 (batch first) is not supported: transpose to [T, B, I] before the node, as PyTorch exports do');
+  if (c.attr.int('layout', 0) !== 0)
+    c.fail('layout 1 (batch first) is not supported: transpose to [T, B, I] before the node, as PyTorch exports do');
   if (c.attr.has('clip')) c.fail('the clip attribute is not supported');
   if (lstm && c.attr.int('input_forget', 0) !== 0) c.fail('input_forget is not supported');
   if (c.attr.has('activation_alpha') || c.attr.has('activation_beta')) c.fail('activation_alpha and activation_beta are not supported');
@@ -192,35 +193,55 @@ export function scanOverTime(
 ): { states: string[]; outputs: string[] } {
   const stateNames = initial.map(() => b.fresh('scan_state'));
   const sliceNames = sequences.map(() => b.fresh('scan_in'));
-  const body = b.subgraph('recurrent_backward', [...stateNames, ...sliceNames].map((name) => ({ name, type: FLOAT })), (sub) => {
-    const next = step(sub, stateNames, sliceNames);
-    return [...next.states, ...next.outputs].map((name) => ({ name, type: FLOAT }));
-  });
+  const body = b.subgraph(
+    'recurrent_backward',
+    [...stateNames, ...sliceNames].map((name) => ({ name, type: FLOAT })),
+    (sub) => {
+      const next = step(sub, stateNames, sliceNames);
+      return [...next.states, ...next.outputs].map((name) => ({ name, type: FLOAT }));
+    },
+  );
   const direction = reverse ? 1 : 0;
-  const results = b.ops('Scan', [...initial, ...sequences], initial.length + outputs, {
-    body: { graph: body },
-    num_scan_inputs: sequences.length,
-    scan_input_directions: sequences.map(() => direction),
-    scan_output_directions: Array.from({ length: outputs }, () => direction),
-  }, 'scan');
+  const results = b.ops(
+    'Scan',
+    [...initial, ...sequences],
+    initial.length + outputs,
+    {
+      body: { graph: body },
+      num_scan_inputs: sequences.length,
+      scan_input_directions: sequences.map(() => direction),
+      scan_output_directions: Array.from({ length: outputs }, () => direction),
+    },
+    'scan',
+  );
   return { states: results.slice(0, initial.length), outputs: results.slice(initial.length) };
 }
 
 /** Assembles the node's input gradients from each direction's cell gradients. */
 export function assemble(c: GradientContext, dirs: Direction[], grads: CellGradients[]): (string | undefined)[] {
   const b = c.b;
-  const stack = (parts: string[]) => (parts.length === 1 ? b.unsqueeze(parts[0]!, [0]) : b.op('Concat', parts.map((p) => b.unsqueeze(p, [0])), { axis: 0 }));
+  const stack = (parts: string[]) =>
+    parts.length === 1
+      ? b.unsqueeze(parts[0]!, [0])
+      : b.op(
+          'Concat',
+          parts.map((p) => b.unsqueeze(p, [0])),
+          { axis: 0 },
+        );
   const dx = c.needs(0)
-    ? b.sum(dirs.map((d, i) => {
-        const g = b.op('MatMul', [grads[i]!.dGatesX, d.w], {}, 'recurrent_input_grad');
-        return d.reverse ? reverseTime(b, g) : g;
-      }))
+    ? b.sum(
+        dirs.map((d, i) => {
+          const g = b.op('MatMul', [grads[i]!.dGatesX, d.w], {}, 'recurrent_input_grad');
+          return d.reverse ? reverseTime(b, g) : g;
+        }),
+      )
     : undefined;
   const dw = c.needs(1) ? stack(dirs.map((d, i) => outerOverSteps(b, grads[i]!.dGatesX, d.x))) : undefined;
   const dr = c.needs(2) ? stack(dirs.map((d, i) => grads[i]!.dR ?? outerOverSteps(b, grads[i]!.dGatesH, d.hPrev))) : undefined;
-  const dbias = c.x[3] && c.needs(3)
-    ? stack(dirs.map((_, i) => b.op('Concat', [sumOverSteps(b, grads[i]!.dGatesX), sumOverSteps(b, grads[i]!.dGatesH)], { axis: 0 })))
-    : undefined;
+  const dbias =
+    c.x[3] && c.needs(3)
+      ? stack(dirs.map((_, i) => b.op('Concat', [sumOverSteps(b, grads[i]!.dGatesX), sumOverSteps(b, grads[i]!.dGatesH)], { axis: 0 })))
+      : undefined;
   const dh0 = c.x[5] && c.needs(5) ? stack(grads.map((g) => g.dH0)) : undefined;
   const dc0 = c.x[6] && c.needs(6) ? stack(grads.map((g) => g.dC0!)) : undefined;
   return [dx, dw, dr, dbias, undefined, dh0, dc0];
@@ -232,10 +253,14 @@ export function recurrentShape(c: ShapeContext): TensorInfo[] {
   const hidden = c.attr.int('hidden_size', 0) || undefined;
   const directions = c.attr.string('direction', 'forward') === 'bidirectional' ? 2 : 1;
   const type = x.type;
-  if (!x.shape || x.shape.length !== 3) return [{ type }, { type }, { type }];
+  if (x.shape?.length !== 3) return [{ type }, { type }, { type }];
   const batchFirst = c.attr.int('layout', 0) === 1;
   const [steps, batch] = batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
   const y = batchFirst ? [batch, steps, directions, hidden] : [steps, directions, batch, hidden];
   const last = batchFirst ? [batch, directions, hidden] : [directions, batch, hidden];
-  return [{ type, shape: y }, { type, shape: last }, { type, shape: last }];
+  return [
+    { type, shape: y },
+    { type, shape: last },
+    { type, shape: last },
+  ];
 }

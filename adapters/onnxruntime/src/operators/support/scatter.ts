@@ -27,7 +27,7 @@ export function nonNegativeIndices(c: GradientContext, indices: string, data: st
   const b = c.b;
   const info = c.info(indices);
   const idx = info.type === DataType.INT64 ? indices : b.cast(indices, DataType.INT64);
-  if (info.value && info.value.every((v) => typeof v === 'number' && v >= 0)) return idx;
+  if (info.value?.every((v) => typeof v === 'number' && v >= 0)) return idx;
   // The axis size as a 0-D value, so that adding it keeps the indices' own shape.
   const size = c.shape(data)?.[axis];
   const dim = typeof size === 'number' ? b.int64(size) : b.reshape(b.shapeOf(data, axis, axis + 1), []);

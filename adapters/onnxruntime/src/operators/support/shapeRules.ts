@@ -3,7 +3,7 @@ import { DataType } from '../../onnx/onnxProto.js';
 import type { Dim } from '../../shapes/Dim.js';
 import { addDim, divDim, mulDim, subDim } from '../../shapes/Dim.js';
 import type { TensorInfo } from '../../shapes/TensorInfo.js';
-import { UNKNOWN, broadcastShapes } from '../../shapes/TensorInfo.js';
+import { broadcastShapes, UNKNOWN } from '../../shapes/TensorInfo.js';
 
 /** One output shaped and typed like input `i` (activations, unary math). */
 export const likeInput =

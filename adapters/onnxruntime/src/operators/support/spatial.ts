@@ -14,7 +14,8 @@ export interface Window {
 
 /** Reads a node's window; the kernel comes from `kernel_shape` or, for convolutions, the weight's dims. */
 export function readWindow(attr: NodeAttributes, spatial: number, kernelFromWeight?: readonly Dim[]): Window | undefined {
-  const kernel = attr.ints('kernel_shape') ?? (kernelFromWeight?.every((d) => typeof d === 'number') ? (kernelFromWeight as number[]) : undefined);
+  const kernel =
+    attr.ints('kernel_shape') ?? (kernelFromWeight?.every((d) => typeof d === 'number') ? (kernelFromWeight as number[]) : undefined);
   if (!kernel || kernel.length !== spatial) return undefined;
   return {
     kernel,

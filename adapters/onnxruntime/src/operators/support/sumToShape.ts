@@ -31,7 +31,11 @@ export function sumToShape(
 }
 
 /** The axes to sum over, or undefined when the static shapes do not tell. */
-function staticAxes(gradShape: readonly Dim[], targetShape: readonly Dim[], othersMayBeWider: (axis: number, rank: number) => boolean): number[] | undefined {
+function staticAxes(
+  gradShape: readonly Dim[],
+  targetShape: readonly Dim[],
+  othersMayBeWider: (axis: number, rank: number) => boolean,
+): number[] | undefined {
   const rank = gradShape.length;
   const lead = rank - targetShape.length;
   if (lead < 0) return undefined;

@@ -1,8 +1,35 @@
 import { OPTIMIZER_KERNELS_WASM } from './optimizerKernelsWasm.js';
 
 interface Kernels {
-  adam(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, negStep: number, bc2: number, eps: number, l2: number, useL2: number, keep: number): void;
-  sgd(p: number, g: number, buf: number, n: number, negLr: number, mu: number, dampening: number, wd: number, useWd: number, hasBuf: number, first: number, nesterov: number): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    b2: number,
+    negStep: number,
+    bc2: number,
+    eps: number,
+    l2: number,
+    useL2: number,
+    keep: number,
+  ): void;
+  sgd(
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    negLr: number,
+    mu: number,
+    dampening: number,
+    wd: number,
+    useWd: number,
+    hasBuf: number,
+    first: number,
+    nesterov: number,
+  ): void;
 }
 
 /** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare WebAssembly). */
@@ -69,17 +96,55 @@ export class KernelMemory {
   }
 
   /** One Adam update of `p` in place (see optimizerKernels.wat for the formula and its rounding). */
-  adam(p: Float32Array, g: Float32Array, m: string, v: string, h: { b1: number; b2: number; negStep: number; bc2: number; eps: number; l2: number; keep: number }): void {
+  adam(
+    p: Float32Array,
+    g: Float32Array,
+    m: string,
+    v: string,
+    h: { b1: number; b2: number; negStep: number; bc2: number; eps: number; l2: number; keep: number },
+  ): void {
     const [ps, gs] = this.load(p, g);
-    this.kernels.adam(ps, gs, this.buffers.get(m)!.offset, this.buffers.get(v)!.offset, p.length, h.b1, h.b2, h.negStep, h.bc2, h.eps, h.l2, h.l2 !== 0 ? 1 : 0, h.keep);
+    this.kernels.adam(
+      ps,
+      gs,
+      this.buffers.get(m)!.offset,
+      this.buffers.get(v)!.offset,
+      p.length,
+      h.b1,
+      h.b2,
+      h.negStep,
+      h.bc2,
+      h.eps,
+      h.l2,
+      h.l2 !== 0 ? 1 : 0,
+      h.keep,
+    );
     p.set(new Float32Array(this.memory.buffer, ps, p.length));
   }
 
   /** One SGD update of `p` in place; `buf` names the momentum buffer, undefined without momentum. */
-  sgd(p: Float32Array, g: Float32Array, buf: string | undefined, h: { negLr: number; mu: number; dampening: number; wd: number; first: boolean; nesterov: boolean }): void {
+  sgd(
+    p: Float32Array,
+    g: Float32Array,
+    buf: string | undefined,
+    h: { negLr: number; mu: number; dampening: number; wd: number; first: boolean; nesterov: boolean },
+  ): void {
     const [ps, gs] = this.load(p, g);
     const b = buf === undefined ? 0 : this.buffers.get(buf)!.offset;
-    this.kernels.sgd(ps, gs, b, p.length, h.negLr, h.mu, h.dampening, h.wd, h.wd !== 0 ? 1 : 0, buf === undefined ? 0 : 1, h.first ? 1 : 0, h.nesterov ? 1 : 0);
+    this.kernels.sgd(
+      ps,
+      gs,
+      b,
+      p.length,
+      h.negLr,
+      h.mu,
+      h.dampening,
+      h.wd,
+      h.wd !== 0 ? 1 : 0,
+      buf === undefined ? 0 : 1,
+      h.first ? 1 : 0,
+      h.nesterov ? 1 : 0,
+    );
     p.set(new Float32Array(this.memory.buffer, ps, p.length));
   }
 

@@ -121,7 +121,7 @@ export function maxAbs(x: Float32Array): number {
     sum += v;
     if (Math.abs(v) > m0) m0 = Math.abs(v);
   }
-  const m = m0 > m1 ? m0 : m1;
+  const m = Math.max(m0, m1);
   if (Number.isFinite(sum)) return m;
   return Number.isNaN(sum) || Number.isNaN(m) ? NaN : m;
 }
@@ -138,10 +138,10 @@ export function sumOfScaledPowers(x: Float32Array, p: number, scale: number): nu
   let i = 0;
   const end2 = n - (n & 1);
   for (; i < end2; i += 2) {
-    a0 += Math.pow(Math.abs(x[i]!) * inv, p);
-    a1 += Math.pow(Math.abs(x[i + 1]!) * inv, p);
+    a0 += (Math.abs(x[i]!) * inv) ** p;
+    a1 += (Math.abs(x[i + 1]!) * inv) ** p;
   }
-  if (i < n) a0 += Math.pow(Math.abs(x[i]!) * inv, p);
+  if (i < n) a0 += (Math.abs(x[i]!) * inv) ** p;
   return a0 + a1;
 }
 

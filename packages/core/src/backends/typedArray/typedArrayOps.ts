@@ -1,8 +1,8 @@
 import { describeValue } from '../../errors/GradpipeError.js';
-import { zeroNonFiniteInPlace } from './kernels.js';
 import { normOf } from '../../norms/normOf.js';
-import { stagedClampInPlace, stagedScaleInPlace, stagedScaleInPlaceSumOfSquares } from '../wasmSimd/stagedKernels.js';
 import type { TensorOps, UnitLayout } from '../TensorOps.js';
+import { stagedClampInPlace, stagedScaleInPlace, stagedScaleInPlaceSumOfSquares } from '../wasmSimd/stagedKernels.js';
+import { zeroNonFiniteInPlace } from './kernels.js';
 
 /**
  * Gradients as the typed-array backend holds them: `Float32Array` for tensors, `Float64Array` for the small
@@ -134,7 +134,7 @@ export const typedArrayOps: TensorOps<FloatArray, number> = {
   div: (a, b) => a / b,
   min: (a, b) => Math.min(a, b),
   max: (a, b) => Math.max(a, b),
-  pow: (a, e) => Math.pow(a, e),
+  pow: (a, e) => a ** e,
   greater: (a, b) => (a > b ? 1 : 0),
   isFinite: (a) => (Number.isFinite(a) ? 1 : 0),
   select: (cond, a, b) => (cond !== 0 ? a : b),

@@ -1,4 +1,12 @@
-import { blockSumOfSquares, clampInPlace, float32Factor, scaleInPlace, scaleInPlaceSumOfSquares, sumOfSquares, trustedBlockSum } from '../typedArray/kernels.js';
+import {
+  blockSumOfSquares,
+  clampInPlace,
+  float32Factor,
+  scaleInPlace,
+  scaleInPlaceSumOfSquares,
+  sumOfSquares,
+  trustedBlockSum,
+} from '../typedArray/kernels.js';
 import { clampBounds } from './clampBounds.js';
 import { newWasmMemory, wasmSimdKernels } from './wasmSimdKernels.js';
 
@@ -48,7 +56,7 @@ function useStage(x: Float32Array): { kernels: Stage['kernels']; buffer: Float32
   const s = getStage();
   if (!s) return null;
   // Half a page away from the array's own position in its page, on a 16-byte boundary.
-  const at = ((x.byteOffset % PAGE) + PAGE / 2) % PAGE & ~15;
+  const at = (((x.byteOffset % PAGE) + PAGE / 2) % PAGE) & ~15;
   let buffer = s.buffers.get(at);
   if (!buffer) s.buffers.set(at, (buffer = new Float32Array(s.memory.buffer, at, PIECE)));
   return { kernels: s.kernels, buffer, at };
@@ -105,7 +113,10 @@ export function normSquared(x: Float32Array): number {
 export function stagedScaleInPlace(x: Float32Array, factor: number): void {
   const s = useStage(x);
   const c = float32Factor(factor);
-  if (!s || c === undefined) return scaleInPlace(x, factor);
+  if (!s || c === undefined) {
+    scaleInPlace(x, factor);
+    return;
+  }
   throughStage(x, s.buffer, (length) => {
     s.kernels.scale(s.at, length, c);
     return true;

@@ -1,9 +1,9 @@
-import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
+import { describeValue, GradpipeError } from '../../errors/GradpipeError.js';
 import type { TensorOps } from '../TensorOps.js';
-import { type FloatArray, typedArrayOps } from '../typedArray/typedArrayOps.js';
-import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimdKernels.js';
 import { float32Factor, trustedBlockSum } from '../typedArray/kernels.js';
+import { type FloatArray, typedArrayOps } from '../typedArray/typedArrayOps.js';
 import { clampBounds } from './clampBounds.js';
+import { type WasmMemoryLike, wasmSimdKernels } from './wasmSimdKernels.js';
 
 /**
  * The typed-array backend for gradients that live in WebAssembly memory (`Float32Array` views of a

@@ -1,8 +1,8 @@
-import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
+import type { TensorOps } from '../../backends/TensorOps.js';
+import { describeValue, GradpipeError } from '../../errors/GradpipeError.js';
 import { isPlainObject, rejectNullOptions, rejectUnknownKeys } from '../../errors/validation.js';
 import { MIN_P } from '../../norms/normType.js';
 import type { Gradients } from '../../pipeline/GradientTransform.js';
-import type { TensorOps } from '../../backends/TensorOps.js';
 
 /**
  * Half the spacing of the float32 values below 2⁻¹²⁶ (the subnormals). Storing a product there can round it up by
@@ -63,7 +63,8 @@ export function clipFactor<T, S>(
 } {
   checkClipFactorOptions(options);
   const { elements = 1, p = 2 } = options;
-  const slack = p >= 1 ? 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP : quasiNormSlack(ops, threshold, options);
+  const slack =
+    p >= 1 ? 2 * Math.max(elements, 1) ** (p === Infinity ? 0 : 1 / p) * SUBNORMAL_HALF_GAP : quasiNormSlack(ops, threshold, options);
   // A backend may compute it in one operation, and split a factor too small for its float32 (see TensorOps).
   if (ops.clipFactor) return ops.clipFactor(norm, threshold, slack);
   const clipped = ops.mul(ops.greater(norm, threshold), ops.isFinite(norm));
@@ -75,7 +76,11 @@ export function clipFactor<T, S>(
 /** The allowance of a quasi-norm (p < 1), in the norm's own units: bound − (bound^p − 2n·2^(−150p))^(1/p). */
 function quasiNormSlack<T, S>(ops: TensorOps<T, S>, threshold: S, options: ClipFactorOptions): number {
   const bound = options.bound ?? (ops.eager ? (threshold as unknown as number) : undefined);
-  if (bound === undefined) throw new GradpipeError('clipFactor', `p = ${options.p} < 1 needs options.bound, the threshold as a number, on the ${ops.name} backend`);
+  if (bound === undefined)
+    throw new GradpipeError(
+      'clipFactor',
+      `p = ${options.p} < 1 needs options.bound, the threshold as a number, on the ${ops.name} backend`,
+    );
   if (!Number.isFinite(bound)) return 0;
   const p = options.p!;
   const room = bound ** p - 2 * Math.max(options.elements ?? 1, 1) * 2 ** (-150 * p);
@@ -92,8 +97,10 @@ function checkClipFactorOptions(options: unknown): asserts options is ClipFactor
   if (elements !== undefined && (typeof elements !== 'number' || !Number.isSafeInteger(elements) || elements < 0)) {
     throw new GradpipeError(fn, `elements must be an integer >= 0, got ${describeValue(elements)}`);
   }
-  if (p !== undefined && (typeof p !== 'number' || !(p >= MIN_P))) throw new GradpipeError(fn, `p must be a number >= ${MIN_P} or Infinity, got ${describeValue(p)}`);
-  if (bound !== undefined && (typeof bound !== 'number' || !(bound > 0))) throw new GradpipeError(fn, `bound must be a positive number, got ${describeValue(bound)}`);
+  if (p !== undefined && (typeof p !== 'number' || !(p >= MIN_P)))
+    throw new GradpipeError(fn, `p must be a number >= ${MIN_P} or Infinity, got ${describeValue(p)}`);
+  if (bound !== undefined && (typeof bound !== 'number' || !(bound > 0)))
+    throw new GradpipeError(fn, `bound must be a positive number, got ${describeValue(bound)}`);
 }
 
 /** How many values `grads` holds, all tensors together: the `elements` of {@link clipFactor}. */

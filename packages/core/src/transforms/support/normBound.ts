@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
 import type { TensorOps } from '../../backends/TensorOps.js';
+import { describeValue, GradpipeError } from '../../errors/GradpipeError.js';
 import type { StepOutcome } from '../../pipeline/GradientTransform.js';
 
 /**

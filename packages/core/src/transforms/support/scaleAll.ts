@@ -1,5 +1,5 @@
-import type { Gradients } from '../../pipeline/GradientTransform.js';
 import type { TensorOps } from '../../backends/TensorOps.js';
+import type { Gradients } from '../../pipeline/GradientTransform.js';
 
 /**
  * Every tensor of `grads` multiplied by the same `factor` (a backend scalar). A host factor of exactly 1 changes

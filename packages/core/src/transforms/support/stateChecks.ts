@@ -19,14 +19,17 @@ export function stateObject(state: JsonValue, fields: readonly string[]): Record
   const missing = fields.filter((f) => !Object.hasOwn(state, f));
   const extra = Object.keys(state).filter((k) => !fields.includes(k));
   if (missing.length || extra.length) {
-    throw new Error(`expected the fields ${fields.join(', ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; unknown ${extra.join(', ')}` : ''}`);
+    throw new Error(
+      `expected the fields ${fields.join(', ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; unknown ${extra.join(', ')}` : ''}`,
+    );
   }
   return state as Record<string, JsonValue>;
 }
 
 /** A count: an integer ≥ 0. */
 export function count(value: JsonValue, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${field} must be an integer >= 0, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${field} must be an integer >= 0, got ${describeValue(value)}`);
   return value;
 }
 

@@ -1,5 +1,5 @@
-import { GradpipeError, describeValue } from '../../errors/GradpipeError.js';
 import type { UnitLayout } from '../../backends/TensorOps.js';
+import { describeValue, GradpipeError } from '../../errors/GradpipeError.js';
 
 /**
  * The unit layout of a tensor of this shape: one unit unless it has at least two dimensions.
@@ -13,7 +13,8 @@ import type { UnitLayout } from '../../backends/TensorOps.js';
  * ```
  */
 export function unitLayout(shape: readonly number[] | undefined, axis: 'first' | 'last'): UnitLayout {
-  if (axis !== 'first' && axis !== 'last') throw new GradpipeError('unitLayout', `axis must be 'first' or 'last', got ${describeValue(axis)}`);
+  if (axis !== 'first' && axis !== 'last')
+    throw new GradpipeError('unitLayout', `axis must be 'first' or 'last', got ${describeValue(axis)}`);
   if (shape !== undefined && (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))) {
     throw new GradpipeError('unitLayout', `shape must be an array of non-negative integers, got ${describeValue(shape)}`);
   }
