@@ -370,7 +370,8 @@ function namedEntries(fn: string, gradients: Gradients): [string, tf.Tensor | nu
 
 /** Throws unless `optimizer` is a `tf.Optimizer` (duck-typed by tfjs itself: minimize, computeGradients, applyGradients). */
 export function requireOptimizer(fn: string, optimizer: unknown): asserts optimizer is tf.Optimizer {
-  if (!(optimizer instanceof tf.Optimizer)) {
+  // tfjs's Optimizer[Symbol.hasInstance] reads optimizer.minimize, a TypeError for null and undefined.
+  if (typeof optimizer !== 'object' || optimizer === null || !(optimizer instanceof tf.Optimizer)) {
     throw new GradpipeError(fn, `optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got ${describeValue(optimizer)}`);
   }
 }

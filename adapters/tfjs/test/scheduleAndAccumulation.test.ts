@@ -21,7 +21,7 @@ import {
   type StepEvent,
   stepDecay,
 } from '@gradpipe/core';
-import { GradientPipelineOptimizer, withGradientPipeline } from '@gradpipe/tfjs';
+import { GradientPipelineOptimizer, withClipping, withGradientPipeline } from '@gradpipe/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend, withoutLeaks } from './backends.js';
@@ -292,6 +292,18 @@ describe('schedule and accumulate options: refused with the function, the option
     expect(() => withGradientPipeline(sgd, pipe(), options as never)).toThrow(message);
     expect((sgd.getConfig() as { learningRate: number }).learningRate).toBe(0.1); // the optimizer is untouched
     sgd.dispose();
+  });
+
+  it('a null or undefined optimizer gets a GradpipeError naming the function (issue 13: it was tfjs’s TypeError)', () => {
+    for (const optimizer of [null, undefined]) {
+      expect(() => withGradientPipeline(optimizer as never, pipe())).toThrow(
+        `withGradientPipeline: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got ${optimizer}`,
+      );
+      expect(() => withClipping(optimizer as never, { clipnorm: 1 })).toThrow(
+        `withClipping: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)), got ${optimizer}`,
+      );
+      expect(() => new GradientPipelineOptimizer(optimizer as never, pipe())).toThrow(GradpipeError);
+    }
   });
 
   it('a schedule with an optimizer that keeps no numeric learning rate is refused', () => {
