@@ -112,6 +112,7 @@ export class GradientPipelineOptimizer extends tf.Optimizer {
     return learningRateOf(this.optimizer);
   }
 
+  /** Sets the wrapped optimizer's learning rate for the next update (a finite number ≥ 0). */
   set learningRate(lr: number) {
     setLearningRate('GradientPipelineOptimizer.learningRate', this.optimizer, lr);
   }
