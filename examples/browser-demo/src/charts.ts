@@ -17,10 +17,14 @@ function tick(v: number): string {
 
 /**
  * Labels for a log axis: the decades only, and every k-th of them when the range spans many (at most about five
- * labels), so a diverging run's axis stays legible.
+ * labels), so a diverging run's axis stays legible. A range within less than two decades (a loss between 2e4 and
+ * 6e4) gets its 1-2-5 steps labelled instead, so that it is not left with one label or none.
  */
 function decadeLabels(_u: uPlot, splits: number[]): string[] {
   const decades = splits.filter((v) => Number.isInteger(Math.round(Math.log10(v) * 1e6) / 1e6));
+  if (decades.length < 2) {
+    return splits.map((v) => ([1, 2, 5].includes(Number((v / 10 ** Math.floor(Math.log10(v) + 1e-9)).toPrecision(3))) ? tick(v) : ''));
+  }
   const every = Math.max(1, Math.ceil(decades.length / 5));
   return splits.map((v) => {
     const e = Math.log10(v);
