@@ -262,6 +262,21 @@ describe.each(BACKENDS)('schedules and accumulation on %s', (backend) => {
     });
   });
 
+  it('accumulate: an update the pipeline refuses drops its set, and the next calls start a new one', async () => {
+    await withoutLeaks(() => {
+      const w = variable([1], 'w');
+      const opt = withGradientPipeline(tf.train.sgd(1), new GradientPipeline([nanGuard({ policy: 'throw' })]), { accumulate: 2 });
+      opt.applyGradients({ [w.name]: tensor([Number.NaN]) });
+      expect(() => opt.applyGradients({ [w.name]: tensor([1]) })).toThrow(GradpipeError);
+      expect([opt.pendingMicroBatches, opt.iterations, values(w)[0]]).toEqual([0, 0, 1]);
+      opt.applyGradients({ [w.name]: tensor([2]) });
+      opt.applyGradients({ [w.name]: tensor([4]) });
+      expect([opt.iterations, values(w)[0]]).toEqual([1, -2]);
+      opt.dispose();
+      cleanup();
+    });
+  });
+
   it('no gradient for any variable is refused, as Keras does ("No gradients provided for any variable")', () => {
     const w = variable([1], 'w');
     const opt = withGradientPipeline(tf.train.sgd(0.1), new GradientPipeline([]));
